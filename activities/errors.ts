@@ -1,0 +1,153 @@
+/**
+ * Maps everything a model call can throw onto Temporal failures, so that Temporal (not the SDK)
+ * decides about every retry and the history shows each attempt with a named cause.
+ * The table is DESIGN.md's "Error classification".
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { ApplicationFailure } from '@temporalio/common';
+
+/** Failure types, as they appear in the Temporal UI and in `ApplicationFailure.type`. */
+export const FailureType = {
+  InvalidRequest: 'InvalidRequest',
+  AuthenticationFailed: 'AuthenticationFailed',
+  PermissionDenied: 'PermissionDenied',
+  ModelNotFound: 'ModelNotFound',
+  RequestTooLarge: 'RequestTooLarge',
+  RateLimited: 'RateLimited',
+  Overloaded: 'Overloaded',
+  ServerError: 'ServerError',
+  StreamError: 'StreamError',
+  StreamStalled: 'StreamStalled',
+  ConnectionError: 'ConnectionError',
+  InvalidModelOutput: 'InvalidModelOutput',
+  InvalidInput: 'InvalidInput',
+  ContextMissing: 'ContextMissing',
+  Unexpected: 'UnexpectedError',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/** A streamed call that went quiet for longer than the idle limit. */
+export class StreamStalledError extends Error {
+  override readonly name = 'StreamStalledError';
+  constructor(readonly idleMs: number) {
+    super(`the model stream sent nothing for ${idleMs} ms`);
+  }
+}
+
+/** The model answered, but not with what the schema requires (after the repair attempt). */
+export class ModelOutputError extends Error {
+  override readonly name = 'ModelOutputError';
+}
+
+/** Details attached to every failure so the workflow can report attempts without guessing. */
+export interface FailureDetails {
+  attempt: number;
+  status: number | null;
+  requestId: string | null;
+}
+
+function retryAfterMs(headers: Headers | undefined): number | null {
+  if (!headers) return null;
+  const ms = Number(headers.get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  const raw = headers.get('retry-after');
+  if (!raw) return null;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}
+
+const NON_RETRYABLE_BY_STATUS: Record<number, FailureType> = {
+  400: FailureType.InvalidRequest,
+  401: FailureType.AuthenticationFailed,
+  403: FailureType.PermissionDenied,
+  404: FailureType.ModelNotFound,
+  413: FailureType.RequestTooLarge,
+  422: FailureType.InvalidRequest,
+};
+
+/**
+ * Classify an error thrown while calling a model. Returns an ApplicationFailure to throw from
+ * the activity; never includes request headers or keys in the message.
+ */
+export function classifyError(err: unknown, attempt: number, context: { model?: string } = {}): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  const details = (status: number | null, requestId: string | null): FailureDetails => ({ attempt, status, requestId });
+
+  if (err instanceof Anthropic.APIConnectionError) {
+    // Includes APIConnectionTimeoutError: resets, refused connections and header timeouts.
+    return ApplicationFailure.create({
+      type: FailureType.ConnectionError,
+      message: `connection to the Messages API failed: ${err.message}`,
+      details: [details(null, null)],
+    });
+  }
+  if (err instanceof Anthropic.APIError) {
+    const status = err.status;
+    const requestId = err.requestID ?? null;
+    const apiMessage = err.apiMessage ?? err.message;
+    if (status === undefined) {
+      // An SSE `event: error` after HTTP 200 (e.g. overloaded_error mid-stream): the SDK does not
+      // retry it, so we must, or a transient overload would fail the subtask.
+      return ApplicationFailure.create({
+        type: FailureType.StreamError,
+        message: `the model stream failed mid-response (${err.type ?? 'error'}): ${apiMessage}`,
+        details: [details(null, requestId)],
+      });
+    }
+    const fatal = NON_RETRYABLE_BY_STATUS[status];
+    if (fatal) {
+      const what =
+        fatal === FailureType.ModelNotFound && context.model ? `unknown model '${context.model}'` : `HTTP ${status}`;
+      return ApplicationFailure.create({
+        type: fatal,
+        nonRetryable: true,
+        message: `${what}: ${apiMessage}`,
+        details: [details(status, requestId)],
+      });
+    }
+    if (status === 429) {
+      const delay = retryAfterMs(err.headers);
+      return ApplicationFailure.create({
+        type: FailureType.RateLimited,
+        message: `rate limited (HTTP 429): ${apiMessage}`,
+        details: [details(status, requestId)],
+        // Honour the server's retry-after instead of our own backoff for this attempt.
+        ...(delay !== null ? { nextRetryDelay: Math.max(1, Math.ceil(delay)) } : {}),
+      });
+    }
+    if (status === 529) {
+      return ApplicationFailure.create({
+        type: FailureType.Overloaded,
+        message: `the API is overloaded (HTTP 529): ${apiMessage}`,
+        details: [details(status, requestId)],
+      });
+    }
+    if (status >= 500 || status === 408 || status === 409) {
+      return ApplicationFailure.create({
+        type: FailureType.ServerError,
+        message: `server error (HTTP ${status}): ${apiMessage}`,
+        details: [details(status, requestId)],
+      });
+    }
+    return ApplicationFailure.create({
+      type: FailureType.InvalidRequest,
+      nonRetryable: true,
+      message: `HTTP ${status}: ${apiMessage}`,
+      details: [details(status, requestId)],
+    });
+  }
+  if (err instanceof StreamStalledError) {
+    return ApplicationFailure.create({ type: FailureType.StreamStalled, message: err.message, details: [details(null, null)] });
+  }
+  if (err instanceof ModelOutputError) {
+    return ApplicationFailure.create({
+      type: FailureType.InvalidModelOutput,
+      message: err.message,
+      details: [details(null, null)],
+    });
+  }
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return ApplicationFailure.create({ type: FailureType.Unexpected, message, details: [details(null, null)] });
+}

@@ -1,0 +1,181 @@
+/**
+ * renga's activities: every model call, clock read and file access of a job happens here.
+ * Built by a factory so the worker injects one SDK client and config, and tests can point the
+ * same code at the simulator.
+ */
+import type Anthropic from '@anthropic-ai/sdk';
+import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
+import type { MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { PlannerOutputSchema, describeZodError, type CallUsage, type Plan } from '../shared/schemas';
+import { BlobStore } from './blob-store';
+import { FailureType, ModelOutputError, classifyError } from './errors';
+import { callModel, type ModelCall } from './llm';
+import * as prompts from './prompts';
+import type {
+  PlanInput,
+  PlanOutput,
+  SharedContextRef,
+  SubtaskInput,
+  SubtaskOutput,
+  SynthesizeInput,
+  SynthesizeOutput,
+} from './types';
+
+export interface ActivityDeps {
+  anthropic: Anthropic;
+  blobs: BlobStore;
+  /** Used when a job names no model of its own. */
+  models: { planner: string; worker: string };
+  /** Abandon a model stream after this long without an event. */
+  streamIdleMs: number;
+  /** Shared context longer than this goes to the blob store instead of every subtask's input. */
+  inlineContextLimit?: number;
+  /** Anthropic caches a prefix only from about 1–4 K tokens on; below that a cache marker only costs. */
+  cacheMinChars?: number;
+}
+
+const PLAN_MAX_TOKENS = 8_192;
+const SYNTH_MAX_TOKENS = 8_192;
+
+export function createActivities(deps: ActivityDeps) {
+  const inlineLimit = deps.inlineContextLimit ?? 16_384;
+  const cacheMinChars = deps.cacheMinChars ?? 16_384;
+
+  async function call(model: ModelCall): Promise<{ text: string; call: CallUsage }> {
+    const info = activityInfo();
+    // Heartbeat on a timer too: before the first streamed byte (queueing, latency) there are no
+    // events, and a live call must not look like a dead worker. Stalls are the watchdog's job.
+    const every = Math.max(200, Math.floor((info.heartbeatTimeoutMs ?? 30_000) / 3));
+    const ticker = setInterval(() => heartbeat(), every);
+    try {
+      const answer = await callModel(deps.anthropic, model, {
+        idleMs: deps.streamIdleMs,
+        onEvent: () => heartbeat(),
+        signal: cancellationSignal(),
+      });
+      return { text: answer.text, call: answer.call };
+    } catch (err) {
+      if (cancellationSignal().aborted) throw err;
+      throw classifyError(err, info.attempt, { model: model.model });
+    } finally {
+      clearInterval(ticker);
+    }
+  }
+
+  async function loadShared(ref: SharedContextRef): Promise<string> {
+    if (ref.kind === 'inline') return ref.text;
+    const text = await deps.blobs.get(ref.key);
+    if (text === null) {
+      // Retryable: another worker that shares the blob directory may pick the task up.
+      throw ApplicationFailure.create({
+        type: FailureType.ContextMissing,
+        message: `job context ${ref.key} is not in the blob directory ${deps.blobs.dir}; workers must share RENGA_BLOB_DIR`,
+      });
+    }
+    return text;
+  }
+
+  /** The shared prefix as a system-adjacent user block, marked for prompt caching when it is big enough. */
+  function sharedBlock(text: string): TextBlockParam {
+    return text.length >= cacheMinChars
+      ? { type: 'text', text, cache_control: { type: 'ephemeral' } }
+      : { type: 'text', text };
+  }
+
+  return {
+    /** Ask the planner model for subtasks; validate them, with one repair round before giving up. */
+    async planJob(input: PlanInput): Promise<PlanOutput> {
+      const attempt = activityInfo().attempt;
+      const text = prompts.sharedText(input.job, input.context);
+      const shared: SharedContextRef =
+        text.length > inlineLimit ? { kind: 'blob', key: await deps.blobs.put(text), chars: text.length } : { kind: 'inline', text };
+
+      const schema = PlannerOutputSchema.extend({
+        subtasks: PlannerOutputSchema.shape.subtasks.max(input.maxSubtasks),
+      });
+      const format = zodOutputFormat(schema);
+      const messages: MessageParam[] = [
+        { role: 'user', content: [sharedBlock(text), { type: 'text', text: prompts.plannerUserText(input.maxSubtasks) }] },
+      ];
+      const calls: CallUsage[] = [];
+      let issues = '';
+      for (let round = 0; round < 2; round++) {
+        const answer = await call({
+          model: input.model ?? deps.models.planner,
+          system: prompts.PLANNER_SYSTEM,
+          messages,
+          maxTokens: PLAN_MAX_TOKENS,
+          outputFormat: { type: 'json_schema', schema: format.schema },
+        });
+        calls.push(answer.call);
+        const parsed = parseJson(answer.text, schema);
+        if (parsed.ok) {
+          const plan: Plan = {
+            subtasks: parsed.value.subtasks.map((s, i) => ({
+              id: `s${i + 1}`,
+              title: s.title.length > 80 ? `${s.title.slice(0, 77)}…` : s.title,
+              instructions: s.instructions,
+            })),
+          };
+          return { plan, shared, calls, attempt };
+        }
+        issues = parsed.issues;
+        messages.push({ role: 'assistant', content: answer.text }, { role: 'user', content: prompts.repairText(issues) });
+      }
+      // Retryable as a whole: a fresh attempt samples a fresh plan. The retry policy bounds it.
+      throw classifyError(new ModelOutputError(`the planner's plan is invalid after a repair attempt: ${issues}`), attempt);
+    },
+
+    /** One subtask on the worker model, streamed with heartbeats. */
+    async runSubtask(input: SubtaskInput): Promise<SubtaskOutput> {
+      const attempt = activityInfo().attempt;
+      const shared = await loadShared(input.shared);
+      const answer = await call({
+        model: input.model ?? deps.models.worker,
+        system: prompts.WORKER_SYSTEM,
+        messages: [
+          {
+            role: 'user',
+            content: [sharedBlock(shared), { type: 'text', text: prompts.subtaskText(input.subtask, input.total) }],
+          },
+        ],
+        maxTokens: input.maxTokens,
+      });
+      return { output: answer.text, call: answer.call, attempt };
+    },
+
+    /** Combine the subtask results into the final answer on the planner model. */
+    async synthesize(input: SynthesizeInput): Promise<SynthesizeOutput> {
+      const attempt = activityInfo().attempt;
+      const shared = await loadShared(input.shared);
+      const answer = await call({
+        model: input.model ?? deps.models.planner,
+        system: prompts.SYNTHESIZER_SYSTEM,
+        messages: [
+          {
+            role: 'user',
+            content: [sharedBlock(shared), { type: 'text', text: prompts.synthesisText(input.parts, input.partial) }],
+          },
+        ],
+        maxTokens: SYNTH_MAX_TOKENS,
+      });
+      return { answer: answer.text, call: answer.call, attempt };
+    },
+  };
+}
+
+export type RengaActivities = ReturnType<typeof createActivities>;
+
+function parseJson<T>(text: string, schema: z.ZodType<T>): { ok: true; value: T } | { ok: false; issues: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, issues: `not valid JSON (${(err as Error).message})` };
+  }
+  const result = schema.safeParse(raw);
+  return result.success ? { ok: true, value: result.data } : { ok: false, issues: describeZodError(result.error) };
+}

@@ -1,0 +1,105 @@
+/**
+ * One way to call a model: always streamed, so a slow answer keeps heartbeating and a stalled one
+ * is noticed by an idle watchdog (the SDK's timeout only covers the time to response headers).
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import type { MessageParam, JSONOutputFormat, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import { costUsd } from '../shared/pricing';
+import type { CallUsage, TokenUsage } from '../shared/schemas';
+import { StreamStalledError } from './errors';
+
+export interface ModelCall {
+  model: string;
+  system: string | TextBlockParam[];
+  messages: MessageParam[];
+  maxTokens: number;
+  outputFormat?: JSONOutputFormat;
+}
+
+export interface ModelAnswer {
+  text: string;
+  stopReason: string | null;
+  call: CallUsage;
+}
+
+export interface CallOptions {
+  /** Abandon the call when no stream event arrives for this long. */
+  idleMs: number;
+  /** Fires on every stream event; activities heartbeat here (the SDK throttles heartbeats). */
+  onEvent?: () => void;
+  /** The activity's cancellation signal: a cancelled subtask stops paying for tokens at once. */
+  signal?: AbortSignal;
+}
+
+export function toTokenUsage(u: Anthropic.Messages.Usage): TokenUsage {
+  return {
+    inputTokens: u.input_tokens ?? 0,
+    outputTokens: u.output_tokens ?? 0,
+    cacheReadTokens: u.cache_read_input_tokens ?? 0,
+    cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
+  };
+}
+
+export async function callModel(client: Anthropic, call: ModelCall, opts: CallOptions): Promise<ModelAnswer> {
+  const abort = new AbortController();
+  const onCancel = () => abort.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onCancel();
+  opts.signal?.addEventListener('abort', onCancel, { once: true });
+
+  let stalled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      abort.abort();
+    }, opts.idleMs);
+  };
+
+  try {
+    arm();
+    const stream = client.messages.stream(
+      {
+        model: call.model,
+        max_tokens: call.maxTokens,
+        system: call.system,
+        messages: call.messages,
+        ...(call.outputFormat ? { output_config: { format: call.outputFormat } } : {}),
+      },
+      { signal: abort.signal },
+    );
+    for await (const _event of stream) {
+      arm();
+      opts.onEvent?.();
+    }
+    const message = await stream.finalMessage();
+    const text = message.content
+      .filter((b): b is Anthropic.Messages.TextBlock => b.type === 'text')
+      .map((b) => b.text)
+      .join('');
+    const usage = toTokenUsage(message.usage);
+    return {
+      text,
+      stopReason: message.stop_reason,
+      call: { model: message.model || call.model, usage, costUsd: costUsd(message.model || call.model, usage) },
+    };
+  } catch (err) {
+    if (stalled) throw new StreamStalledError(opts.idleMs);
+    if (opts.signal?.aborted) throw opts.signal.reason ?? err;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onCancel);
+  }
+}
+
+/** The SDK's own retries are off: Temporal owns every retry so the history shows each attempt. */
+export function createAnthropicClient(opts: { apiKey?: string; baseURL?: string }): Anthropic {
+  return new Anthropic({
+    apiKey: opts.apiKey ?? 'renga-simulator',
+    ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
+    maxRetries: 0,
+    // Bounds only the wait for response headers; the idle watchdog covers the stream body.
+    timeout: 60_000,
+  });
+}

@@ -1,0 +1,55 @@
+/** Activity inputs and outputs: the contract between workflows/ and activities/ (types only). */
+import type { CallUsage, ContextFile, Plan, Subtask } from '../shared/schemas';
+
+/**
+ * The job text plus its context, passed to every subtask. Small ones travel inline; large ones are
+ * stored once by the plan activity and passed by hash, so N subtasks do not copy them N times
+ * into the history.
+ */
+export type SharedContextRef = { kind: 'inline'; text: string } | { kind: 'blob'; key: string; chars: number };
+
+export interface PlanInput {
+  job: string;
+  context: ContextFile[];
+  maxSubtasks: number;
+  /** null: the worker's configured planner model (RENGA_PLANNER_MODEL). */
+  model: string | null;
+}
+export interface PlanOutput {
+  plan: Plan;
+  shared: SharedContextRef;
+  calls: CallUsage[];
+  attempt: number;
+}
+
+export interface SubtaskInput {
+  subtask: Subtask;
+  total: number;
+  shared: SharedContextRef;
+  /** null: the worker's configured worker model (RENGA_WORKER_MODEL). */
+  model: string | null;
+  maxTokens: number;
+}
+export interface SubtaskOutput {
+  output: string;
+  call: CallUsage;
+  attempt: number;
+}
+
+export interface SynthesisPart {
+  id: string;
+  title: string;
+  output: string | null;
+  error: string | null;
+}
+export interface SynthesizeInput {
+  shared: SharedContextRef;
+  parts: SynthesisPart[];
+  model: string | null;
+  partial: boolean;
+}
+export interface SynthesizeOutput {
+  answer: string;
+  call: CallUsage;
+  attempt: number;
+}

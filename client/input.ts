@@ -1,0 +1,77 @@
+/** Turns CLI arguments and files into a validated job input; every problem names its source. */
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { MAX_CONTEXT_CHARS, type ContextFile, type JobInput, type JobInputArg } from '../shared/schemas';
+import { InvalidJobInputError, validateJobInput } from './api';
+
+export interface JobFlags {
+  file?: string;
+  context?: string[];
+  maxSubtasks?: number;
+  concurrency?: number;
+  plannerModel?: string;
+  workerModel?: string;
+}
+
+function readText(file: string, flag: string): string {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (err) {
+    throw new InvalidJobInputError(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  if (size > MAX_CONTEXT_CHARS * 4) throw new InvalidJobInputError(`${flag} ${file}: ${size} bytes is too large`);
+  const buf = readFileSync(file);
+  if (buf.includes(0)) throw new InvalidJobInputError(`${flag} ${file}: binary file (contains NUL bytes); give a text file`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    throw new InvalidJobInputError(`${flag} ${file}: not valid UTF-8 text`);
+  }
+}
+
+/**
+ * The job comes from the argument, or from --file: a text file holds the job text, a .json file
+ * holds a whole job input (the workflow's schema), so scripts can pass every option at once.
+ */
+export function buildJobInput(jobArg: string | undefined, flags: JobFlags): JobInput {
+  let base: JobInputArg;
+  if (flags.file && jobArg) throw new InvalidJobInputError('give the job either as an argument or with --file, not both');
+  if (flags.file) {
+    const text = readText(flags.file, '--file');
+    if (flags.file.endsWith('.json')) {
+      try {
+        base = JSON.parse(text) as JobInputArg;
+      } catch (err) {
+        throw new InvalidJobInputError(`--file ${flags.file}: malformed JSON (${(err as Error).message})`);
+      }
+      if (typeof base !== 'object' || base === null || Array.isArray(base)) {
+        throw new InvalidJobInputError(`--file ${flags.file}: expected a JSON object with at least "job"`);
+      }
+    } else {
+      base = { job: text };
+    }
+  } else if (jobArg !== undefined) {
+    base = { job: jobArg };
+  } else {
+    throw new InvalidJobInputError('no job given: pass the job text as an argument or use --file');
+  }
+
+  const context: ContextFile[] = [...(base.context ?? [])];
+  for (const f of flags.context ?? []) context.push({ name: path.basename(f), content: readText(f, '--context') });
+
+  const merged: JobInputArg = {
+    ...base,
+    context,
+    ...(flags.maxSubtasks !== undefined ? { maxSubtasks: flags.maxSubtasks } : {}),
+    ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
+    ...(flags.plannerModel ? { plannerModel: flags.plannerModel } : {}),
+    ...(flags.workerModel ? { workerModel: flags.workerModel } : {}),
+  };
+  try {
+    return validateJobInput(merged);
+  } catch (err) {
+    if (err instanceof InvalidJobInputError && flags.file) throw new InvalidJobInputError(`--file ${flags.file}: ${err.message}`);
+    throw err;
+  }
+}

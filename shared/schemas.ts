@@ -1,0 +1,173 @@
+/**
+ * The one source of truth for what crosses a boundary: job input (client → workflow), the plan
+ * (planner model → workflow), subtask results and the result document (workflow → client).
+ * Everything here is pure zod so the workflow sandbox can import it too.
+ */
+import { z } from 'zod';
+
+export const DEFAULT_MAX_SUBTASKS = 8;
+export const DEFAULT_CONCURRENCY = 8;
+/** Hard ceilings: beyond these one workflow run would approach Temporal's history and pending-activity limits. */
+export const MAX_SUBTASKS_LIMIT = 200;
+export const MAX_CONCURRENCY_LIMIT = 500;
+/** Job text and inline context together must stay well under Temporal's 2 MiB payload limit. */
+export const MAX_JOB_CHARS = 100_000;
+export const MAX_CONTEXT_CHARS = 1_000_000;
+
+const modelId = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9][a-z0-9.\-_:@]*$/i, 'a model id such as claude-haiku-4-5');
+
+export const ContextFileSchema = z.object({
+  name: z.string().min(1),
+  content: z.string(),
+});
+export type ContextFile = z.infer<typeof ContextFileSchema>;
+
+export const JobInputSchema = z
+  .object({
+    job: z
+      .string()
+      .trim()
+      .min(1, 'the job text is empty')
+      .max(MAX_JOB_CHARS, `the job text is longer than ${MAX_JOB_CHARS} characters`),
+    context: z.array(ContextFileSchema).default([]),
+    maxSubtasks: z.number().int().min(1).max(MAX_SUBTASKS_LIMIT).default(DEFAULT_MAX_SUBTASKS),
+    concurrency: z.number().int().min(1).max(MAX_CONCURRENCY_LIMIT).default(DEFAULT_CONCURRENCY),
+    plannerModel: modelId.optional(),
+    workerModel: modelId.optional(),
+    /** Share of subtasks (0..1) that may fail before the whole job is failed instead of marked partial. */
+    maxFailureRatio: z.number().min(0).max(1).default(0.5),
+    /** Output token cap per subtask call; keeps each result far below the payload limit. */
+    subtaskMaxTokens: z.number().int().min(16).max(16_000).default(2_048),
+    /** Attempts per model call (Temporal retry policy) before a subtask counts as failed. */
+    maxAttempts: z.number().int().min(1).max(100).default(8),
+    /** A worker that stops heartbeating this long is presumed dead and its calls are retried elsewhere. */
+    heartbeatTimeoutSeconds: z.number().int().min(1).max(600).default(30),
+    subtaskTimeoutSeconds: z.number().int().min(5).max(86_400).default(900),
+  })
+  .strict()
+  .superRefine((input, ctx) => {
+    const total = input.context.reduce((n, f) => n + f.content.length, 0);
+    if (total > MAX_CONTEXT_CHARS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['context'],
+        message: `context files total ${total} characters, more than the ${MAX_CONTEXT_CHARS} allowed`,
+      });
+    }
+  });
+/** What callers may pass (defaults optional). */
+export type JobInputArg = z.input<typeof JobInputSchema>;
+/** What the workflow works with after validation. */
+export type JobInput = z.output<typeof JobInputSchema>;
+
+/** What the planner model is asked to produce; ids are assigned by renga, never trusted from the model. */
+export const PlannerOutputSchema = z.object({
+  subtasks: z
+    .array(
+      z.object({
+        title: z.string().min(1).describe('a short title, at most 80 characters'),
+        instructions: z.string().min(1).describe('self-contained instructions for a worker model'),
+      }),
+    )
+    .min(1),
+});
+export type PlannerOutput = z.infer<typeof PlannerOutputSchema>;
+
+export const SubtaskSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  instructions: z.string(),
+});
+export type Subtask = z.infer<typeof SubtaskSchema>;
+
+export const PlanSchema = z.object({ subtasks: z.array(SubtaskSchema).min(1) });
+export type Plan = z.infer<typeof PlanSchema>;
+
+export const TokenUsageSchema = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cacheReadTokens: z.number().int().nonnegative(),
+  cacheWriteTokens: z.number().int().nonnegative(),
+});
+export type TokenUsage = z.infer<typeof TokenUsageSchema>;
+
+/** What one model call cost; every activity that calls a model returns one. */
+export const CallUsageSchema = z.object({
+  model: z.string(),
+  usage: TokenUsageSchema,
+  costUsd: z.number().nonnegative(),
+});
+export type CallUsage = z.infer<typeof CallUsageSchema>;
+
+export const SubtaskStatusSchema = z.enum(['completed', 'failed', 'skipped']);
+
+export const SubtaskResultSchema = z.object({
+  id: z.string(),
+  status: SubtaskStatusSchema,
+  output: z.string().nullable(),
+  model: z.string(),
+  attempts: z.number().int().nonnegative(),
+  usage: TokenUsageSchema,
+  error: z.string().nullable(),
+});
+export type SubtaskResult = z.infer<typeof SubtaskResultSchema>;
+
+export const ModelUsageSchema = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  costUsd: z.number().nonnegative(),
+});
+
+export const JobStatusSchema = z.enum(['completed', 'failed', 'cancelled', 'partial']);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+export const ResultDocumentSchema = z.object({
+  workflowId: z.string(),
+  status: JobStatusSchema,
+  plan: PlanSchema.nullable(),
+  subtasks: z.array(SubtaskResultSchema),
+  answer: z.string().nullable(),
+  usage: z.object({
+    byModel: z.record(z.string(), ModelUsageSchema),
+    costUsd: z.number().nonnegative(),
+  }),
+  timing: z.object({ startedAt: z.string(), endedAt: z.string() }),
+  error: z.string().nullable().optional(),
+});
+export type ResultDocument = z.infer<typeof ResultDocumentSchema>;
+
+export const PhaseSchema = z.enum(['planning', 'fanout', 'synthesizing', 'done']);
+export type Phase = z.infer<typeof PhaseSchema>;
+
+export const SubtaskStateSchema = z.enum(['queued', 'running', 'completed', 'failed', 'skipped']);
+export type SubtaskState = z.infer<typeof SubtaskStateSchema>;
+
+export const ProgressSchema = z.object({
+  phase: PhaseSchema,
+  total: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  running: z.number().int(),
+  cancelRequested: z.boolean(),
+  costUsd: z.number(),
+  subtasks: z.array(
+    z.object({
+      id: z.string(),
+      title: z.string(),
+      state: SubtaskStateSchema,
+      attempts: z.number().int(),
+      error: z.string().nullable(),
+    }),
+  ),
+});
+export type Progress = z.infer<typeof ProgressSchema>;
+
+/** Turns a zod error into one line per problem, each naming its field. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .map((i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`)
+    .join('; ');
+}

@@ -1,0 +1,52 @@
+/** Builds a renga worker: one task queue, jobWorkflow plus the model-calling activities. */
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import type { Duration } from '@temporalio/common';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createActivities } from '../activities';
+import { BlobStore } from '../activities/blob-store';
+import { createAnthropicClient } from '../activities/llm';
+
+export interface RengaWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  anthropic: { apiKey?: string; baseURL?: string };
+  models: { planner: string; worker: string };
+  blobDir: string;
+  streamIdleMs?: number;
+  maxConcurrentActivities?: number;
+  /** Pre-bundled workflow code (tests bundle once per file); default: the production bundle if built. */
+  workflowBundle?: WorkflowBundleOption;
+  /** How long in-flight subtasks may finish after SIGTERM before they are handed back. */
+  shutdownGraceTime?: Duration;
+}
+
+/** The bundle `npm run build` writes; Temporal recommends shipping prebuilt workflow code. */
+export const PRODUCTION_BUNDLE = path.resolve(__dirname, '..', 'workflow-bundle.js');
+
+export function workflowCodeOption(bundle?: WorkflowBundleOption): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
+  if (bundle) return { workflowBundle: bundle };
+  // Only trust the prebuilt bundle when running compiled code next to it; from sources, bundle fresh.
+  if (__filename.endsWith('.js') && existsSync(PRODUCTION_BUNDLE)) return { workflowBundle: { codePath: PRODUCTION_BUNDLE } };
+  return { workflowsPath: require.resolve('../workflows') };
+}
+
+export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worker> {
+  const activities = createActivities({
+    anthropic: createAnthropicClient(opts.anthropic),
+    blobs: new BlobStore(opts.blobDir),
+    models: opts.models,
+    streamIdleMs: opts.streamIdleMs ?? 30_000,
+  });
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities,
+    ...workflowCodeOption(opts.workflowBundle),
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
+    // The default of 0 would cancel every in-flight model call the moment a deploy sends SIGTERM.
+    shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
+  });
+}

@@ -1,0 +1,2 @@
+/** Everything the worker registers as workflows; bundled on its own, so it imports no Node APIs. */
+export { jobWorkflow } from './job';
