@@ -1,0 +1,171 @@
+/**
+ * A real stack for tests: the pinned Temporal dev server, the Messages API simulator, and renga
+ * workers (in-process or as child processes), all on random local ports and torn down afterwards.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startDevServer, type DevServer, type DevServerOptions } from '../../temporal/dev-server';
+import { startSimulator } from '../../simulator/server';
+import type { Simulator, SimulatorOptions } from '../../simulator/types';
+import { createRengaWorker } from '../../worker/worker';
+
+export const REPO = path.resolve(__dirname, '..', '..');
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Bundled once per test file (jest isolates modules per file). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+  });
+  return bundle;
+}
+
+export interface InProcessWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+export interface ChildWorker {
+  child: ChildProcess;
+  output: () => string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface TestStack {
+  server: DevServer;
+  sim: Simulator;
+  client: Client;
+  taskQueue: string;
+  tmpDir: string;
+  startWorker(): Promise<InProcessWorker>;
+  spawnWorker(extraEnv?: Record<string, string>): Promise<ChildWorker>;
+  close(): Promise<void>;
+}
+
+let queueSeq = 0;
+
+export async function startStack(opts: { sim?: SimulatorOptions; server?: DevServerOptions } = {}): Promise<TestStack> {
+  const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'renga-test-'));
+  const [server, sim] = await Promise.all([
+    startDevServer({ uiPort: null, ...opts.server }),
+    startSimulator({ apiKey: 'sim-key', ...opts.sim }),
+  ]);
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: server.namespace });
+  const taskQueue = `renga-test-${process.pid}-${++queueSeq}`;
+  const blobDir = path.join(tmpDir, 'blobs');
+  const workers: InProcessWorker[] = [];
+  const children: ChildWorker[] = [];
+
+  const startWorker = async (): Promise<InProcessWorker> => {
+    const nativeConnection = await NativeConnection.connect({ address: server.address });
+    const worker = await createRengaWorker({
+      connection: nativeConnection,
+      namespace: server.namespace,
+      taskQueue,
+      anthropic: { apiKey: 'sim-key', baseURL: sim.url },
+      models: { planner: 'claude-sonnet-4-6', worker: 'claude-haiku-4-5' },
+      blobDir,
+      streamIdleMs: 10_000,
+      workflowBundle: await workflowBundle(),
+      shutdownGraceTime: '1s',
+    });
+    const running = worker.run();
+    let stopped = false;
+    const handle: InProcessWorker = {
+      worker,
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        worker.shutdown();
+        await running;
+        await nativeConnection.close();
+      },
+    };
+    workers.push(handle);
+    return handle;
+  };
+
+  const spawnWorker = async (extraEnv: Record<string, string> = {}): Promise<ChildWorker> => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'worker', 'main.ts')], {
+      cwd: REPO,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? os.tmpdir(),
+        TEMPORAL_ADDRESS: server.address,
+        TEMPORAL_NAMESPACE: server.namespace,
+        RENGA_TASK_QUEUE: taskQueue,
+        ANTHROPIC_API_KEY: 'sim-key',
+        ANTHROPIC_BASE_URL: sim.url,
+        RENGA_BLOB_DIR: blobDir,
+        RENGA_STREAM_IDLE_SECONDS: '10',
+        ...extraEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('renga worker on ')) resolve();
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${out}`)));
+    });
+    const handle: ChildWorker = {
+      child,
+      output: () => out,
+      kill: async (signal = 'SIGKILL') => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        await exited;
+      },
+    };
+    children.push(handle);
+    return handle;
+  };
+
+  return {
+    server,
+    sim,
+    client,
+    taskQueue,
+    tmpDir,
+    startWorker,
+    spawnWorker,
+    close: async () => {
+      await Promise.all(workers.map((w) => w.stop()));
+      await Promise.all(children.map((c) => c.kill('SIGKILL')));
+      await connection.close();
+      await Promise.all([server.stop(), sim.close()]);
+      rmSync(tmpDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Polls a condition against live state (a query, the simulator log) until it holds: the wait is
+ * on an observable fact, never on an amount of time.
+ */
+export async function waitUntil<T>(probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 20;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(250, delay * 2);
+  }
+}
+
+/** Subtask id a simulator request was for, read from the prompt renga sends. */
+export function subtaskIdOf(lastUserText: string): string | null {
+  return /^Subtask (s\d+) of \d+:/m.exec(lastUserText)?.[1] ?? null;
+}

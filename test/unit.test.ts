@@ -1,0 +1,161 @@
+/** Pure logic: schemas, error classification, cost math, CLI input building. No servers needed. */
+import Anthropic from '@anthropic-ai/sdk';
+import { ApplicationFailure } from '@temporalio/common';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { classifyError, ModelOutputError, StreamStalledError } from '../activities/errors';
+import { InvalidJobInputError } from '../client/api';
+import { buildJobInput } from '../client/input';
+import { ConfigError, loadWorkerConfig } from '../shared/config';
+import { costUsd, priceFor } from '../shared/pricing';
+import { JobInputSchema, ResultDocumentSchema, describeZodError } from '../shared/schemas';
+
+function apiError(status: number | undefined, headers: Record<string, string> = {}, type = 'api_error') {
+  const body = { type: 'error', error: { type, message: `simulated ${status}` } };
+  // A mid-stream SSE error is built like this by the SDK's stream reader: no status at all.
+  if (status === undefined) return new Anthropic.APIError(undefined, body, undefined, new Headers(headers));
+  return Anthropic.APIError.generate(status, body, `simulated ${status}`, new Headers(headers));
+}
+
+describe('job input schema', () => {
+  test('applies defaults', () => {
+    const input = JobInputSchema.parse({ job: 'summarise' });
+    expect(input).toMatchObject({ job: 'summarise', maxSubtasks: 8, concurrency: 8, context: [], maxAttempts: 8 });
+  });
+  test.each([
+    [{ job: '   ' }, 'job: the job text is empty'],
+    [{ job: 'x', maxSubtasks: 0 }, 'maxSubtasks'],
+    [{ job: 'x', concurrency: 1.5 }, 'concurrency'],
+    [{ job: 'x', bogus: true }, 'bogus'],
+    [{ job: 'x', workerModel: 'has spaces' }, 'workerModel'],
+  ])('rejects %j naming the field', (raw, field) => {
+    const r = JobInputSchema.safeParse(raw);
+    expect(r.success).toBe(false);
+    if (!r.success) expect(describeZodError(r.error)).toContain(field);
+  });
+  test('rejects context larger than the limit', () => {
+    const r = JobInputSchema.safeParse({ job: 'x', context: [{ name: 'big', content: 'a'.repeat(1_000_001) }] });
+    expect(r.success).toBe(false);
+    if (!r.success) expect(describeZodError(r.error)).toMatch(/^context: context files total 1000001 characters/);
+  });
+  test('the DESIGN.md example document satisfies the result schema', () => {
+    const doc = {
+      workflowId: 'w', status: 'completed',
+      plan: { subtasks: [{ id: 's1', title: 't', instructions: 'i' }] },
+      subtasks: [{ id: 's1', status: 'completed', output: 'o', model: 'claude-haiku-4-5', attempts: 1,
+        usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, error: null }],
+      answer: 'a',
+      usage: { byModel: { 'claude-haiku-4-5': { inputTokens: 0, outputTokens: 0, costUsd: 0 } }, costUsd: 0 },
+      timing: { startedAt: '2026-11-25T00:00:00.000Z', endedAt: '2026-11-25T00:00:01.000Z' },
+    };
+    expect(ResultDocumentSchema.parse(doc)).toMatchObject(doc);
+  });
+});
+
+describe('error classification', () => {
+  test.each([
+    [400, 'InvalidRequest'],
+    [401, 'AuthenticationFailed'],
+    [403, 'PermissionDenied'],
+    [404, 'ModelNotFound'],
+    [413, 'RequestTooLarge'],
+  ])('HTTP %i is not retryable, type %s', (status, type) => {
+    const f = classifyError(apiError(status), 1, { model: 'claude-x' });
+    expect(f).toBeInstanceOf(ApplicationFailure);
+    expect(f.type).toBe(type);
+    expect(f.nonRetryable).toBe(true);
+    expect(f.details?.[0]).toEqual({ attempt: 1, status, requestId: null });
+  });
+  test('404 names the unknown model', () => {
+    expect(classifyError(apiError(404), 1, { model: 'claude-nope' }).message).toContain("unknown model 'claude-nope'");
+  });
+  test.each([
+    [429, 'RateLimited'],
+    [529, 'Overloaded'],
+    [500, 'ServerError'],
+    [503, 'ServerError'],
+  ])('HTTP %i is retryable, type %s', (status, type) => {
+    const f = classifyError(apiError(status), 3);
+    expect(f.type).toBe(type);
+    expect(f.nonRetryable).toBe(false);
+  });
+  test('429 honours retry-after through the next retry delay', () => {
+    expect(classifyError(apiError(429, { 'retry-after': '7' }), 1).nextRetryDelay).toBe(7000);
+    expect(classifyError(apiError(429, { 'retry-after-ms': '1500' }), 1).nextRetryDelay).toBe(1500);
+    expect(classifyError(apiError(429), 1).nextRetryDelay).toBeUndefined();
+  });
+  test('an SSE error after HTTP 200 (no status) is retryable', () => {
+    const f = classifyError(apiError(undefined, {}, 'overloaded_error'), 2);
+    expect(f.type).toBe('StreamError');
+    expect(f.nonRetryable).toBe(false);
+  });
+  test('connection errors, stalls and invalid model output are retryable', () => {
+    expect(classifyError(new Anthropic.APIConnectionError({ message: 'reset' }), 1).type).toBe('ConnectionError');
+    expect(classifyError(new Anthropic.APIConnectionTimeoutError(), 1).type).toBe('ConnectionError');
+    expect(classifyError(new StreamStalledError(5000), 1).type).toBe('StreamStalled');
+    const bad = classifyError(new ModelOutputError('bad plan'), 1);
+    expect([bad.type, bad.nonRetryable]).toEqual(['InvalidModelOutput', false]);
+  });
+});
+
+describe('cost math', () => {
+  test('Haiku 4.5 and Sonnet 4.x list prices', () => {
+    const u = { inputTokens: 1_000_000, outputTokens: 1_000_000, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    expect(costUsd('claude-haiku-4-5', u)).toBe(6);
+    expect(costUsd('claude-haiku-4-5-20251001', u)).toBe(6);
+    expect(costUsd('claude-sonnet-4-6', u)).toBe(18);
+  });
+  test('cache writes cost 1.25×, reads 0.1×, batches half', () => {
+    const u = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 1_000_000, cacheWriteTokens: 1_000_000 };
+    expect(costUsd('claude-sonnet-4-6', u)).toBeCloseTo(3 * 1.25 + 3 * 0.1, 6);
+    const v = { inputTokens: 1_000_000, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    expect(costUsd('claude-haiku-4-5', v, { batch: true })).toBe(0.5);
+  });
+  test('an unpriced model costs 0 rather than failing', () => {
+    expect(priceFor('some-future-model')).toBeNull();
+    expect(costUsd('some-future-model', { inputTokens: 5, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0 })).toBe(0);
+  });
+});
+
+describe('configuration', () => {
+  test('defaults', () => {
+    const c = loadWorkerConfig({});
+    expect(c).toMatchObject({ TEMPORAL_ADDRESS: 'localhost:7233', RENGA_TASK_QUEUE: 'renga', RENGA_WORKER_MODEL: 'claude-haiku-4-5' });
+    expect(c.RENGA_PLANNER_MODEL).toBe('claude-sonnet-4-6');
+  });
+  test('a bad value fails fast naming the variable', () => {
+    expect(() => loadWorkerConfig({ TEMPORAL_ADDRESS: 'nope' })).toThrow(ConfigError);
+    expect(() => loadWorkerConfig({ TEMPORAL_ADDRESS: 'nope' })).toThrow(/TEMPORAL_ADDRESS/);
+    expect(() => loadWorkerConfig({ RENGA_STREAM_IDLE_SECONDS: '-1' })).toThrow(/RENGA_STREAM_IDLE_SECONDS/);
+  });
+});
+
+describe('CLI job input', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'renga-unit-'));
+  const file = (name: string, content: string | Buffer) => {
+    const p = path.join(dir, name);
+    writeFileSync(p, content);
+    return p;
+  };
+  test('reads job text, context files and flags', () => {
+    const ctx = file('notes.md', '# notes');
+    const input = buildJobInput('do it', { context: [ctx], maxSubtasks: 3 });
+    expect(input).toMatchObject({ job: 'do it', maxSubtasks: 3, context: [{ name: 'notes.md', content: '# notes' }] });
+  });
+  test('a .json file holds a whole job input', () => {
+    const f = file('job.json', JSON.stringify({ job: 'from json', concurrency: 2 }));
+    expect(buildJobInput(undefined, { file: f })).toMatchObject({ job: 'from json', concurrency: 2 });
+  });
+  test.each([
+    ['missing file', () => buildJobInput(undefined, { file: path.join(dir, 'nope.txt') }), /--file .*nope.txt: no such file/],
+    ['malformed JSON', () => buildJobInput(undefined, { file: file('bad.json', '{"job": ') }), /malformed JSON/],
+    ['binary context', () => buildJobInput('x', { context: [file('b.bin', Buffer.from([1, 0, 2]))] }), /binary file/],
+    ['invalid UTF-8', () => buildJobInput('x', { context: [file('l.txt', Buffer.from([0xff, 0xfe, 0x41]))] }), /not valid UTF-8/],
+    ['JSON with a bad field', () => buildJobInput(undefined, { file: file('f.json', '{"job":"x","maxSubtasks":-1}') }), /maxSubtasks/],
+    ['no job at all', () => buildJobInput(undefined, {}), /no job given/],
+  ])('%s is a precise InvalidJobInputError', (_name, fn, message) => {
+    expect(fn).toThrow(InvalidJobInputError);
+    expect(fn).toThrow(message);
+  });
+});
