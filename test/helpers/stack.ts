@@ -3,7 +3,14 @@
  * workers (in-process or as child processes), all on random local ports and torn down afterwards.
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  bundleWorkflowCode,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,6 +21,9 @@ import type { Simulator, SimulatorOptions } from '../../simulator/types';
 import { createRengaWorker } from '../../worker/worker';
 
 export const REPO = path.resolve(__dirname, '..', '..');
+
+// Worker state chatter at INFO drowns test output; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundled once per test file (jest isolates modules per file). */

@@ -1,0 +1,121 @@
+/**
+ * The `renga` CLI as a user runs it: a real process, real exit codes, the documented --json
+ * document. Bad input exits 2 and starts nothing; an unreachable Temporal exits 3.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ResultDocumentSchema } from '../shared/schemas';
+import { REPO, startStack, type TestStack } from './helpers/stack';
+
+let stack: TestStack;
+const dir = mkdtempSync(path.join(os.tmpdir(), 'renga-cli-'));
+
+beforeAll(async () => {
+  stack = await startStack();
+  await stack.startWorker();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function renga(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'client', 'cli.ts'), ...args], {
+      cwd: REPO,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? dir,
+        TEMPORAL_ADDRESS: stack.server.address,
+        RENGA_TASK_QUEUE: stack.taskQueue,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function workflowCount(): Promise<number> {
+  let n = 0;
+  for await (const _ of stack.client.workflow.list()) n++;
+  return n;
+}
+
+const file = (name: string, content: string | Buffer) => {
+  const p = path.join(dir, name);
+  writeFileSync(p, content);
+  return p;
+};
+
+describe('bad input exits 2 with a precise message and starts nothing', () => {
+  test.each<[string, () => string[], RegExp]>([
+    ['empty job', () => ['run', ''], /invalid input: job: the job text is empty/],
+    ['unknown option', () => ['run', 'x', '--bogus'], /unknown option '--bogus'/],
+    ['non-numeric --max-subtasks', () => ['run', 'x', '--max-subtasks', 'many'], /--max-subtasks takes a whole number ≥ 1, got 'many'/],
+    ['too many subtasks', () => ['run', 'x', '--max-subtasks', '5000'], /maxSubtasks: Too big: expected number to be <=200/],
+    ['oversized job file', () => ['run', '--file', file('huge.txt', 'a'.repeat(100_001))], /job: the job text is longer than 100000 characters/],
+    ['malformed JSON job file', () => ['run', '--file', file('bad.json', '{"job": "x",')], /--file .*bad.json: malformed JSON/],
+    ['missing context file', () => ['start', 'x', '--context', path.join(dir, 'absent.md')], /--context .*absent.md: no such file/],
+    ['binary context file', () => ['start', 'x', '--context', file('blob.bin', Buffer.from([0, 1, 2]))], /binary file/],
+    ['unknown command', () => ['frobnicate'], /unknown command 'frobnicate'/],
+  ])('%s', async (_name, args, message) => {
+    const before = await workflowCount();
+    const r = await renga(args());
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(2);
+    expect(await workflowCount()).toBe(before);
+  });
+
+  test('a bad environment variable is named', async () => {
+    const r = await renga(['run', 'x'], { TEMPORAL_ADDRESS: 'not-an-address' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/TEMPORAL_ADDRESS: must be host:port/);
+  });
+});
+
+test('Temporal unreachable exits 3 and names the address', async () => {
+  const r = await renga(['run', 'x'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  expect(r.code).toBe(3);
+  expect(r.stderr).toMatch(/cannot reach Temporal at 127.0.0.1:1 \(TEMPORAL_ADDRESS\)/);
+});
+
+test('run --json prints the documented result document and exits 0', async () => {
+  const r = await renga(['run', 'Outline a talk on tidal energy', '--max-subtasks', '3', '--concurrency', '2', '--id', 'cli-json-1', '--json']);
+  expect(r.code).toBe(0);
+  const doc = ResultDocumentSchema.parse(JSON.parse(r.stdout));
+  expect(doc).toMatchObject({ workflowId: 'cli-json-1', status: 'completed' });
+  expect(doc.plan!.subtasks).toHaveLength(3);
+  expect(doc.subtasks.map((s) => s.status)).toEqual(['completed', 'completed', 'completed']);
+  expect(doc.answer).toMatch(/^Simulated answer from claude-sonnet-4-6/);
+  expect(Object.keys(doc.usage.byModel).sort()).toEqual(['claude-haiku-4-5', 'claude-sonnet-4-6']);
+});
+
+test('start, status, result and an unknown id', async () => {
+  const started = await renga(['start', 'List three uses of graphene', '--max-subtasks', '2', '--id', 'cli-start-1']);
+  expect(started.code).toBe(0);
+  expect(started.stdout.trim()).toBe('cli-start-1');
+
+  const result = await renga(['result', 'cli-start-1']);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/^cli-start-1: completed · 2\/2 subtasks · \$\d+\.\d{4}\n\nSimulated answer/);
+
+  const status = await renga(['status', 'cli-start-1', '--json']);
+  expect(status.code).toBe(0);
+  expect(JSON.parse(status.stdout)).toMatchObject({ workflowId: 'cli-start-1', status: 'COMPLETED', progress: { phase: 'done', total: 2, completed: 2 } });
+
+  const missing = await renga(['result', 'no-such-job']);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(/no such job/);
+});

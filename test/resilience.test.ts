@@ -1,0 +1,114 @@
+/**
+ * The guarantees of DESIGN.md under real failure: a worker killed with SIGKILL mid-fan-out, the
+ * simulator injecting 429/529/500/resets/mid-stream errors, and fatal 400/404 answers.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { getResult, startJob, type RengaClient } from '../client/api';
+import { loadClientConfig } from '../shared/config';
+import { progressQuery } from '../workflows/definitions';
+import { startStack, subtaskIdOf, waitUntil, type TestStack } from './helpers/stack';
+
+let stack: TestStack;
+let rc: RengaClient;
+
+beforeAll(async () => {
+  stack = await startStack();
+  rc = {
+    client: stack.client,
+    config: { ...loadClientConfig({}), TEMPORAL_ADDRESS: stack.server.address, RENGA_TASK_QUEUE: stack.taskQueue },
+    close: async () => undefined,
+  };
+});
+afterAll(async () => {
+  await stack?.close();
+});
+beforeEach(() => {
+  stack.sim.clearLog();
+  stack.sim.configure({ latencyMs: 0, faults: {} });
+});
+
+const subtaskRequests = () => stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText) !== null);
+
+test('a worker killed with SIGKILL mid-fan-out: a new worker completes the job and no finished subtask is requested again', async () => {
+  stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': 800 } });
+  const first = await stack.spawnWorker();
+  const id = await startJob(rc, {
+    job: 'Describe eight constellations of the northern sky',
+    maxSubtasks: 8,
+    concurrency: 2,
+    heartbeatTimeoutSeconds: 2,
+  });
+  const handle = stack.client.workflow.getHandle(id);
+  const before = await waitUntil(async () => {
+    const p = await handle.query(progressQuery);
+    return p.completed >= 2 && p.running > 0 ? p : undefined;
+  }, 'two subtasks are finished and more are in flight');
+  const finishedBeforeKill = before.subtasks.filter((s) => s.state === 'completed').map((s) => s.id);
+
+  await first.kill('SIGKILL');
+  await stack.spawnWorker();
+  const doc = await getResult(rc, id);
+
+  expect(doc.status).toBe('completed');
+  expect(doc.subtasks.every((s) => s.status === 'completed')).toBe(true);
+  const requestsFor = (sid: string) => subtaskRequests().filter((e) => subtaskIdOf(e.lastUserText) === sid);
+  for (const sid of finishedBeforeKill) expect(requestsFor(sid)).toHaveLength(1);
+  // Only calls in flight at the kill may be repeated: at most `concurrency` of them.
+  const repeated = doc.subtasks.filter((s) => requestsFor(s.id).length > 1);
+  expect(repeated.length).toBeLessThanOrEqual(2);
+});
+
+test('under injected 429/529/500/resets/stream errors the job completes, each fault retried by Temporal', async () => {
+  await stack.startWorker();
+  stack.sim.configure({
+    seed: 7,
+    faults: { rateLimit: 0.15, overloaded: 0.15, server: 0.1, reset: 0.1, streamError: 0.1, retryAfterSeconds: 1 },
+  });
+  const id = await startJob(rc, { job: 'Explain ten common HTTP status codes', maxSubtasks: 10, concurrency: 4, maxAttempts: 30 });
+  const doc = await getResult(rc, id);
+  stack.sim.configure({ faults: {} });
+
+  expect(doc.status).toBe('completed');
+  expect(doc.subtasks.every((s) => s.status === 'completed' && s.output)).toBe(true);
+  const faults = new Set(stack.sim.log.filter((e) => e.outcome === 'fault').map((e) => e.fault));
+  expect([...faults].sort()).toEqual(['overloaded', 'rateLimit', 'reset', 'server', 'streamError']);
+  // Attempts in the document are Temporal's: a subtask whose calls faulted records more than one.
+  for (const s of doc.subtasks) {
+    const calls = stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText) === s.id);
+    expect(s.attempts).toBe(calls.length);
+  }
+});
+
+test('an unknown worker model (404) fails the job fast, without retries, naming the model', async () => {
+  const id = await startJob(rc, { job: 'Name four planets', maxSubtasks: 4, concurrency: 1, workerModel: 'claude-nonexistent-9' });
+  const err = await stack.client.workflow.getHandle(id).result().then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(cause.type).toBe('ModelNotFound');
+  expect(cause.message).toContain("unknown model 'claude-nonexistent-9'");
+  // One request, then the job stopped: no retries and no further subtasks tried.
+  expect(subtaskRequests()).toHaveLength(1);
+  const doc = await getResult(rc, id);
+  expect(doc.status).toBe('failed');
+  expect(doc.error).toMatch(/^ModelNotFound: /);
+});
+
+test('an invalid request (400) from the planner fails fast with no retries', async () => {
+  stack.sim.script({ kind: 'badRequest', match: { model: 'claude-sonnet-4-6' } });
+  const id = await startJob(rc, { job: 'Plan a picnic', maxSubtasks: 2 });
+  const doc = await getResult(rc, id);
+  expect(doc.status).toBe('failed');
+  expect(doc.error).toMatch(/^InvalidRequest: planning failed: InvalidRequest: HTTP 400/);
+  expect(stack.sim.log).toHaveLength(1);
+});
+
+test('a stalled stream is abandoned by the idle watchdog and retried', async () => {
+  stack.sim.script({ kind: 'stall', match: { textIncludes: 'Subtask s1 of' } });
+  const id = await startJob(rc, { job: 'Give two facts about otters', maxSubtasks: 2 });
+  const doc = await getResult(rc, id);
+  expect(doc.status).toBe('completed');
+  const s1 = stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText) === 's1');
+  expect(s1.map((e) => e.fault)).toEqual(['stall', null]);
+  expect(doc.subtasks[0].attempts).toBe(2);
+});
