@@ -1,0 +1,89 @@
+/** run · start · status · result · cancel */
+import type { Command } from 'commander';
+import type { ResultDocument } from '../../shared/schemas';
+import { cancelJob, describeJob, getProgress, getResult, startJob, uiLink } from '../api';
+import { EXIT, collect, positiveInt, withClient, type CommandContext } from '../cli-kit';
+import { formatProgress, formatResult } from '../format';
+import { buildJobInput, type JobFlags } from '../input';
+
+interface JobCommandOpts extends JobFlags {
+  id?: string;
+  json?: boolean;
+}
+
+function jobOptions(cmd: Command): Command {
+  return cmd
+    .argument('[job]', 'the job text')
+    .option('--file <F>', 'read the job from a text file, or a whole job input from a .json file')
+    .option('--context <F>', 'a context file for the job (repeatable)', collect)
+    .option('--max-subtasks <N>', 'most subtasks the planner may create', positiveInt('--max-subtasks'))
+    .option('--concurrency <N>', 'subtasks running at once', positiveInt('--concurrency'))
+    .option('--planner-model <id>', 'model for planning and synthesis (default RENGA_PLANNER_MODEL)')
+    .option('--worker-model <id>', 'model for subtasks (default RENGA_WORKER_MODEL)')
+    .option('--id <ID>', 'workflow id (default: derived from the job)');
+}
+
+function print(doc: ResultDocument, json: boolean | undefined): number {
+  process.stdout.write(json ? `${JSON.stringify(doc, null, 2)}\n` : `${formatResult(doc)}\n`);
+  return doc.status === 'completed' || doc.status === 'partial' ? EXIT.ok : EXIT.jobFailed;
+}
+
+export function registerJobCommands(program: Command, ctx: CommandContext): void {
+  jobOptions(program.command('run'))
+    .description('start a job and wait for it; prints the answer (or the result document with --json)')
+    .option('--json', 'print the result document')
+    .action(async (job: string | undefined, opts: JobCommandOpts) => {
+      const input = buildJobInput(job, opts);
+      await withClient(async (rc) => {
+        const id = await startJob(rc, input, { workflowId: opts.id });
+        if (!opts.json) process.stderr.write(`started ${id}\n  ${uiLink(rc.config, id)}\n`);
+        ctx.setExit(print(await getResult(rc, id), opts.json));
+      });
+    });
+
+  jobOptions(program.command('start'))
+    .description('start a job and print its workflow id')
+    .action(async (job: string | undefined, opts: JobCommandOpts) => {
+      const input = buildJobInput(job, opts);
+      await withClient(async (rc) => {
+        const id = await startJob(rc, input, { workflowId: opts.id });
+        process.stdout.write(`${id}\n`);
+      });
+    });
+
+  program
+    .command('status <id>')
+    .description('show the progress of a job')
+    .option('--json', 'print the progress document')
+    .action(async (id: string, opts: { json?: boolean }) =>
+      withClient(async (rc) => {
+        const d = await describeJob(rc, id);
+        const progress = await getProgress(rc, id).catch(() => null);
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify({ workflowId: id, status: d.status.name, progress }, null, 2)}\n`
+            : `${formatProgress(id, d.status.name, progress)}\n  ${uiLink(rc.config, id)}\n`,
+        );
+      }),
+    );
+
+  program
+    .command('result <id>')
+    .description('wait for a job and print its result')
+    .option('--json', 'print the result document')
+    .action(async (id: string, opts: { json?: boolean }) =>
+      withClient(async (rc) => ctx.setExit(print(await getResult(rc, id), opts.json))),
+    );
+
+  program
+    .command('cancel <id>')
+    .description('cancel a job; finished subtasks are kept')
+    .option('--synthesize', 'combine what finished into an answer before stopping')
+    .option('--reason <text>', 'why, recorded in the history')
+    .action(async (id: string, opts: { synthesize?: boolean; reason?: string }) =>
+      withClient(async (rc) => {
+        await cancelJob(rc, id, { synthesize: opts.synthesize ?? false, reason: opts.reason ?? null });
+        process.stdout.write(`cancel requested for ${id}\n`);
+      }),
+    );
+}
