@@ -48,7 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     const info = activityInfo();
     // Heartbeat on a timer too: before the first streamed byte (queueing, latency) there are no
     // events, and a live call must not look like a dead worker. Stalls are the watchdog's job.
-    const every = Math.max(200, Math.floor((info.heartbeatTimeoutMs ?? 30_000) / 3));
+    const every = Math.max(200, Math.min(1_000, Math.floor((info.heartbeatTimeoutMs ?? 30_000) / 3)));
     const ticker = setInterval(() => heartbeat(), every);
     try {
       const answer = await callModel(deps.anthropic, model, {

@@ -3,7 +3,14 @@
  * Input is validated here with the same schema the workflow uses, so bad input never starts a run.
  */
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
-import { Client, Connection, WorkflowFailedError, type WorkflowExecutionDescription } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowFailedError,
+  type WorkflowExecutionDescription,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { loadClientConfig, type ClientConfig } from '../shared/config';
 import {
@@ -15,7 +22,21 @@ import {
   type Progress,
   type ResultDocument,
 } from '../shared/schemas';
-import { cancelSignal, progressQuery, type CancelRequest } from '../workflows/definitions';
+import {
+  RENGA_SEARCH_ATTRIBUTES,
+  RengaCostUsd,
+  RengaPhase,
+  RengaStatus,
+  RengaSubtasksDone,
+  RengaSubtasksTotal,
+} from '../shared/search-attributes';
+import {
+  approvePlanUpdate,
+  cancelSignal,
+  progressQuery,
+  rejectPlanUpdate,
+  type CancelRequest,
+} from '../workflows/definitions';
 import type { jobWorkflow } from '../workflows';
 
 export class InvalidJobInputError extends Error {
@@ -60,13 +81,74 @@ export function newWorkflowId(job: string): string {
   return `renga-${slug || 'job'}-${randomUUID().slice(0, 8)}`;
 }
 
+const registered = new WeakMap<Client, Promise<boolean>>();
+
+/** Whether the namespace has renga's search attributes; asked once per client. */
+export function hasRengaSearchAttributes(rc: RengaClient): Promise<boolean> {
+  let known = registered.get(rc.client);
+  if (!known) {
+    known = rc.client.connection.operatorService
+      .listSearchAttributes({ namespace: rc.config.TEMPORAL_NAMESPACE })
+      .then((r) => Object.keys(RENGA_SEARCH_ATTRIBUTES).every((name) => name in (r.customAttributes ?? {})))
+      .catch(() => false);
+    registered.set(rc.client, known);
+  }
+  return known;
+}
+
+/** One line for the Web UI's workflow list: what the job is, at a glance. */
+export function jobSummary(input: JobInput): string {
+  const firstLine = input.job.split('\n').find((l) => l.trim()) ?? input.job;
+  const title = firstLine.trim().length > 100 ? `${firstLine.trim().slice(0, 99)}…` : firstLine.trim();
+  return `${title} · up to ${input.maxSubtasks} subtasks${input.approvePlan ? ' · plan needs approval' : ''}`;
+}
+
+function jobDetails(input: JobInput): string {
+  const ctx = input.context.length ? input.context.map((c) => `\`${c.name}\` (${c.content.length} chars)`).join(', ') : 'none';
+  const job = input.job.length > 2000 ? `${input.job.slice(0, 2000)}…` : input.job;
+  return [
+    `**Job:** ${job}`,
+    '',
+    `**Context:** ${ctx}`,
+    `**Max subtasks:** ${input.maxSubtasks} · **concurrency:** ${input.concurrency} · **attempts per call:** ${input.maxAttempts}`,
+    `**Planner model:** ${input.plannerModel ?? 'worker default'} · **worker model:** ${input.workerModel ?? 'worker default'}`,
+  ].join('\n');
+}
+
+/** Registers any of renga's search attributes the namespace lacks (dev servers, fresh namespaces). */
+export async function ensureSearchAttributes(rc: RengaClient): Promise<void> {
+  const svc = rc.client.connection.operatorService;
+  const have = (await svc.listSearchAttributes({ namespace: rc.config.TEMPORAL_NAMESPACE })).customAttributes ?? {};
+  const missing = Object.entries(RENGA_SEARCH_ATTRIBUTES).filter(([name]) => !(name in have));
+  if (missing.length === 0) return;
+  const T = temporal.api.enums.v1.IndexedValueType;
+  const TYPE = { Keyword: T.INDEXED_VALUE_TYPE_KEYWORD, Int: T.INDEXED_VALUE_TYPE_INT, Double: T.INDEXED_VALUE_TYPE_DOUBLE } as const;
+  await svc.addSearchAttributes({
+    namespace: rc.config.TEMPORAL_NAMESPACE,
+    searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, TYPE[type]])),
+  });
+  registered.delete(rc.client);
+}
+
 export async function startJob(rc: RengaClient, input: JobInputArg, opts: { workflowId?: string } = {}): Promise<string> {
   const valid = validateJobInput(input);
   const workflowId = opts.workflowId ?? newWorkflowId(valid.job);
+  const withAttributes = await hasRengaSearchAttributes(rc);
   await rc.client.workflow.start<typeof jobWorkflow>('jobWorkflow', {
     args: [valid],
     taskQueue: rc.config.RENGA_TASK_QUEUE,
     workflowId,
+    staticSummary: jobSummary(valid),
+    staticDetails: jobDetails(valid),
+    // Their presence at start is what tells the workflow it may update them later.
+    ...(withAttributes
+      ? {
+          typedSearchAttributes: [
+            { key: RengaPhase, value: 'planning' },
+            { key: RengaStatus, value: 'running' },
+          ],
+        }
+      : {}),
   });
   return workflowId;
 }
@@ -112,8 +194,100 @@ function emptyDocument(
   };
 }
 
+export interface LiveSubtask {
+  /** Attempt now running, from the server's pending-activity view (the workflow learns it only at the end). */
+  attempt: number | null;
+  lastError: string | null;
+}
+
+export interface LiveProgress {
+  workflowId: string;
+  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, … */
+  execution: string;
+  progress: Progress;
+  live: Record<string, LiveSubtask>;
+}
+
 export async function getProgress(rc: RengaClient, workflowId: string): Promise<Progress> {
   return rc.client.workflow.getHandle(workflowId).query(progressQuery);
+}
+
+/** The workflow's own progress plus what only the server knows: retries of running subtasks. */
+export async function getLiveProgress(rc: RengaClient, workflowId: string): Promise<LiveProgress> {
+  const handle = rc.client.workflow.getHandle(workflowId);
+  const [progress, description] = await Promise.all([handle.query(progressQuery), handle.describe()]);
+  const live: Record<string, LiveSubtask> = {};
+  for (const a of description.raw.pendingActivities ?? []) {
+    const id = a.activityId?.startsWith('subtask-') ? a.activityId.slice('subtask-'.length) : null;
+    if (id) live[id] = { attempt: a.attempt ?? null, lastError: a.lastFailure?.message ?? null };
+  }
+  return { workflowId, execution: description.status.name, progress, live };
+}
+
+export async function approvePlan(rc: RengaClient, workflowId: string): Promise<void> {
+  await rc.client.workflow.getHandle(workflowId).executeUpdate(approvePlanUpdate);
+}
+
+export async function rejectPlan(rc: RengaClient, workflowId: string, reason: string): Promise<void> {
+  await rc.client.workflow.getHandle(workflowId).executeUpdate(rejectPlanUpdate, { args: [{ reason }] });
+}
+
+export interface ListFilters {
+  /** Temporal execution status (Running, Completed, Failed, …) or renga status (completed, partial, …). */
+  status?: string;
+  phase?: string;
+  since?: Date;
+  limit?: number;
+}
+
+export interface JobListing {
+  workflowId: string;
+  execution: string;
+  status: string | null;
+  phase: string | null;
+  done: number | null;
+  total: number | null;
+  costUsd: number | null;
+  startTime: Date;
+}
+
+const EXECUTION_STATUSES = ['Running', 'Completed', 'Failed', 'Canceled', 'Terminated', 'ContinuedAsNew', 'TimedOut'];
+
+/** Visibility query for renga jobs; values are quoted so user input cannot change the query. */
+export function listQuery(f: ListFilters): string {
+  const q = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  const parts = [`WorkflowType = 'jobWorkflow'`];
+  if (f.status) {
+    const exec = EXECUTION_STATUSES.find((s) => s.toLowerCase() === f.status!.toLowerCase());
+    parts.push(exec ? `ExecutionStatus = ${q(exec)}` : `RengaStatus = ${q(f.status)}`);
+  }
+  if (f.phase) parts.push(`RengaPhase = ${q(f.phase)}`);
+  if (f.since) parts.push(`StartTime > ${q(f.since.toISOString())}`);
+  return parts.join(' AND ');
+}
+
+export async function listJobs(rc: RengaClient, f: ListFilters = {}): Promise<JobListing[]> {
+  const out: JobListing[] = [];
+  const limit = f.limit ?? 50;
+  for await (const w of rc.client.workflow.list({ query: listQuery(f) })) {
+    out.push(toListing(w));
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+function toListing(w: WorkflowExecutionInfo): JobListing {
+  const sa = w.typedSearchAttributes;
+  return {
+    workflowId: w.workflowId,
+    execution: w.status.name,
+    status: sa.get(RengaStatus) ?? null,
+    phase: sa.get(RengaPhase) ?? null,
+    done: sa.get(RengaSubtasksDone) ?? null,
+    total: sa.get(RengaSubtasksTotal) ?? null,
+    costUsd: sa.get(RengaCostUsd) ?? null,
+    startTime: w.startTime,
+  };
 }
 
 export async function describeJob(rc: RengaClient, workflowId: string): Promise<WorkflowExecutionDescription> {

@@ -4,10 +4,12 @@
  * up and turns every error into one of DESIGN.md's exit codes.
  */
 import { WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../shared/config';
 import { InvalidJobInputError, TemporalUnreachableError } from './api';
 import { EXIT, UsageError, type CommandContext } from './cli-kit';
+import { registerInspectCommands } from './commands/inspect';
 import { registerJobCommands } from './commands/jobs';
 import { registerStackCommands } from './commands/stack';
 
@@ -17,6 +19,7 @@ export function buildProgram(ctx: CommandContext): Command {
     .showHelpAfterError()
     .exitOverride();
   registerJobCommands(program, ctx);
+  registerInspectCommands(program, ctx);
   registerStackCommands(program, ctx);
   return program;
 }
@@ -49,6 +52,11 @@ function reportError(err: unknown): number {
   if (err instanceof TemporalUnreachableError) {
     say(err.message);
     return EXIT.unreachable;
+  }
+  if (err instanceof WorkflowUpdateFailedError) {
+    // The workflow's validator refused (e.g. approving a job that is not waiting for approval).
+    say(`refused: ${err.cause?.message ?? err.message}`);
+    return EXIT.usage;
   }
   if (err instanceof WorkflowNotFoundError) {
     say(`no such job: ${err.message}`);

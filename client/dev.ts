@@ -6,10 +6,11 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadWorkerConfig } from '../shared/config';
+import { RENGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import { ensureTemporalBinary } from '../temporal/binary';
 import { isTemporalReachable, startDevServer, type DevServer } from '../temporal/dev-server';
 import { startWorker } from '../worker/main';
-import { connect, getResult, startJob, uiLink } from './api';
+import { connect, ensureSearchAttributes, getResult, startJob, uiLink } from './api';
 import { formatResult } from './format';
 import { buildJobInput } from './input';
 
@@ -37,7 +38,13 @@ export async function runDev(opts: DevOptions): Promise<number> {
     const bin = await ensureTemporalBinary({ log });
     mkdirSync(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
     log(`starting the Temporal dev server (${bin}) on :${port}, Web UI on :${uiPort}, database ${opts.dbFile}`);
-    server = await startDevServer({ port, uiPort, dbFile: path.resolve(opts.dbFile), namespace: config.TEMPORAL_NAMESPACE });
+    server = await startDevServer({
+      port,
+      uiPort,
+      dbFile: path.resolve(opts.dbFile),
+      namespace: config.TEMPORAL_NAMESPACE,
+      searchAttributes: RENGA_SEARCH_ATTRIBUTES,
+    });
     uiUrl = server.uiUrl ?? uiUrl;
   }
 
@@ -51,6 +58,8 @@ export async function runDev(opts: DevOptions): Promise<number> {
   let code = 0;
   const rc = await connect({ ...config, RENGA_UI_URL: uiUrl });
   try {
+    // A server we did not start may lack them; the Web UI filters on them.
+    await ensureSearchAttributes(rc);
     const id = await startJob(rc, input);
     log(`job ${id} started — watch it in the Web UI: ${uiLink(rc.config, id)}`);
     const doc = await getResult(rc, id);

@@ -11,6 +11,7 @@ export interface JobFlags {
   concurrency?: number;
   plannerModel?: string;
   workerModel?: string;
+  approvePlan?: boolean;
 }
 
 function readText(file: string, flag: string): string {
@@ -67,6 +68,7 @@ export function buildJobInput(jobArg: string | undefined, flags: JobFlags): JobI
     ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
     ...(flags.plannerModel ? { plannerModel: flags.plannerModel } : {}),
     ...(flags.workerModel ? { workerModel: flags.workerModel } : {}),
+    ...(flags.approvePlan ? { approvePlan: true } : {}),
   };
   try {
     return validateJobInput(merged);

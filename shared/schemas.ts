@@ -46,6 +46,10 @@ export const JobInputSchema = z
     /** A worker that stops heartbeating this long is presumed dead and its calls are retried elsewhere. */
     heartbeatTimeoutSeconds: z.number().int().min(1).max(600).default(30),
     subtaskTimeoutSeconds: z.number().int().min(5).max(86_400).default(900),
+    /** Wait after planning for `renga approve` / `renga reject` before spending on subtasks. */
+    approvePlan: z.boolean().default(false),
+    /** How long an unapproved plan waits before the job fails with PlanApprovalTimedOut. */
+    approvalTimeoutSeconds: z.number().int().min(1).max(30 * 86_400).default(86_400),
   })
   .strict()
   .superRefine((input, ctx) => {
@@ -139,7 +143,7 @@ export const ResultDocumentSchema = z.object({
 });
 export type ResultDocument = z.infer<typeof ResultDocumentSchema>;
 
-export const PhaseSchema = z.enum(['planning', 'fanout', 'synthesizing', 'done']);
+export const PhaseSchema = z.enum(['planning', 'awaiting-approval', 'fanout', 'synthesizing', 'done']);
 export type Phase = z.infer<typeof PhaseSchema>;
 
 export const SubtaskStateSchema = z.enum(['queued', 'running', 'completed', 'failed', 'skipped']);
@@ -147,6 +151,8 @@ export type SubtaskState = z.infer<typeof SubtaskStateSchema>;
 
 export const ProgressSchema = z.object({
   phase: PhaseSchema,
+  /** Set once the job has ended (the query still answers afterwards). */
+  status: JobStatusSchema.nullable(),
   total: z.number().int(),
   completed: z.number().int(),
   failed: z.number().int(),
@@ -162,6 +168,8 @@ export const ProgressSchema = z.object({
       error: z.string().nullable(),
     }),
   ),
+  plannerModel: z.string().nullable(),
+  workerModel: z.string().nullable(),
 });
 export type Progress = z.infer<typeof ProgressSchema>;
 

@@ -46,6 +46,9 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     activities,
     ...workflowCodeOption(opts.workflowBundle),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
+    // Cancellation reaches an activity only in a heartbeat response: keep that path short so a
+    // cancelled job stops paying for tokens within seconds, not 0.8 × the heartbeat timeout.
+    maxHeartbeatThrottleInterval: '2s',
     // The default of 0 would cancel every in-flight model call the moment a deploy sends SIGTERM.
     shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
   });

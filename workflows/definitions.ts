@@ -1,5 +1,5 @@
-/** Queries and signals of jobWorkflow, shared by the workflow and its clients. */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+/** Queries, signals and updates of jobWorkflow, shared by the workflow and its clients. */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Plan, Progress } from '../shared/schemas';
 
 export interface CancelRequest {
@@ -8,6 +8,13 @@ export interface CancelRequest {
   reason: string | null;
 }
 
+export interface RejectRequest {
+  reason: string;
+}
+
 export const progressQuery = defineQuery<Progress>('progress');
 export const planQuery = defineQuery<Plan | null>('plan');
 export const cancelSignal = defineSignal<[Partial<CancelRequest>?]>('cancel');
+/** Updates, not signals: the caller learns at once whether the job was actually waiting for a decision. */
+export const approvePlanUpdate = defineUpdate<string, []>('approvePlan');
+export const rejectPlanUpdate = defineUpdate<string, [RejectRequest]>('rejectPlan');

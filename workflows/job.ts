@@ -1,17 +1,20 @@
 /**
- * jobWorkflow: plan → fan out → synthesize. Deterministic orchestration only: every model call,
- * file and clock read happens in activities, whose results the history keeps, so a crashed or
- * redeployed worker resumes here without re-running (or re-paying for) a finished subtask.
+ * jobWorkflow: plan → (approve) → fan out → synthesize. Deterministic orchestration only: every
+ * model call, file and clock read happens in activities, whose results the history keeps, so a
+ * crashed or redeployed worker resumes here without re-running (or re-paying for) a finished subtask.
  */
 import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  type RetryPolicy,
+  condition,
   isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef, SynthesisPart } from '../activities/types';
@@ -25,16 +28,28 @@ import {
   type JobStatus,
   type Phase,
   type Plan,
+  type Progress,
   type ResultDocument,
   type SubtaskResult,
   type SubtaskState,
 } from '../shared/schemas';
-import { cancelSignal, planQuery, progressQuery, type CancelRequest } from './definitions';
+import * as SA from '../shared/search-attributes';
+import {
+  approvePlanUpdate,
+  cancelSignal,
+  planQuery,
+  progressQuery,
+  rejectPlanUpdate,
+  type CancelRequest,
+} from './definitions';
+import { detailsMarkdown } from './details';
 
 /** Types that mean every other call would fail the same way: stop the job instead of retrying N times. */
 const FATAL_FOR_JOB = new Set(['ModelNotFound', 'AuthenticationFailed', 'PermissionDenied']);
 /** What the synthesizer reads at most, in characters, split evenly between subtasks. */
 const SYNTHESIS_BUDGET_CHARS = 400_000;
+/** Search attribute updates are history events: about this many per job, whatever its size. */
+const PROGRESS_UPDATES_PER_JOB = 20;
 
 interface SubtaskTrack {
   state: SubtaskState;
@@ -54,95 +69,124 @@ export async function jobWorkflow(rawInput: JobInputArg): Promise<ResultDocument
       message: `invalid job input: ${describeZodError(parsed.error)}`,
     });
   }
-  const input: JobInput = parsed.data;
-  const job = new JobRun(input);
-  return job.run();
+  return new JobRun(parsed.data).run();
 }
 
 class JobRun {
   private phase: Phase = 'planning';
+  private status: JobStatus | null = null;
   private plan: Plan | null = null;
   private shared: SharedContextRef | null = null;
   private readonly tracks = new Map<string, SubtaskTrack>();
   private readonly calls: CallUsage[] = [];
   private answer: string | null = null;
   private cancel: CancelRequest | null = null;
+  private decision: { approved: true } | { approved: false; reason: string } | null = null;
   private fatal: ApplicationFailure | null = null;
+  private plannerModel: string | null;
+  private workerModel: string | null;
+  private lastReportedDone = -1;
   private readonly work = new CancellationScope();
-
-  private readonly acts;
-  private readonly subtaskActs;
+  /** Only a job started with renga's search attributes updates them: on a server without them registered, an upsert would fail every workflow task. */
+  private readonly searchAttributes = workflowInfo().typedSearchAttributes.get(SA.RengaPhase) !== undefined;
+  private readonly activityDefaults: ActivityOptions;
 
   constructor(private readonly input: JobInput) {
-    const retry: RetryPolicy = {
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      maximumInterval: '60s',
-      maximumAttempts: input.maxAttempts,
-    };
-    this.acts = proxyActivities<RengaActivities>({
-      startToCloseTimeout: '15 minutes',
-      heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-      retry,
-    });
-    this.subtaskActs = proxyActivities<RengaActivities>({
+    this.plannerModel = input.plannerModel ?? null;
+    this.workerModel = input.workerModel ?? null;
+    this.activityDefaults = {
       startToCloseTimeout: `${input.subtaskTimeoutSeconds}s`,
       heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-      retry,
-    });
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '60s', maximumAttempts: input.maxAttempts },
+    };
     setHandler(progressQuery, () => this.progress());
     setHandler(planQuery, () => this.plan);
     setHandler(cancelSignal, (req) => {
       this.cancel = { synthesize: req?.synthesize ?? false, reason: req?.reason ?? null };
       this.work.cancel();
     });
+    const mustBeWaiting = () => {
+      if (this.phase !== 'awaiting-approval' || this.decision) throw new Error(`the job is not waiting for plan approval (phase: ${this.phase})`);
+    };
+    setHandler(
+      approvePlanUpdate,
+      () => {
+        this.decision = { approved: true };
+        return 'approved';
+      },
+      { validator: mustBeWaiting },
+    );
+    setHandler(
+      rejectPlanUpdate,
+      ({ reason }) => {
+        this.decision = { approved: false, reason };
+        return 'rejected';
+      },
+      {
+        validator: ({ reason }) => {
+          mustBeWaiting();
+          if (!reason?.trim()) throw new Error('a rejection needs a reason');
+        },
+      },
+    );
+    this.report();
+  }
+
+  /** Activities with a UI label (user metadata) and, for subtasks, an id that names the subtask. */
+  private activities(summary: string, extra: Partial<ActivityOptions> = {}) {
+    return proxyActivities<RengaActivities>({ ...this.activityDefaults, ...extra, summary });
   }
 
   async run(): Promise<ResultDocument> {
     try {
       await this.work.run(async () => {
         await this.planStep();
+        if (this.input.approvePlan) await this.awaitApproval();
         await this.fanOut();
       });
     } catch (err) {
-      if (!isCancellation(err)) throw this.failJob(err);
+      if (!isCancellation(err)) throw this.end('failed', this.failure(err));
       // A Temporal cancel request (UI, `temporal workflow cancel`) lands here like our signal does.
       this.cancel ??= { synthesize: false, reason: 'cancel requested' };
     }
-    if (this.fatal) throw this.fatal;
+    if (this.fatal) throw this.end('failed', this.fatal);
 
-    const done = [...this.tracks.values()].filter((t) => t.state === 'completed').length;
-    const failed = [...this.tracks.values()].filter((t) => t.state === 'failed').length;
-    const total = this.tracks.size;
+    const tracks = [...this.tracks.values()];
+    const done = tracks.filter((t) => t.state === 'completed').length;
+    const failed = tracks.filter((t) => t.state === 'failed').length;
+    const total = tracks.length;
 
     if (this.cancel) {
-      for (const t of this.tracks.values()) if (t.state === 'queued' || t.state === 'running') t.state = 'skipped';
+      for (const t of tracks) if (t.state === 'queued' || t.state === 'running') t.state = 'skipped';
       if (this.cancel.synthesize && done > 0) {
         // The workflow scope itself may be cancelled: finish the synthesis regardless.
         await CancellationScope.nonCancellable(() => this.synthesizeStep(true));
       }
-      return this.document('cancelled');
+      return this.end('cancelled');
     }
     if (done === 0 || failed / total > this.input.maxFailureRatio) {
-      throw ApplicationFailure.create({
-        type: 'TooManySubtasksFailed',
-        nonRetryable: true,
-        message: `${failed} of ${total} subtasks failed (more than ${Math.round(this.input.maxFailureRatio * 100)}% allowed); first error: ${this.firstError()}`,
-        details: [this.document('failed')],
-      });
+      throw this.end(
+        'failed',
+        ApplicationFailure.create({
+          type: 'TooManySubtasksFailed',
+          nonRetryable: true,
+          message: `${failed} of ${total} subtasks failed (more than ${Math.round(this.input.maxFailureRatio * 100)}% allowed); first error: ${this.firstError()}`,
+        }),
+      );
     }
     await this.synthesizeStep(failed > 0);
-    return this.document(failed > 0 ? 'partial' : 'completed');
+    return this.end(failed > 0 ? 'partial' : 'completed');
   }
 
   private async planStep(): Promise<void> {
-    const out = await this.acts.planJob({
+    const out = await this.activities('plan').planJob({
       job: this.input.job,
       context: this.input.context,
       maxSubtasks: this.input.maxSubtasks,
       model: this.input.plannerModel ?? null,
     });
     this.calls.push(...out.calls);
+    this.plannerModel = out.calls[0]?.model ?? this.plannerModel;
     this.plan = out.plan;
     this.shared = out.shared;
     for (const s of out.plan.subtasks) {
@@ -150,9 +194,28 @@ class JobRun {
     }
   }
 
+  /** Durable wait: survives worker restarts; the deadline is a server-side timer. */
+  private async awaitApproval(): Promise<void> {
+    this.setPhase('awaiting-approval');
+    const decided = await condition(() => this.decision !== null, `${this.input.approvalTimeoutSeconds}s`);
+    if (!decided) {
+      throw ApplicationFailure.create({
+        type: 'PlanApprovalTimedOut',
+        nonRetryable: true,
+        message: `nobody approved or rejected the plan within ${this.input.approvalTimeoutSeconds}s`,
+      });
+    }
+    if (this.decision && !this.decision.approved) {
+      this.cancel = { synthesize: false, reason: `plan rejected: ${this.decision.reason}` };
+      this.work.cancel();
+      // Let the cancellation surface through the scope like any other cancel.
+      await CancellationScope.current().cancelRequested;
+    }
+  }
+
   /** Bounded concurrency: C lanes, each taking the next queued subtask until none are left. */
   private async fanOut(): Promise<void> {
-    this.phase = 'fanout';
+    this.setPhase('fanout');
     const subtasks = this.plan!.subtasks;
     let next = 0;
     const lane = async () => {
@@ -168,10 +231,15 @@ class JobRun {
     const track = this.tracks.get(id)!;
     const subtask = this.plan!.subtasks.find((s) => s.id === id)!;
     track.state = 'running';
+    this.report();
     try {
-      const out = await this.subtaskActs.runSubtask(
-        { subtask, total, shared: this.shared!, model: this.input.workerModel ?? null, maxTokens: this.input.subtaskMaxTokens },
-      );
+      const out = await this.activities(`subtask ${id}: ${subtask.title}`, { activityId: `subtask-${id}` }).runSubtask({
+        subtask,
+        total,
+        shared: this.shared!,
+        model: this.input.workerModel ?? null,
+        maxTokens: this.input.subtaskMaxTokens,
+      });
       Object.assign(track, {
         state: 'completed',
         attempts: out.attempt,
@@ -180,6 +248,7 @@ class JobRun {
         usage: out.call.usage,
         error: null,
       });
+      this.workerModel ??= out.call.model;
       this.calls.push(out.call);
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -192,15 +261,15 @@ class JobRun {
           type: cause.type,
           nonRetryable: true,
           message: `subtask ${id} failed: ${cause.message}`,
-          details: [this.document('failed')],
         });
         this.work.cancel();
       }
     }
+    this.report();
   }
 
   private async synthesizeStep(partial: boolean): Promise<void> {
-    this.phase = 'synthesizing';
+    this.setPhase('synthesizing');
     const finished = this.plan!.subtasks.filter((s) => this.tracks.get(s.id)!.state !== 'skipped');
     const perPart = Math.max(500, Math.floor(SYNTHESIS_BUDGET_CHARS / Math.max(1, finished.length)));
     const parts: SynthesisPart[] = finished.map((s) => {
@@ -209,21 +278,62 @@ class JobRun {
       const output = t.output !== null && t.output.length > perPart ? `${t.output.slice(0, perPart)}\n[…trimmed]` : t.output;
       return { id: s.id, title: s.title, output, error: t.error };
     });
-    const out = await this.acts.synthesize({ shared: this.shared!, parts, model: this.input.plannerModel ?? null, partial });
+    const out = await this.activities('synthesize').synthesize({
+      shared: this.shared!,
+      parts,
+      model: this.input.plannerModel ?? null,
+      partial,
+    });
     this.calls.push(out.call);
     this.answer = out.answer;
-    this.phase = 'done';
   }
 
-  private failJob(err: unknown): ApplicationFailure {
+  private setPhase(phase: Phase): void {
+    this.phase = phase;
+    this.report(true);
+  }
+
+  /**
+   * Publishes progress: the page's current details (in memory, free) on every change; search
+   * attributes (history events) on phase changes and every ~5% of subtasks.
+   */
+  private report(force = false): void {
+    setCurrentDetails(detailsMarkdown(this.progress(), this.plan, this.input.job));
+    if (!this.searchAttributes) return;
+    const p = this.progress();
+    const done = p.completed + p.failed;
+    const step = Math.max(1, Math.ceil(p.total / PROGRESS_UPDATES_PER_JOB));
+    if (!force && (done === this.lastReportedDone || (done % step !== 0 && done !== p.total))) return;
+    this.lastReportedDone = done;
+    upsertSearchAttributes([
+      { key: SA.RengaPhase, value: this.phase },
+      { key: SA.RengaStatus, value: this.status ?? 'running' },
+      { key: SA.RengaSubtasksTotal, value: p.total },
+      { key: SA.RengaSubtasksDone, value: p.completed },
+      { key: SA.RengaCostUsd, value: p.costUsd },
+      ...(this.plannerModel ? [{ key: SA.RengaPlannerModel, value: this.plannerModel }] : []),
+      ...(this.workerModel ? [{ key: SA.RengaWorkerModel, value: this.workerModel }] : []),
+    ]);
+  }
+
+  /** Marks the job ended; returns the document, or the failure with the document attached. */
+  private end(status: 'failed', failure: ApplicationFailure): ApplicationFailure;
+  private end(status: Exclude<JobStatus, 'failed'>): ResultDocument;
+  private end(status: JobStatus, failure?: ApplicationFailure): ResultDocument | ApplicationFailure {
+    this.status = status;
+    this.phase = 'done';
+    this.report(true);
+    const doc = this.document(status, failure);
+    if (!failure) return doc;
+    // The failure carries the document so finished work is never lost with the job.
+    return ApplicationFailure.create({ type: failure.type ?? undefined, nonRetryable: true, message: failure.message, details: [doc] });
+  }
+
+  private failure(err: unknown): ApplicationFailure {
     const cause = err instanceof ActivityFailure ? err.cause : err;
+    if (cause instanceof ApplicationFailure && cause.type === 'PlanApprovalTimedOut') return cause;
     const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'JobFailed';
-    return ApplicationFailure.create({
-      type,
-      nonRetryable: true,
-      message: `${this.phase} failed: ${describeFailure(cause)}`,
-      details: [this.document('failed')],
-    });
+    return ApplicationFailure.create({ type, nonRetryable: true, message: `${this.phase} failed: ${describeFailure(cause)}` });
   }
 
   private firstError(): string {
@@ -245,11 +355,12 @@ class JobRun {
     return { byModel, costUsd: roundUsd(total) };
   }
 
-  private progress() {
+  private progress(): Progress {
     const tracks = this.plan?.subtasks.map((s) => ({ s, t: this.tracks.get(s.id)! })) ?? [];
     const count = (state: SubtaskState) => tracks.filter(({ t }) => t.state === state).length;
     return {
       phase: this.phase,
+      status: this.status,
       total: tracks.length,
       completed: count('completed'),
       failed: count('failed'),
@@ -257,11 +368,13 @@ class JobRun {
       cancelRequested: this.cancel !== null,
       costUsd: this.usageTotals().costUsd,
       subtasks: tracks.map(({ s, t }) => ({ id: s.id, title: s.title, state: t.state, attempts: t.attempts, error: t.error })),
+      plannerModel: this.plannerModel,
+      workerModel: this.workerModel,
     };
   }
 
-  private document(status: JobStatus): ResultDocument {
-    const fallbackModel = this.input.workerModel ?? 'default';
+  private document(status: JobStatus, failure?: ApplicationFailure): ResultDocument {
+    const fallbackModel = this.workerModel ?? 'default';
     return {
       workflowId: workflowInfo().workflowId,
       status,
@@ -274,7 +387,7 @@ class JobRun {
           output: t.output,
           model: t.model ?? fallbackModel,
           attempts: t.attempts,
-          usage: t.usage ?? { ...ZERO_USAGE },
+          usage: t.usage,
           error: t.error,
         };
       }),
@@ -285,7 +398,7 @@ class JobRun {
         startedAt: workflowInfo().startTime.toISOString(),
         endedAt: new Date().toISOString(),
       },
-      error: status === 'failed' ? this.firstError() : null,
+      error: failure ? `${failure.type}: ${failure.message}` : (this.cancel?.reason ?? null),
     };
   }
 }

@@ -7,6 +7,7 @@ import { formatProgress, formatResult } from '../format';
 import { buildJobInput, type JobFlags } from '../input';
 
 interface JobCommandOpts extends JobFlags {
+  approvePlan?: boolean;
   id?: string;
   json?: boolean;
 }
@@ -20,7 +21,8 @@ function jobOptions(cmd: Command): Command {
     .option('--concurrency <N>', 'subtasks running at once', positiveInt('--concurrency'))
     .option('--planner-model <id>', 'model for planning and synthesis (default RENGA_PLANNER_MODEL)')
     .option('--worker-model <id>', 'model for subtasks (default RENGA_WORKER_MODEL)')
-    .option('--id <ID>', 'workflow id (default: derived from the job)');
+    .option('--id <ID>', 'workflow id (default: derived from the job)')
+    .option('--approve-plan', 'wait after planning for `renga approve <id>` (or reject) before running subtasks');
 }
 
 function print(doc: ResultDocument, json: boolean | undefined): number {
@@ -37,6 +39,7 @@ export function registerJobCommands(program: Command, ctx: CommandContext): void
       await withClient(async (rc) => {
         const id = await startJob(rc, input, { workflowId: opts.id });
         if (!opts.json) process.stderr.write(`started ${id}\n  ${uiLink(rc.config, id)}\n`);
+        if (input.approvePlan) process.stderr.write(`the plan waits for approval: renga approve ${id}  (or: renga reject ${id} --reason …)\n`);
         ctx.setExit(print(await getResult(rc, id), opts.json));
       });
     });

@@ -19,6 +19,7 @@ import { startDevServer, type DevServer, type DevServerOptions } from '../../tem
 import { startSimulator } from '../../simulator/server';
 import type { Simulator, SimulatorOptions } from '../../simulator/types';
 import { createRengaWorker } from '../../worker/worker';
+import { RENGA_SEARCH_ATTRIBUTES } from '../../shared/search-attributes';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 
@@ -62,7 +63,7 @@ let queueSeq = 0;
 export async function startStack(opts: { sim?: SimulatorOptions; server?: DevServerOptions } = {}): Promise<TestStack> {
   const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'renga-test-'));
   const [server, sim] = await Promise.all([
-    startDevServer({ uiPort: null, ...opts.server }),
+    startDevServer({ uiPort: null, searchAttributes: RENGA_SEARCH_ATTRIBUTES, ...opts.server }),
     startSimulator({ apiKey: 'sim-key', ...opts.sim }),
   ]);
   const connection = await Connection.connect({ address: server.address });

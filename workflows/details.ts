@@ -1,0 +1,33 @@
+/** The job page's "current details" in the Web UI: status and the plan as a Markdown table. */
+import type { Plan, Progress } from '../shared/schemas';
+
+const STATE_LABEL: Record<string, string> = {
+  queued: '⏳ queued',
+  running: '▶ running',
+  completed: '✅ done',
+  failed: '❌ failed',
+  skipped: '⏭ skipped',
+};
+
+function cell(text: string, max = 120): string {
+  const flat = text.replace(/\s+/g, ' ').replace(/\|/g, '\\|').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export function detailsMarkdown(p: Progress, plan: Plan | null, job: string): string {
+  const head = [
+    `**Job:** ${cell(job, 300)}`,
+    '',
+    `**Phase:** ${p.phase}${p.status ? ` · **status:** ${p.status}` : ''} · **subtasks:** ${p.completed}/${p.total} done` +
+      `${p.failed ? `, ${p.failed} failed` : ''} · **cost:** $${p.costUsd.toFixed(4)}`,
+  ];
+  if (p.phase === 'awaiting-approval') {
+    head.push('', '**Waiting for plan approval:** `renga approve <id>` or `renga reject <id> --reason …`');
+  }
+  if (!plan) return head.join('\n');
+  const rows = plan.subtasks.map((s) => {
+    const t = p.subtasks.find((x) => x.id === s.id);
+    return `| ${s.id} | ${cell(s.title, 80)} | ${STATE_LABEL[t?.state ?? 'queued']} | ${t?.attempts ?? 0} | ${cell(s.instructions)} |`;
+  });
+  return [...head, '', '| id | subtask | state | attempts | instructions |', '|---|---|---|---|---|', ...rows].join('\n');
+}
