@@ -2,11 +2,11 @@
 import type { Plan, Progress } from '../shared/schemas';
 
 const STATE_LABEL: Record<string, string> = {
-  queued: '⏳ queued',
-  running: '▶ running',
-  completed: '✅ done',
-  failed: '❌ failed',
-  skipped: '⏭ skipped',
+  queued: 'queued',
+  running: 'running',
+  completed: 'done',
+  failed: '**failed**',
+  skipped: 'skipped',
 };
 
 function cell(text: string, max = 120): string {
