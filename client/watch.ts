@@ -79,6 +79,8 @@ export async function watchJob(rc: RengaClient, workflowId: string, opts: WatchO
       await new Promise((r) => setTimeout(r, opts.intervalMs));
     }
   } finally {
+    // Logged lines wait for the next redraw: force one so the last states are not lost on stop.
+    bars?.update();
     bars?.stop();
   }
   const doc = await getResult(rc, workflowId);
