@@ -29,9 +29,13 @@ export function describeSubtask(id: string, title: string, state: string, attemp
   }
 }
 
+function tokens(p: LiveProgress['progress']): string {
+  return `${p.tokens.input.toLocaleString('en-US')} in / ${p.tokens.output.toLocaleString('en-US')} out tokens`;
+}
+
 function summaryLine(p: LiveProgress): string {
   const pr = p.progress;
-  return `${pr.phase} · ${pr.completed}/${pr.total} done${pr.failed ? ` · ${pr.failed} failed` : ''} · ${pr.running} running · $${pr.costUsd.toFixed(4)}`;
+  return `${pr.phase} · ${pr.completed}/${pr.total} done${pr.failed ? ` · ${pr.failed} failed` : ''} · ${pr.running} running · ${tokens(pr)} · $${pr.costUsd.toFixed(4)}`;
 }
 
 export async function watchJob(rc: RengaClient, workflowId: string, opts: WatchOptions): Promise<ResultDocument> {
@@ -40,7 +44,7 @@ export async function watchJob(rc: RengaClient, workflowId: string, opts: WatchO
   const color = opts.tty ? pc : pc.createColors(false);
   // A MultiBar with one bar: it can print log lines above the bar without breaking it.
   const bars = opts.tty
-    ? new MultiBar({ format: `${color.cyan('{bar}')} {value}/{total} · {phase} · \${cost}`, hideCursor: true, clearOnComplete: false })
+    ? new MultiBar({ format: `${color.cyan('{bar}')} {value}/{total} · {phase} · {tokens} · \${cost}`, hideCursor: true, clearOnComplete: false })
     : null;
   let bar: SingleBar | null = null;
   opts.write(`watching ${workflowId} — ${uiLink(rc.config, workflowId)}`);
@@ -68,8 +72,8 @@ export async function watchJob(rc: RengaClient, workflowId: string, opts: WatchO
         }
         const summary = summaryLine(live);
         if (bars) {
-          if (!bar && live.progress.total > 0) bar = bars.create(live.progress.total, 0, { phase: live.progress.phase, cost: '0.0000' });
-          bar?.update(live.progress.completed + live.progress.failed, { phase: live.progress.phase, cost: live.progress.costUsd.toFixed(4) });
+          if (!bar && live.progress.total > 0) bar = bars.create(live.progress.total, 0, { phase: live.progress.phase, tokens: '', cost: '0.0000' });
+          bar?.update(live.progress.completed + live.progress.failed, { phase: live.progress.phase, tokens: tokens(live.progress), cost: live.progress.costUsd.toFixed(4) });
         } else if (summary !== lastSummary) {
           opts.write(`progress: ${summary}`);
         }

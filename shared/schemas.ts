@@ -159,6 +159,8 @@ export const ProgressSchema = z.object({
   running: z.number().int(),
   cancelRequested: z.boolean(),
   costUsd: z.number(),
+  /** Billed input (incl. cache) and output tokens so far, all models. */
+  tokens: z.object({ input: z.number().int(), output: z.number().int() }),
   subtasks: z.array(
     z.object({
       id: z.string(),

@@ -101,6 +101,7 @@ test('watch prints one plain line per change when stdout is not a TTY, through r
   }
   // s2's first call failed with a 500: the retry shows as attempt 2 with the reason.
   expect(lines.some((l) => /^s2 running \(attempt 2\) — last error: server error \(HTTP 500\)/.test(l))).toBe(true);
+  expect(lines.some((l) => /^progress: fanout · \d\/3 done · \d running · [\d,]+ in \/ [\d,]+ out tokens · \$\d+\.\d{4}$/.test(l))).toBe(true);
   const counts = lines.map((l) => /^progress: \w+ · (\d)\/3 done/.exec(l)?.[1]).filter(Boolean).map(Number);
   expect(counts.length).toBeGreaterThan(1);
   expect([...counts].sort()).toEqual(counts); // progress only moves forward

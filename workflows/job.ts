@@ -358,6 +358,8 @@ class JobRun {
   private progress(): Progress {
     const tracks = this.plan?.subtasks.map((s) => ({ s, t: this.tracks.get(s.id)! })) ?? [];
     const count = (state: SubtaskState) => tracks.filter(({ t }) => t.state === state).length;
+    const usage = this.usageTotals();
+    const byModel = Object.values(usage.byModel);
     return {
       phase: this.phase,
       status: this.status,
@@ -366,7 +368,8 @@ class JobRun {
       failed: count('failed'),
       running: count('running'),
       cancelRequested: this.cancel !== null,
-      costUsd: this.usageTotals().costUsd,
+      costUsd: usage.costUsd,
+      tokens: { input: byModel.reduce((n, m) => n + m.inputTokens, 0), output: byModel.reduce((n, m) => n + m.outputTokens, 0) },
       subtasks: tracks.map(({ s, t }) => ({ id: s.id, title: s.title, state: t.state, attempts: t.attempts, error: t.error })),
       plannerModel: this.plannerModel,
       workerModel: this.workerModel,
