@@ -5,6 +5,7 @@
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { Client, Connection, WorkflowFailedError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
+import { createCodecs } from '../shared/codec';
 import { loadClientConfig, type ClientConfig } from '../shared/config';
 import {
   JobInputSchema,
@@ -32,6 +33,8 @@ export interface RengaClient {
 }
 
 export async function connect(config: ClientConfig = loadClientConfig()): Promise<RengaClient> {
+  // Before the network: a bad key configuration is a usage error (exit 2), not an unreachable server.
+  const payloadCodecs = createCodecs(config).chain;
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, connectTimeout: '5s' });
@@ -40,7 +43,12 @@ export async function connect(config: ClientConfig = loadClientConfig()): Promis
       `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}`,
     );
   }
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  // Same codecs as the worker: inputs leave this process encrypted/offloaded, results come back readable.
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: { payloadCodecs },
+  });
   return { client, config, close: () => connection.close() };
 }
 
