@@ -9,6 +9,7 @@ import { ConfigError } from '../shared/config';
 import { InvalidJobInputError, TemporalUnreachableError } from './api';
 import { EXIT, UsageError, type CommandContext } from './cli-kit';
 import { registerJobCommands } from './commands/jobs';
+import { registerOpsCommands } from './commands/ops';
 import { registerStackCommands } from './commands/stack';
 
 export function buildProgram(ctx: CommandContext): Command {
@@ -18,6 +19,7 @@ export function buildProgram(ctx: CommandContext): Command {
     .exitOverride();
   registerJobCommands(program, ctx);
   registerStackCommands(program, ctx);
+  registerOpsCommands(program, ctx);
   return program;
 }
 
