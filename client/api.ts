@@ -70,7 +70,9 @@ export function newWorkflowId(job: string): string {
 
 export async function startJob(rc: RengaClient, input: JobInputArg, opts: { workflowId?: string } = {}): Promise<string> {
   const valid = validateJobInput(input);
-  const workflowId = opts.workflowId ?? newWorkflowId(valid.job);
+  // Workflow ids are plaintext on the server: with encryption on they must not carry words of the job.
+  const encrypted = Boolean(rc.config.RENGA_ENCRYPTION_KEYS || rc.config.RENGA_ENCRYPTION_KEYS_FILE);
+  const workflowId = opts.workflowId ?? newWorkflowId(encrypted ? '' : valid.job);
   await rc.client.workflow.start<typeof jobWorkflow>('jobWorkflow', {
     args: [valid],
     taskQueue: rc.config.RENGA_TASK_QUEUE,
