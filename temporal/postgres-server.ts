@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { findRepoRoot } from './binary';
@@ -73,6 +74,19 @@ function sqlTool(bins: ServerBinaries, pg: PostgresTarget, db: string, args: str
   if (r.status !== 0) throw new PostgresServerError(`temporal-sql-tool ${args.join(' ')} on ${db}: ${r.stderr.slice(-2000) || r.stdout.slice(-2000)}`);
 }
 
+async function lowFreePort(taken: number[]): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.includes(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
 /** Creates fresh databases named `<prefix>` and `<prefix>_vis`, and starts a server on them. */
 export async function startPostgresTemporal(opts: { pg: PostgresTarget; dbPrefix: string; bins: ServerBinaries }): Promise<PostgresTemporal> {
   const { pg, bins } = opts;
@@ -87,8 +101,9 @@ export async function startPostgresTemporal(opts: { pg: PostgresTarget; dbPrefix
     sqlTool(bins, pg, db, ['update-schema', '--schema-name', schema]);
   }
 
+  // The cluster_membership table stores ports as SMALLINT: OS-assigned ephemeral ports (≥ 32768) overflow it.
   const ports: number[] = [];
-  for (let i = 0; i < 11; i++) ports.push(await freePort());
+  for (let i = 0; i < 11; i++) ports.push(i % 2 === 1 && i < 8 ? await lowFreePort(ports) : await freePort());
   const [fe, feM, hi, hiM, ma, maM, wo, woM, http, pprof, metrics] = ports as [number, number, number, number, number, number, number, number, number, number, number];
   const root = mkdtempSync(path.join(os.tmpdir(), 'renga-pg-temporal-'));
   mkdirSync(path.join(root, 'config', 'dynamicconfig'), { recursive: true });
@@ -155,7 +170,7 @@ clusterMetadata:
 dcRedirectionPolicy:
   policy: "noop"
 dynamicConfigClient:
-  filepath: "config/dynamicconfig/dc.yaml"
+  filepath: "${path.join(root, 'config', 'dynamicconfig', 'dc.yaml')}"
   pollInterval: "10s"
 `,
   );
@@ -176,6 +191,13 @@ dynamicConfigClient:
       clearTimeout(timer);
     }
     rmSync(root, { recursive: true, force: true });
+    for (const db of [dbs.main, dbs.vis]) {
+      try {
+        sqlTool(bins, pg, db, ['drop-database', '--force']);
+      } catch {
+        // Best effort: a leftover test database is harmless and dropped by the next run with the same name.
+      }
+    }
   };
   const deadline = Date.now() + 120_000;
   while (!(await isTemporalReachable(address, 1_000))) {
