@@ -12,6 +12,7 @@ import {
 } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
+import { createCodecs } from '../shared/codec';
 import { loadClientConfig, type ClientConfig } from '../shared/config';
 import {
   JobInputSchema,
@@ -53,6 +54,8 @@ export interface RengaClient {
 }
 
 export async function connect(config: ClientConfig = loadClientConfig()): Promise<RengaClient> {
+  // Before the network: a bad key configuration is a usage error (exit 2), not an unreachable server.
+  const payloadCodecs = createCodecs(config).chain;
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, connectTimeout: '5s' });
@@ -61,7 +64,12 @@ export async function connect(config: ClientConfig = loadClientConfig()): Promis
       `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}`,
     );
   }
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  // Same codecs as the worker: inputs leave this process encrypted/offloaded, results come back readable.
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: { payloadCodecs },
+  });
   return { client, config, close: () => connection.close() };
 }
 
@@ -132,7 +140,9 @@ export async function ensureSearchAttributes(rc: RengaClient): Promise<void> {
 
 export async function startJob(rc: RengaClient, input: JobInputArg, opts: { workflowId?: string } = {}): Promise<string> {
   const valid = validateJobInput(input);
-  const workflowId = opts.workflowId ?? newWorkflowId(valid.job);
+  // Workflow ids are plaintext on the server: with encryption on they must not carry words of the job.
+  const encrypted = Boolean(rc.config.RENGA_ENCRYPTION_KEYS || rc.config.RENGA_ENCRYPTION_KEYS_FILE);
+  const workflowId = opts.workflowId ?? newWorkflowId(encrypted ? '' : valid.job);
   const withAttributes = await hasRengaSearchAttributes(rc);
   await rc.client.workflow.start<typeof jobWorkflow>('jobWorkflow', {
     args: [valid],

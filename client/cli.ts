@@ -11,6 +11,7 @@ import { InvalidJobInputError, TemporalUnreachableError } from './api';
 import { EXIT, UsageError, type CommandContext } from './cli-kit';
 import { registerInspectCommands } from './commands/inspect';
 import { registerJobCommands } from './commands/jobs';
+import { registerOpsCommands } from './commands/ops';
 import { registerStackCommands } from './commands/stack';
 
 export function buildProgram(ctx: CommandContext): Command {
@@ -21,6 +22,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerJobCommands(program, ctx);
   registerInspectCommands(program, ctx);
   registerStackCommands(program, ctx);
+  registerOpsCommands(program, ctx);
   return program;
 }
 

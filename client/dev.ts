@@ -12,6 +12,7 @@ import { isTemporalReachable, startDevServer, type DevServer } from '../temporal
 import { startWorker } from '../worker/main';
 import { connect, ensureSearchAttributes, getResult, startJob, uiLink } from './api';
 import { formatResult } from './format';
+import { ensureDevKeys, startDevCodecServer, type DevCodec } from './dev-encryption';
 import { buildJobInput } from './input';
 
 export const SAMPLE_JOB =
@@ -21,12 +22,16 @@ export interface DevOptions {
   job?: string;
   once: boolean;
   dbFile: string;
+  /** Encrypt payloads (a dev key beside the database) and serve a codec server for the UI. */
+  encrypt?: boolean;
 }
 
 export async function runDev(opts: DevOptions): Promise<number> {
+  const log = (line: string) => process.stderr.write(`[renga dev] ${line}\n`);
+  if (opts.encrypt) ensureDevKeys(opts.dbFile, log);
   const config = loadWorkerConfig();
   const input = buildJobInput(opts.job ?? SAMPLE_JOB, { maxSubtasks: 5 });
-  const log = (line: string) => process.stderr.write(`[renga dev] ${line}\n`);
+  const codec: DevCodec | null = opts.encrypt ? await startDevCodecServer(config.RENGA_UI_URL, log) : null;
 
   let server: DevServer | null = null;
   let uiUrl = config.RENGA_UI_URL;
@@ -44,6 +49,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
       dbFile: path.resolve(opts.dbFile),
       namespace: config.TEMPORAL_NAMESPACE,
       searchAttributes: RENGA_SEARCH_ATTRIBUTES,
+      uiCodecEndpoint: codec?.uiEndpoint,
     });
     uiUrl = server.uiUrl ?? uiUrl;
   }
@@ -53,6 +59,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
     worker.shutdown();
     await worker.done.catch(() => undefined);
     await server?.stop();
+    await codec?.server.close();
   };
 
   let code = 0;

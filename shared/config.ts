@@ -8,7 +8,7 @@ export const DEFAULT_PLANNER_MODEL = 'claude-sonnet-4-6';
 export const DEFAULT_WORKER_MODEL = 'claude-haiku-4-5';
 
 export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+  override readonly name: string = 'ConfigError';
 }
 
 const address = z
@@ -26,6 +26,14 @@ const ClientEnvSchema = z.object({
   RENGA_TASK_QUEUE: z.string().trim().min(1).default('renga'),
   /** Where the Web UI lives, for printed links. */
   RENGA_UI_URL: z.string().url().default('http://localhost:8233'),
+  // Payload codecs (shared/codec.ts): clients, workers and the codec server must agree on these.
+  /** `id:base64key[,id:base64key…]`; the first encrypts, all decrypt. Unset (and no file): no encryption. */
+  RENGA_ENCRYPTION_KEYS: z.string().optional(),
+  /** A file with one `id:base64key` per line, e.g. a mounted secret. */
+  RENGA_ENCRYPTION_KEYS_FILE: z.string().min(1).optional(),
+  /** Payloads larger than RENGA_PAYLOAD_OFFLOAD_BYTES are stored here and referenced from the history. */
+  RENGA_PAYLOAD_DIR: z.string().min(1).default('.renga/payloads'),
+  RENGA_PAYLOAD_OFFLOAD_BYTES: z.coerce.number().int().min(1024).max(1_900_000).default(131_072),
 });
 
 const WorkerEnvSchema = ClientEnvSchema.extend({
@@ -38,10 +46,39 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
   RENGA_MAX_ACTIVITIES: z.coerce.number().int().positive().default(100),
   /** Where large job contexts are kept so they enter the history once, not once per subtask. */
   RENGA_BLOB_DIR: z.string().min(1).default('.renga/blobs'),
+  // Worker tuning (worker/operations.ts).
+  RENGA_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).default(40),
+  /** Per-worker cap on activity (≈ model call) starts per second. */
+  RENGA_MAX_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
+  /** Task-queue-wide cap, enforced by the server across every worker on the queue. */
+  RENGA_TASK_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
+  /** On SIGTERM, in-flight subtasks get this long to finish before they are handed back. */
+  RENGA_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(30),
+  /** host:port for the Prometheus `/metrics` endpoint of the Temporal runtime; unset: off. */
+  RENGA_METRICS_ADDRESS: address.optional(),
+  RENGA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  RENGA_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+});
+
+const CodecServerEnvSchema = ClientEnvSchema.extend({
+  /** Bearer token the Web UI (or anyone) must present; required. */
+  RENGA_CODEC_TOKEN: z.string().trim().min(16, 'must be at least 16 characters (e.g. openssl rand -hex 24)'),
+  RENGA_CODEC_HOST: z.string().min(1).default('127.0.0.1'),
+  RENGA_CODEC_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+  /** The one browser origin allowed to call the codec server: the Web UI's. */
+  RENGA_CODEC_CORS_ORIGIN: z.string().url().default('http://localhost:8080'),
 });
 
 export type ClientConfig = z.infer<typeof ClientEnvSchema>;
 export type WorkerConfig = z.infer<typeof WorkerEnvSchema>;
+export type CodecServerConfig = z.infer<typeof CodecServerEnvSchema>;
+
+/** Every variable any renga process reads, for checks that deployment files do not drift from code. */
+export const ENV_VARIABLES: readonly string[] = [
+  ...new Set([...Object.keys(WorkerEnvSchema.shape), ...Object.keys(CodecServerEnvSchema.shape)]),
+];
+export const WORKER_ENV_VARIABLES: readonly string[] = Object.keys(WorkerEnvSchema.shape);
+export const CODEC_SERVER_ENV_VARIABLES: readonly string[] = Object.keys(CodecServerEnvSchema.shape);
 
 function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
   // Empty strings mean "unset" in shells and compose files; treat them so.
@@ -60,4 +97,8 @@ export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientCo
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   return parseEnv(WorkerEnvSchema, env);
+}
+
+export function loadCodecServerConfig(env: NodeJS.ProcessEnv = process.env): CodecServerConfig {
+  return parseEnv(CodecServerEnvSchema, env);
 }

@@ -23,6 +23,8 @@ export interface DevServerOptions {
   /** Receives server stdout/stderr lines; default discards them. */
   log?: (line: string) => void;
   startTimeoutMs?: number;
+  /** Where the Web UI's browser code sends payloads to decode (`renga codec-server`). */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -149,6 +151,7 @@ function buildArgs(o: ResolvedArgs): string[] {
   if (o.dbFile) args.push('--db-filename', o.dbFile);
   if (o.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(o.uiPort));
+  if (o.uiPort !== null && o.uiCodecEndpoint) args.push('--ui-codec-endpoint', o.uiCodecEndpoint);
   for (const [name, type] of Object.entries(o.searchAttributes ?? {})) {
     args.push('--search-attribute', `${name}=${type}`);
   }

@@ -4,8 +4,10 @@
  * ANTHROPIC_BASE_URL) it serves model calls from the local simulator, and says so loudly.
  */
 import { NativeConnection } from '@temporalio/worker';
+import { createCodecs } from '../shared/codec';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from '../shared/config';
 import { startSimulator, type Simulator } from '../simulator/server';
+import { installRuntime, tuningFromConfig } from './operations';
 import { createRengaWorker } from './worker';
 
 export const SIMULATED_BANNER = [
@@ -25,7 +27,11 @@ export interface RunningWorker {
   simulator: Simulator | null;
 }
 
-export async function startWorker(config: WorkerConfig, log: (line: string) => void = console.error): Promise<RunningWorker> {
+export async function startWorker(config: WorkerConfig, log?: (line: string) => void): Promise<RunningWorker> {
+  // Before any connection: the runtime carries the logger and the Prometheus exporter.
+  const runtime = installRuntime(config);
+  log ??= config.RENGA_LOG_FORMAT === 'json' ? (line) => runtime.logger.info(line.trim()) : console.error;
+  const codecs = createCodecs(config);
   let simulator: Simulator | null = null;
   let baseURL = config.ANTHROPIC_BASE_URL;
   if (!config.ANTHROPIC_API_KEY && !baseURL) {
@@ -42,11 +48,14 @@ export async function startWorker(config: WorkerConfig, log: (line: string) => v
     models: { planner: config.RENGA_PLANNER_MODEL, worker: config.RENGA_WORKER_MODEL },
     blobDir: config.RENGA_BLOB_DIR,
     streamIdleMs: config.RENGA_STREAM_IDLE_SECONDS * 1000,
-    maxConcurrentActivities: config.RENGA_MAX_ACTIVITIES,
+    tuning: tuningFromConfig(config),
+    payloadCodecs: codecs.chain,
   });
   log(
     `renga worker on ${config.TEMPORAL_ADDRESS} namespace=${config.TEMPORAL_NAMESPACE} task queue=${config.RENGA_TASK_QUEUE} ` +
-      `planner=${config.RENGA_PLANNER_MODEL} worker=${config.RENGA_WORKER_MODEL}${simulator ? ` (simulator ${simulator.url})` : ''}`,
+      `planner=${config.RENGA_PLANNER_MODEL} worker=${config.RENGA_WORKER_MODEL}${simulator ? ` (simulator ${simulator.url})` : ''} ` +
+      `encryption=${codecs.encryption.activeKeyId ? `on (key ${codecs.encryption.activeKeyId})` : 'off'}` +
+      `${config.RENGA_METRICS_ADDRESS && runtime.installed ? ` metrics=http://${config.RENGA_METRICS_ADDRESS}/metrics` : ''}`,
   );
   // Worker.run() itself drains on SIGINT/SIGTERM (the runtime's default shutdown signals).
   const done = worker.run().finally(async () => {

@@ -1,11 +1,12 @@
 /** Builds a renga worker: one task queue, jobWorkflow plus the model-calling activities. */
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import type { Duration } from '@temporalio/common';
+import type { Duration, PayloadCodec } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createActivities } from '../activities';
 import { BlobStore } from '../activities/blob-store';
 import { createAnthropicClient } from '../activities/llm';
+import { operationsInterceptors, type WorkerTuning } from './operations';
 
 export interface RengaWorkerOptions {
   connection: NativeConnection;
@@ -20,6 +21,10 @@ export interface RengaWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** How long in-flight subtasks may finish after SIGTERM before they are handed back. */
   shutdownGraceTime?: Duration;
+  /** Encryption / claim-check codecs (shared/codec.ts); must match the clients'. */
+  payloadCodecs?: PayloadCodec[];
+  /** Workflow-task concurrency and model-call rate limits (worker/operations.ts). */
+  tuning?: WorkerTuning;
 }
 
 /** The bundle `npm run build` writes; Temporal recommends shipping prebuilt workflow code. */
@@ -45,11 +50,18 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     taskQueue: opts.taskQueue,
     activities,
     ...workflowCodeOption(opts.workflowBundle),
-    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
+    maxConcurrentActivityTaskExecutions: opts.tuning?.maxConcurrentActivities ?? opts.maxConcurrentActivities ?? 100,
     // Cancellation reaches an activity only in a heartbeat response: keep that path short so a
     // cancelled job stops paying for tokens within seconds, not 0.8 × the heartbeat timeout.
     maxHeartbeatThrottleInterval: '2s',
     // The default of 0 would cancel every in-flight model call the moment a deploy sends SIGTERM.
-    shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
+    shutdownGraceTime: opts.tuning?.shutdownGraceTime ?? opts.shutdownGraceTime ?? '30s',
+    ...(opts.tuning?.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: opts.tuning.maxConcurrentWorkflowTasks } : {}),
+    ...(opts.tuning?.maxActivitiesPerSecond ? { maxActivitiesPerSecond: opts.tuning.maxActivitiesPerSecond } : {}),
+    ...(opts.tuning?.maxTaskQueueActivitiesPerSecond
+      ? { maxTaskQueueActivitiesPerSecond: opts.tuning.maxTaskQueueActivitiesPerSecond }
+      : {}),
+    ...(opts.payloadCodecs ? { dataConverter: { payloadCodecs: opts.payloadCodecs } } : {}),
+    interceptors: operationsInterceptors,
   });
 }

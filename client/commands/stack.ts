@@ -19,8 +19,9 @@ export function registerStackCommands(program: Command, ctx: CommandContext): vo
     .description('run the whole stack locally: Temporal dev server + Web UI, simulator (without a key), worker; then run a job')
     .option('--once', 'stop the stack after the job instead of keeping it up for the UI')
     .addOption(new Option('--db <file>', 'dev server database file').default('.temporal/dev.db'))
-    .action(async (job: string | undefined, opts: { once?: boolean; db: string }) => {
+    .option('--encrypt', 'encrypt payloads (dev key beside the database) and serve a codec server for the Web UI')
+    .action(async (job: string | undefined, opts: { once?: boolean; db: string; encrypt?: boolean }) => {
       const { runDev } = await import('../dev');
-      ctx.setExit(await runDev({ job, once: opts.once ?? false, dbFile: opts.db }));
+      ctx.setExit(await runDev({ job, once: opts.once ?? false, dbFile: opts.db, encrypt: opts.encrypt ?? false }));
     });
 }

@@ -1,0 +1,271 @@
+/**
+ * Payload codecs shared by every process that talks to Temporal (CLI/API client, worker, codec
+ * server), so prompts, plans, outputs and answers are ciphertext on the server:
+ *
+ * - {@link EncryptionCodec}: AES-256-GCM; the key id travels in the payload metadata so several
+ *   keys can be live at once (rotation: encrypt with the first, decrypt with any). Keys come from
+ *   the environment or a file, never from a payload or the history.
+ * - {@link ClaimCheckCodec}: a payload still larger than a threshold after encryption is written to
+ *   a directory (content-addressed) and only a small reference enters the history, so a big
+ *   context or output never meets Temporal's 2 MiB payload limit.
+ *
+ * Chain order is [encryption, claim check]: encode encrypts first, so offloaded blobs are ciphertext
+ * too; decode fetches first, then decrypts. Node-only: used outside the workflow sandbox.
+ */
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError } from './config';
+
+export const ENCRYPTED_ENCODING = 'binary/encrypted';
+export const CLAIM_CHECK_ENCODING = 'renga/claim-check';
+export const KEY_ID_METADATA = 'encryption-key-id';
+export const CIPHER_METADATA = 'encryption-cipher';
+const CIPHER = 'AES256-GCM';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** Base class so callers can catch every codec problem at once. */
+export class PayloadCodecError extends Error {
+  override readonly name: string = 'PayloadCodecError';
+}
+/** The key configuration is malformed (bad id, not 32 bytes, unreadable file): a config error, exit 2. */
+export class EncryptionKeyConfigError extends ConfigError {
+  override readonly name = 'EncryptionKeyConfigError';
+}
+/** A payload names a key id this process does not hold (or it holds no keys at all). */
+export class EncryptionKeyMissingError extends PayloadCodecError {
+  override readonly name = 'EncryptionKeyMissingError';
+}
+/** The GCM tag did not verify: a different key under the same id, or tampered ciphertext. */
+export class PayloadDecryptionError extends PayloadCodecError {
+  override readonly name = 'PayloadDecryptionError';
+}
+/** A claim-checked payload is not in this process's payload directory. */
+export class PayloadUnavailableError extends PayloadCodecError {
+  override readonly name = 'PayloadUnavailableError';
+}
+
+export interface EncryptionKey {
+  id: string;
+  key: Buffer;
+}
+
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Parses `id:base64key` entries separated by commas or newlines (`#` starts a comment). The first
+ * key encrypts; all of them decrypt. `source` names the variable or file in error messages.
+ */
+export function parseKeys(text: string, source: string): EncryptionKey[] {
+  const entries = text
+    .split(/[,\n]/)
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter((l) => l !== '');
+  const keys: EncryptionKey[] = [];
+  for (const entry of entries) {
+    const colon = entry.indexOf(':');
+    const id = colon > 0 ? entry.slice(0, colon) : '';
+    if (!KEY_ID.test(id)) {
+      throw new EncryptionKeyConfigError(`${source}: each key is "id:base64" with an id of letters, digits, '.', '_' or '-' (got an entry starting "${entry.slice(0, 8)}…")`);
+    }
+    const key = Buffer.from(entry.slice(colon + 1), 'base64');
+    if (key.length !== 32) {
+      throw new EncryptionKeyConfigError(`${source}: key "${id}" is ${key.length} bytes after base64 decoding; AES-256 needs 32 (make one with: openssl rand -base64 32)`);
+    }
+    if (keys.some((k) => k.id === id)) throw new EncryptionKeyConfigError(`${source}: key id "${id}" appears twice`);
+    keys.push({ id, key });
+  }
+  return keys;
+}
+
+/** Keys from `RENGA_ENCRYPTION_KEYS` and/or `RENGA_ENCRYPTION_KEYS_FILE` (env keys first). */
+export function loadKeys(opts: { keys?: string; keysFile?: string }): EncryptionKey[] {
+  const keys = opts.keys ? parseKeys(opts.keys, 'RENGA_ENCRYPTION_KEYS') : [];
+  if (opts.keysFile) {
+    let text: string;
+    try {
+      text = readFileSync(opts.keysFile, 'utf8');
+    } catch (err) {
+      throw new EncryptionKeyConfigError(`RENGA_ENCRYPTION_KEYS_FILE=${opts.keysFile}: ${(err as Error).message}`);
+    }
+    for (const k of parseKeys(text, `RENGA_ENCRYPTION_KEYS_FILE ${opts.keysFile}`)) {
+      if (keys.some((e) => e.id === k.id)) throw new EncryptionKeyConfigError(`key id "${k.id}" is in both RENGA_ENCRYPTION_KEYS and RENGA_ENCRYPTION_KEYS_FILE`);
+      keys.push(k);
+    }
+  }
+  return keys;
+}
+
+export function newKeyLine(id: string): string {
+  return `${id}:${randomBytes(32).toString('base64')}`;
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+function meta(p: Payload, key: string): string | undefined {
+  const v = p.metadata?.[key];
+  return v ? fromUtf8.decode(v) : undefined;
+}
+
+/**
+ * A whole payload (metadata + data) as bytes: [u32 BE length][metadata JSON, values base64][data].
+ * Our own framing keeps @temporalio/proto out of the dependency list; metadata is small.
+ */
+export function serializePayload(p: Payload): Buffer {
+  const m: Record<string, string> = {};
+  for (const [k, v] of Object.entries(p.metadata ?? {})) if (v) m[k] = Buffer.from(v).toString('base64');
+  const head = Buffer.from(JSON.stringify(m), 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(head.length);
+  return Buffer.concat([len, head, Buffer.from(p.data ?? new Uint8Array())]);
+}
+
+export function deserializePayload(buf: Buffer): Payload {
+  const len = buf.readUInt32BE(0);
+  const m = JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as Record<string, string>;
+  const metadata: Record<string, Uint8Array> = {};
+  for (const [k, v] of Object.entries(m)) metadata[k] = new Uint8Array(Buffer.from(v, 'base64'));
+  return { metadata, data: new Uint8Array(buf.subarray(4 + len)) };
+}
+
+export class EncryptionCodec implements PayloadCodec {
+  private readonly byId: Map<string, Buffer>;
+
+  /** With no keys, encode passes through and decode refuses encrypted payloads with a clear error. */
+  constructor(private readonly keys: EncryptionKey[]) {
+    this.byId = new Map(keys.map((k) => [k.id, k.key]));
+  }
+
+  get enabled(): boolean {
+    return this.keys.length > 0;
+  }
+
+  get activeKeyId(): string | null {
+    return this.keys[0]?.id ?? null;
+  }
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    const active = this.keys[0];
+    if (!active) return payloads;
+    return payloads.map((p) => {
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', active.key, iv);
+      // The key id is authenticated too: a payload cannot be relabelled to another key.
+      cipher.setAAD(Buffer.from(active.id, 'utf8'));
+      const body = Buffer.concat([cipher.update(serializePayload(p)), cipher.final()]);
+      return {
+        metadata: {
+          encoding: utf8.encode(ENCRYPTED_ENCODING),
+          [KEY_ID_METADATA]: utf8.encode(active.id),
+          [CIPHER_METADATA]: utf8.encode(CIPHER),
+        },
+        data: new Uint8Array(Buffer.concat([iv, body, cipher.getAuthTag()])),
+      };
+    });
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((p) => {
+      if (meta(p, 'encoding') !== ENCRYPTED_ENCODING) return p;
+      const id = meta(p, KEY_ID_METADATA) ?? '';
+      const key = this.byId.get(id);
+      if (!key) {
+        throw new EncryptionKeyMissingError(
+          this.enabled
+            ? `payload is encrypted with key "${id}", which is not among the configured keys (${[...this.byId.keys()].join(', ')}); add it to RENGA_ENCRYPTION_KEYS or RENGA_ENCRYPTION_KEYS_FILE`
+            : `payload is encrypted with key "${id}" but no encryption keys are configured; set RENGA_ENCRYPTION_KEYS or RENGA_ENCRYPTION_KEYS_FILE`,
+        );
+      }
+      const data = Buffer.from(p.data ?? new Uint8Array());
+      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
+      decipher.setAAD(Buffer.from(id, 'utf8'));
+      decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+      try {
+        return deserializePayload(Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]));
+      } catch {
+        throw new PayloadDecryptionError(
+          `payload encrypted with key "${id}" failed authentication: the configured key "${id}" is not the one that encrypted it (or the data was altered)`,
+        );
+      }
+    });
+  }
+}
+
+export class ClaimCheckCodec implements PayloadCodec {
+  /**
+   * @param dir where offloaded payloads live; every client, worker and codec server that must read
+   *   them shares it (a volume), like RENGA_BLOB_DIR.
+   * @param thresholdBytes payloads larger than this leave the history.
+   */
+  constructor(
+    readonly dir: string,
+    readonly thresholdBytes: number,
+  ) {}
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return Promise.all(
+      payloads.map(async (p) => {
+        if ((p.data?.length ?? 0) <= this.thresholdBytes) return p;
+        const bytes = serializePayload(p);
+        const key = createHash('sha256').update(bytes).digest('hex');
+        const file = this.file(key);
+        await mkdir(path.dirname(file), { recursive: true });
+        // Write-then-rename: a crash mid-write never leaves a truncated file under the final name.
+        const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+        await writeFile(tmp, bytes);
+        await rename(tmp, file);
+        return {
+          metadata: { encoding: utf8.encode(CLAIM_CHECK_ENCODING) },
+          data: utf8.encode(JSON.stringify({ sha256: key, bytes: bytes.length })),
+        };
+      }),
+    );
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return Promise.all(
+      payloads.map(async (p) => {
+        if (meta(p, 'encoding') !== CLAIM_CHECK_ENCODING) return p;
+        const ref = JSON.parse(fromUtf8.decode(p.data ?? new Uint8Array())) as { sha256: string; bytes: number };
+        let bytes: Buffer;
+        try {
+          bytes = await readFile(this.file(ref.sha256));
+        } catch (err) {
+          throw new PayloadUnavailableError(
+            `payload ${ref.sha256} (${ref.bytes} bytes) is not in the payload directory ${this.dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); every client and worker must share RENGA_PAYLOAD_DIR`,
+          );
+        }
+        return deserializePayload(bytes);
+      }),
+    );
+  }
+
+  private file(key: string): string {
+    if (!/^[0-9a-f]{64}$/.test(key)) throw new PayloadCodecError(`not a payload reference: ${key}`);
+    return path.resolve(this.dir, key.slice(0, 2), key);
+  }
+}
+
+export interface CodecSettings {
+  RENGA_ENCRYPTION_KEYS?: string;
+  RENGA_ENCRYPTION_KEYS_FILE?: string;
+  RENGA_PAYLOAD_DIR: string;
+  RENGA_PAYLOAD_OFFLOAD_BYTES: number;
+}
+
+export interface RengaCodecs {
+  encryption: EncryptionCodec;
+  claimCheck: ClaimCheckCodec;
+  /** In the order Temporal's DataConverter wants them. */
+  chain: PayloadCodec[];
+}
+
+export function createCodecs(settings: CodecSettings): RengaCodecs {
+  const encryption = new EncryptionCodec(loadKeys({ keys: settings.RENGA_ENCRYPTION_KEYS, keysFile: settings.RENGA_ENCRYPTION_KEYS_FILE }));
+  const claimCheck = new ClaimCheckCodec(settings.RENGA_PAYLOAD_DIR, settings.RENGA_PAYLOAD_OFFLOAD_BYTES);
+  return { encryption, claimCheck, chain: [encryption, claimCheck] };
+}
