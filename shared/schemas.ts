@@ -46,6 +46,10 @@ export const JobInputSchema = z
     /** A worker that stops heartbeating this long is presumed dead and its calls are retried elsewhere. */
     heartbeatTimeoutSeconds: z.number().int().min(1).max(600).default(30),
     subtaskTimeoutSeconds: z.number().int().min(5).max(86_400).default(900),
+    /** 'batch-api': subtasks go through the Message Batches API (half price, results within 24 h). */
+    fanOut: z.enum(['direct', 'batch-api']).default('direct'),
+    /** First poll of a submitted message batch after this long; the interval then doubles, up to 10 minutes. */
+    batchPollSeconds: z.number().int().min(1).max(3_600).default(30),
   })
   .strict()
   .superRefine((input, ctx) => {

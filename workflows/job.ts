@@ -29,6 +29,7 @@ import {
   type SubtaskResult,
   type SubtaskState,
 } from '../shared/schemas';
+import { fanOutViaMessageBatches } from './batch-fanout';
 import { cancelSignal, planQuery, progressQuery, type CancelRequest } from './definitions';
 
 /** Types that mean every other call would fail the same way: stop the job instead of retrying N times. */
@@ -153,6 +154,7 @@ class JobRun {
   /** Bounded concurrency: C lanes, each taking the next queued subtask until none are left. */
   private async fanOut(): Promise<void> {
     this.phase = 'fanout';
+    if (this.input.fanOut === 'batch-api') return this.fanOutBatchApi();
     const subtasks = this.plan!.subtasks;
     let next = 0;
     const lane = async () => {
@@ -162,6 +164,23 @@ class JobRun {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.input.concurrency, subtasks.length) }, lane));
+  }
+
+  /** All subtasks as one Message Batch (workflows/batch-fanout.ts); failed items fall back to runSubtask. */
+  private fanOutBatchApi(): Promise<void> {
+    const subtasks = this.plan!.subtasks;
+    return fanOutViaMessageBatches({
+      input: this.input,
+      subtasks,
+      shared: this.shared!,
+      markRunning: (id) => void (this.tracks.get(id)!.state = 'running'),
+      succeeded: (id, item) => {
+        Object.assign(this.tracks.get(id)!, { state: 'completed', attempts: 1, output: item.output, model: item.call.model, usage: item.call.usage, error: null });
+        this.calls.push(item.call);
+      },
+      runDirect: (id) => this.runSubtask(id, subtasks.length),
+      stopped: () => this.fatal !== null,
+    });
   }
 
   private async runSubtask(id: string, total: number): Promise<void> {
