@@ -3,12 +3,15 @@
  * The `renga` command. Each group of subcommands lives in client/commands/; this file wires them
  * up and turns every error into one of DESIGN.md's exit codes.
  */
+import { ScheduleNotFoundError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../shared/config';
 import { InvalidJobInputError, TemporalUnreachableError } from './api';
 import { EXIT, UsageError, type CommandContext } from './cli-kit';
+import { registerBatchCommands } from './commands/batch';
 import { registerJobCommands } from './commands/jobs';
+import { registerScheduleCommands } from './commands/schedule';
 import { registerStackCommands } from './commands/stack';
 
 export function buildProgram(ctx: CommandContext): Command {
@@ -18,6 +21,8 @@ export function buildProgram(ctx: CommandContext): Command {
     .exitOverride();
   registerJobCommands(program, ctx);
   registerStackCommands(program, ctx);
+  registerBatchCommands(program, ctx);
+  registerScheduleCommands(program);
   return program;
 }
 
@@ -49,6 +54,10 @@ function reportError(err: unknown): number {
   if (err instanceof TemporalUnreachableError) {
     say(err.message);
     return EXIT.unreachable;
+  }
+  if (err instanceof ScheduleNotFoundError) {
+    say(`no such schedule: ${err.scheduleId}`);
+    return EXIT.usage;
   }
   if (err instanceof WorkflowNotFoundError) {
     say(`no such job: ${err.message}`);
