@@ -1,5 +1,5 @@
 /** schedule create · list · describe · pause · unpause · trigger · backfill · delete */
-import { ScheduleAlreadyRunning, type ScheduleSummary } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type ScheduleSummary } from '@temporalio/client';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
   OVERLAP_POLICIES,
@@ -173,11 +173,16 @@ export function registerScheduleCommands(program: Command): void {
 
   schedule
     .command('trigger <name>')
-    .description("run now (subject to the schedule's overlap policy)")
-    .action(async (name: string) =>
+    .description("run now, subject to the schedule's overlap policy unless --overlap overrides it")
+    .option('--overlap <policy>', 'skip, buffer-one, buffer-all or allow-all for this trigger', parseOverlap(['skip', 'buffer-one', 'buffer-all', 'allow-all']))
+    .action(async (name: string, opts: { overlap?: OverlapName }) =>
       withClient(async (rc) => {
-        await rc.client.schedule.getHandle(name).trigger();
-        process.stdout.write(`triggered ${name}\n`);
+        const handle = rc.client.schedule.getHandle(name);
+        // The SDK's trigger() defaults to ALLOW_ALL, which would start a second run next to a
+        // running one even on a `skip` schedule: pass the schedule's own policy instead.
+        const overlap = opts.overlap ? OVERLAP_POLICIES[opts.overlap] : ((await handle.describe()).policies.overlap ?? ScheduleOverlapPolicy.SKIP);
+        await handle.trigger(overlap);
+        process.stdout.write(`triggered ${name} (overlap ${overlap})\n`);
       }),
     );
 
