@@ -71,12 +71,12 @@ export class MessageBatchStore {
     config: BatchSimConfig = {},
     seed = 1,
   ) {
-    this.config = BatchStoreDefaults(config);
+    this.config = withBatchDefaults(config);
     this.rng = mulberry32(seed ^ 0x5bd1e995);
   }
 
   configure(patch: BatchSimConfig): void {
-    this.config = BatchStoreDefaults({ ...this.config, ...patch });
+    this.config = withBatchDefaults({ ...this.config, ...patch });
   }
 
   getConfig(): Required<BatchSimConfig> {
@@ -234,7 +234,7 @@ export class MessageBatchStore {
   }
 }
 
-function BatchStoreDefaults(c: BatchSimConfig): Required<BatchSimConfig> {
+function withBatchDefaults(c: BatchSimConfig): Required<BatchSimConfig> {
   return {
     processingMs: c.processingMs ?? 0,
     erroredRate: c.erroredRate ?? 0,
