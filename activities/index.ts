@@ -10,6 +10,7 @@ import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activit
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { PlannerOutputSchema, describeZodError, type CallUsage, type Plan } from '../shared/schemas';
+import { createBatchActivities } from './batches';
 import { BlobStore } from './blob-store';
 import { FailureType, ModelOutputError, classifyError } from './errors';
 import { callModel, type ModelCall } from './llm';
@@ -86,6 +87,8 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   return {
+    // submitSubtaskBatch, checkSubtaskBatch, fetchSubtaskBatchResults, cancelSubtaskBatch (fanOut: 'batch-api').
+    ...createBatchActivities(deps, { loadShared, sharedBlock }),
     /** Ask the planner model for subtasks; validate them, with one repair round before giving up. */
     async planJob(input: PlanInput): Promise<PlanOutput> {
       const attempt = activityInfo().attempt;

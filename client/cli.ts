@@ -3,15 +3,17 @@
  * The `renga` command. Each group of subcommands lives in client/commands/; this file wires them
  * up and turns every error into one of DESIGN.md's exit codes.
  */
+import { ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../shared/config';
 import { InvalidJobInputError, TemporalUnreachableError } from './api';
 import { EXIT, UsageError, type CommandContext } from './cli-kit';
+import { registerBatchCommands } from './commands/batch';
 import { registerInspectCommands } from './commands/inspect';
 import { registerJobCommands } from './commands/jobs';
 import { registerOpsCommands } from './commands/ops';
+import { registerScheduleCommands } from './commands/schedule';
 import { registerStackCommands } from './commands/stack';
 
 export function buildProgram(ctx: CommandContext): Command {
@@ -23,6 +25,8 @@ export function buildProgram(ctx: CommandContext): Command {
   registerInspectCommands(program, ctx);
   registerStackCommands(program, ctx);
   registerOpsCommands(program, ctx);
+  registerBatchCommands(program, ctx);
+  registerScheduleCommands(program);
   return program;
 }
 
@@ -58,6 +62,10 @@ function reportError(err: unknown): number {
   if (err instanceof WorkflowUpdateFailedError) {
     // The workflow's validator refused (e.g. approving a job that is not waiting for approval).
     say(`refused: ${err.cause?.message ?? err.message}`);
+    return EXIT.usage;
+  }
+  if (err instanceof ScheduleNotFoundError) {
+    say(`no such schedule: ${err.scheduleId}`);
     return EXIT.usage;
   }
   if (err instanceof WorkflowNotFoundError) {

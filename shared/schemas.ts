@@ -50,6 +50,10 @@ export const JobInputSchema = z
     approvePlan: z.boolean().default(false),
     /** How long an unapproved plan waits before the job fails with PlanApprovalTimedOut. */
     approvalTimeoutSeconds: z.number().int().min(1).max(30 * 86_400).default(86_400),
+    /** 'batch-api': subtasks go through the Message Batches API (half price, results within 24 h). */
+    fanOut: z.enum(['direct', 'batch-api']).default('direct'),
+    /** First poll of a submitted message batch after this long; the interval then doubles, up to 10 minutes. */
+    batchPollSeconds: z.number().int().min(1).max(3_600).default(30),
   })
   .strict()
   .superRefine((input, ctx) => {

@@ -16,7 +16,10 @@ const USAGE = `usage: tsx simulator/main.ts [options]
   --only-models A,B         inject random faults only for these models
   --api-key K               require this key (x-api-key or Authorization: Bearer)
   --models A,B              known models (replaces the default list)
-  --array-items N           items per array without min/maxItems (default 3)`;
+  --array-items N           items per array without min/maxItems (default 3)
+  --batch-processing-ms N   a message batch stays in_progress this long (default 0)
+  --batch-errored-rate P --batch-expired-rate P
+                            share of message batch items that end errored / expired`;
 
 class UsageError extends Error {}
 
@@ -78,6 +81,9 @@ export function parseArgs(argv: string[]): SimulatorOptions {
       case '--api-key': opts.apiKey = value(); break;
       case '--models': opts.models = list(flag, value()); break;
       case '--array-items': opts.arrayItems = number(flag, value(), { min: 0 }); break;
+      case '--batch-processing-ms': opts.batches = { ...opts.batches, processingMs: number(flag, value(), { min: 0 }) }; break;
+      case '--batch-errored-rate': opts.batches = { ...opts.batches, erroredRate: rate() }; break;
+      case '--batch-expired-rate': opts.batches = { ...opts.batches, expiredRate: rate() }; break;
       default:
         throw new UsageError(`unknown option ${arg}`);
     }

@@ -21,12 +21,14 @@ import {
   unauthorized,
   type ApiErrorSpec,
 } from './errors';
+import { MessageBatchStore, sendJsonl } from './batches';
 import { FaultPlanner, type FaultDecision } from './faults';
 import { chunk, estimateTokens, generateFromSchema, promptWords, textAnswer, tokensForChars } from './generate';
 import { logFields, validateMessagesRequest, type MessagesRequest } from './request';
 import {
   DEFAULT_MODELS,
   type FaultConfig,
+  type MessageBatchRecord,
   type RequestLogEntry,
   type ScriptedFault,
   type Simulator,
@@ -62,6 +64,15 @@ const ConfigPatchSchema = z.strictObject({
   faults: FaultConfigSchema.optional(),
   streamChunkDelayMs: z.number().min(0).optional(),
   seed: z.number().int().optional(),
+  batches: z
+    .strictObject({
+      processingMs: z.number().min(0).optional(),
+      erroredRate: rate.optional(),
+      expiredRate: rate.optional(),
+      erroredIncludes: z.array(z.string()).optional(),
+      expiredIncludes: z.array(z.string()).optional(),
+    })
+    .optional(),
 });
 const ScriptedFaultSchema = z.strictObject({
   kind: z.enum([
@@ -201,6 +212,7 @@ class SimulatorServer implements Simulator {
   // Ids only need to be unique; the prefix tells simulator output apart from real output in logs.
   private readonly instanceTag = randomBytes(3).toString('hex');
   private closing: Promise<void> | null = null;
+  private readonly batchStore: MessageBatchStore;
 
   constructor(opts: SimulatorOptions) {
     this.seed = opts.seed ?? 1;
@@ -210,6 +222,16 @@ class SimulatorServer implements Simulator {
     this.arrayItems = opts.arrayItems ?? 3;
     this.latencyMs = opts.latencyMs ?? 0;
     this.streamChunkDelayMs = opts.streamChunkDelayMs ?? 0;
+    this.batchStore = new MessageBatchStore(
+      {
+        baseUrl: () => this.url,
+        newId: (prefix) => this.newId(prefix),
+        answer: (request) => this.batchAnswer(request),
+        now: () => Date.now(),
+      },
+      opts.batches,
+      this.seed,
+    );
     this.server = http.createServer((req, res) => this.onRequest(req, res));
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
@@ -236,7 +258,12 @@ class SimulatorServer implements Simulator {
     });
   }
 
+  get batches(): MessageBatchRecord[] {
+    return this.batchStore.records;
+  }
+
   configure(patch: SimulatorConfigPatch): void {
+    if (patch.batches !== undefined) this.batchStore.configure(patch.batches);
     if (patch.latencyMs !== undefined) this.latencyMs = patch.latencyMs;
     if (patch.streamChunkDelayMs !== undefined) this.streamChunkDelayMs = patch.streamChunkDelayMs;
     // `faults` replaces the whole config, so `{ faults: {} }` switches random faults off.
@@ -254,6 +281,7 @@ class SimulatorServer implements Simulator {
   clearLog(): void {
     // In place: callers may hold a reference to `log`.
     this.log.length = 0;
+    this.batchStore.records.length = 0;
   }
 
   close(): Promise<void> {
@@ -268,12 +296,19 @@ class SimulatorServer implements Simulator {
     return this.closing;
   }
 
-  private currentConfig(): { latencyMs: number | Record<string, number>; streamChunkDelayMs: number; seed: number; faults: FaultConfig } {
+  private currentConfig(): {
+    latencyMs: number | Record<string, number>;
+    streamChunkDelayMs: number;
+    seed: number;
+    faults: FaultConfig;
+    batches: ReturnType<MessageBatchStore['getConfig']>;
+  } {
     return {
       latencyMs: this.latencyMs,
       streamChunkDelayMs: this.streamChunkDelayMs,
       seed: this.seed,
       faults: this.planner.getConfig(),
+      batches: this.batchStore.getConfig(),
     };
   }
 
@@ -424,6 +459,31 @@ class SimulatorServer implements Simulator {
       this.record(entry, 0, 'fault', 'aborted');
       return;
     }
+    if (path === '/v1/messages/batches' || path.startsWith('/v1/messages/batches/')) {
+      if (body.kind === 'tooLarge') return sendError(tooLarge(), 'error', null);
+      if (this.apiKey !== undefined) {
+        const key = presentedKey(req);
+        if (key === undefined) return sendError(unauthorized('x-api-key header is required'), 'error', null);
+        if (key !== this.apiKey) return sendError(unauthorized(), 'error', null);
+      }
+      if (req.headers['anthropic-version'] === undefined) {
+        return sendError(invalidRequest('anthropic-version: header is required'), 'error', null);
+      }
+      let batchBody: unknown = undefined;
+      if (body.buf.length > 0) {
+        try {
+          batchBody = JSON.parse(body.buf.toString('utf8'));
+        } catch {
+          return sendError(invalidRequest('There was an error parsing the body of your request: invalid JSON'), 'error', null);
+        }
+      }
+      const routed = this.batchStore.route(req.method ?? 'GET', path, batchBody);
+      if (routed.kind === 'error') return sendError(routed.error, 'error', null);
+      this.record(entry, 200, 'ok', null);
+      if (routed.kind === 'jsonl') return sendJsonl(res, routed.lines, { 'request-id': requestId });
+      sendJson(res, routed.status, routed.body, { 'request-id': requestId });
+      return;
+    }
     const isMessages = path === '/v1/messages';
     const isCount = path === '/v1/messages/count_tokens';
     if ((!isMessages && !isCount) || req.method !== 'POST') {
@@ -494,6 +554,13 @@ class SimulatorServer implements Simulator {
     entry.responseText = produced.served;
     this.record(entry, 200, 'ok', null);
     sendJson(res, 200, message, { 'request-id': requestId, ...rateLimitHeaders(new Date(), false, 60) });
+  }
+
+  /** One batch item's answer: what a non-streaming call would have returned, without latency or faults. */
+  private batchAnswer(request: MessagesRequest): Message | ApiErrorSpec {
+    if (!this.models.has(request.model)) return notFound(`model: ${request.model}`);
+    const produced = this.produce(request);
+    return this.messageOf(request, produced, produced.block, produced.stopReason, produced.outputTokens);
   }
 
   private faultError(fault: FaultDecision, request: MessagesRequest): ApiErrorSpec {

@@ -10,6 +10,34 @@ export interface SimulatorOptions {
   apiKey?: string;
   models?: string[];
   arrayItems?: number;
+  /** Message Batches endpoints: processing time and per-item fault injection. */
+  batches?: BatchSimConfig;
+}
+
+export interface BatchSimConfig {
+  /** A batch stays `in_progress` this long after creation, then `ended` (default 0). */
+  processingMs?: number;
+  /** Share (0..1) of batch items that end `errored` / `expired` (seeded, repeatable). */
+  erroredRate?: number;
+  expiredRate?: number;
+  /** Items whose last user text contains one of these end `errored` / `expired`. */
+  erroredIncludes?: string[];
+  expiredIncludes?: string[];
+}
+
+/** What the simulator remembers about one message batch, for tests and the control endpoint. */
+export interface MessageBatchRecord {
+  id: string;
+  createdAt: string;
+  customIds: string[];
+  /** Last user text of each request, in order. */
+  texts: string[];
+  /** The result type each item has (or will have) once the batch ends. */
+  outcomes: Record<string, 'succeeded' | 'errored' | 'expired' | 'canceled'>;
+  status?: 'in_progress' | 'canceling' | 'ended';
+  retrieves: number;
+  resultsFetches: number;
+  canceled: boolean;
 }
 
 export interface FaultConfig {
@@ -60,13 +88,15 @@ export interface RequestLogEntry {
 }
 
 export type SimulatorConfigPatch = Partial<
-  Pick<SimulatorOptions, 'latencyMs' | 'faults' | 'streamChunkDelayMs' | 'seed'>
+  Pick<SimulatorOptions, 'latencyMs' | 'faults' | 'streamChunkDelayMs' | 'seed' | 'batches'>
 >;
 
 export interface Simulator {
   url: string;
   port: number;
   log: RequestLogEntry[];
+  /** Every message batch created, in order. */
+  batches: MessageBatchRecord[];
   configure(patch: SimulatorConfigPatch): void;
   script(...faults: ScriptedFault[]): void;
   clearLog(): void;

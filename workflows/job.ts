@@ -34,6 +34,7 @@ import {
   type SubtaskState,
 } from '../shared/schemas';
 import * as SA from '../shared/search-attributes';
+import { fanOutViaMessageBatches } from './batch-fanout';
 import {
   approvePlanUpdate,
   cancelSignal,
@@ -216,6 +217,7 @@ class JobRun {
   /** Bounded concurrency: C lanes, each taking the next queued subtask until none are left. */
   private async fanOut(): Promise<void> {
     this.setPhase('fanout');
+    if (this.input.fanOut === 'batch-api') return this.fanOutBatchApi();
     const subtasks = this.plan!.subtasks;
     let next = 0;
     const lane = async () => {
@@ -225,6 +227,28 @@ class JobRun {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.input.concurrency, subtasks.length) }, lane));
+  }
+
+  /** All subtasks as one Message Batch (workflows/batch-fanout.ts); failed items fall back to runSubtask. */
+  private fanOutBatchApi(): Promise<void> {
+    const subtasks = this.plan!.subtasks;
+    return fanOutViaMessageBatches({
+      input: this.input,
+      subtasks,
+      shared: this.shared!,
+      markRunning: (id) => {
+        this.tracks.get(id)!.state = 'running';
+        this.report();
+      },
+      succeeded: (id, item) => {
+        Object.assign(this.tracks.get(id)!, { state: 'completed', attempts: 1, output: item.output, model: item.call.model, usage: item.call.usage, error: null });
+        this.calls.push(item.call);
+        this.workerModel ??= item.call.model;
+        this.report();
+      },
+      runDirect: (id) => this.runSubtask(id, subtasks.length),
+      stopped: () => this.fatal !== null,
+    });
   }
 
   private async runSubtask(id: string, total: number): Promise<void> {

@@ -1,0 +1,75 @@
+/**
+ * Reads a jobs file (JSONL: one job input per line, the JobInput schema) and validates every line
+ * before anything is created, naming each bad line by number.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { MAX_BATCH_JOBS, MAX_JOBS_FILE_BYTES } from '../shared/batch';
+import { JobInputSchema, describeZodError, type JobInputArg } from '../shared/schemas';
+import { InvalidJobInputError } from './api';
+
+/** Enough to fix a broken file in one go without flooding the terminal. */
+const MAX_REPORTED_ERRORS = 20;
+
+export interface JobsFile {
+  path: string;
+  /** The lines as written (defaults are applied by the workflow, so batch-wide options can fill gaps). */
+  jobs: JobInputArg[];
+}
+
+export function readJobsFile(file: string): JobsFile {
+  const where = `--jobs ${file}`;
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (err) {
+    throw new InvalidJobInputError(`${where}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  if (size > MAX_JOBS_FILE_BYTES) {
+    throw new InvalidJobInputError(
+      `${where}: ${size} bytes is more than the ${MAX_JOBS_FILE_BYTES} allowed (the job list travels in the workflow input); split it into several files`,
+    );
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(file));
+  } catch {
+    throw new InvalidJobInputError(`${where}: not valid UTF-8 text`);
+  }
+  return { path: file, jobs: parseJobsJsonl(text, where) };
+}
+
+export function parseJobsJsonl(text: string, where: string): JobInputArg[] {
+  const jobs: JobInputArg[] = [];
+  const errors: string[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    const n = i + 1;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      errors.push(`line ${n}: malformed JSON (${(err as Error).message})`);
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      errors.push(`line ${n}: expected a JSON object with at least "job"`);
+      continue;
+    }
+    const parsed = JobInputSchema.safeParse(value);
+    if (!parsed.success) {
+      errors.push(`line ${n}: ${describeZodError(parsed.error)}`);
+      continue;
+    }
+    jobs.push(value as JobInputArg);
+  }
+  if (errors.length > 0) {
+    const shown = errors.slice(0, MAX_REPORTED_ERRORS);
+    const more = errors.length > shown.length ? `\n  … and ${errors.length - shown.length} more` : '';
+    throw new InvalidJobInputError(`${where}: ${errors.length} bad line${errors.length > 1 ? 's' : ''}:\n  ${shown.join('\n  ')}${more}`);
+  }
+  if (jobs.length === 0) throw new InvalidJobInputError(`${where}: no jobs (expected one JSON job input per line)`);
+  if (jobs.length > MAX_BATCH_JOBS) throw new InvalidJobInputError(`${where}: ${jobs.length} jobs, more than the ${MAX_BATCH_JOBS} allowed per batch`);
+  return jobs;
+}
