@@ -35,9 +35,16 @@ export interface ActivityDeps {
   inlineContextLimit?: number;
   /** Anthropic caches a prefix only from about 1–4 K tokens on; below that a cache marker only costs. */
   cacheMinChars?: number;
+  /**
+   * Ceiling on the planner's output tokens (default 64,000, Sonnet 4.x's maximum). Only the local
+   * simulator can answer more, which the 10,000-subtask benchmark needs.
+   */
+  planMaxTokens?: number;
 }
 
 const PLAN_MAX_TOKENS = 8_192;
+/** A plan spends ~30 tokens per subtask: leave room for that, up to the model's ceiling. */
+const PLAN_TOKENS_PER_SUBTASK = 48;
 const SYNTH_MAX_TOKENS = 8_192;
 
 export function createActivities(deps: ActivityDeps) {
@@ -107,7 +114,7 @@ export function createActivities(deps: ActivityDeps) {
           model: input.model ?? deps.models.planner,
           system: prompts.PLANNER_SYSTEM,
           messages,
-          maxTokens: PLAN_MAX_TOKENS,
+          maxTokens: Math.min(deps.planMaxTokens ?? 64_000, Math.max(PLAN_MAX_TOKENS, input.maxSubtasks * PLAN_TOKENS_PER_SUBTASK)),
           outputFormat: { type: 'json_schema', schema: format.schema },
         });
         calls.push(answer.call);
@@ -144,7 +151,14 @@ export function createActivities(deps: ActivityDeps) {
         ],
         maxTokens: input.maxTokens,
       });
-      return { output: answer.text, call: answer.call, attempt };
+      if (input.previewChars === undefined) return { output: answer.text, call: answer.call, attempt };
+      const outputRef = await deps.blobs.put(answer.text);
+      return { output: answer.text.slice(0, input.previewChars), outputRef, call: answer.call, attempt };
+    },
+
+    /** Stores a document (a shard's per-subtask results) and returns its key; idempotent, so retry-safe. */
+    async storeBlob(content: string): Promise<string> {
+      return deps.blobs.put(content);
     },
 
     /** Combine the subtask results into the final answer on the planner model. */

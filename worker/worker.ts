@@ -20,6 +20,8 @@ export interface RengaWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** How long in-flight subtasks may finish after SIGTERM before they are handed back. */
   shutdownGraceTime?: Duration;
+  /** See ActivityDeps.planMaxTokens (benchmarks against the simulator only). */
+  planMaxTokens?: number;
 }
 
 /** The bundle `npm run build` writes; Temporal recommends shipping prebuilt workflow code. */
@@ -38,6 +40,7 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     blobs: new BlobStore(opts.blobDir),
     models: opts.models,
     streamIdleMs: opts.streamIdleMs ?? 30_000,
+    planMaxTokens: opts.planMaxTokens,
   });
   return Worker.create({
     connection: opts.connection,

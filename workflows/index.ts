@@ -1,2 +1,3 @@
 /** Everything the worker registers as workflows; bundled on its own, so it imports no Node APIs. */
 export { jobWorkflow } from './job';
+export { shardWorkflow } from './shard';

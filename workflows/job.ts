@@ -30,6 +30,7 @@ import {
   type SubtaskState,
 } from '../shared/schemas';
 import { cancelSignal, planQuery, progressQuery, type CancelRequest } from './definitions';
+import { ShardedFanOut } from './shard';
 
 /** Types that mean every other call would fail the same way: stop the job instead of retrying N times. */
 const FATAL_FOR_JOB = new Set(['ModelNotFound', 'AuthenticationFailed', 'PermissionDenied']);
@@ -69,6 +70,8 @@ class JobRun {
   private cancel: CancelRequest | null = null;
   private fatal: ApplicationFailure | null = null;
   private readonly work = new CancellationScope();
+  /** Set when the plan is larger than `shardSize` and runs through child workflows (workflows/shard.ts). */
+  private sharded: ShardedFanOut | null = null;
 
   private readonly acts;
   private readonly subtaskActs;
@@ -154,6 +157,12 @@ class JobRun {
   private async fanOut(): Promise<void> {
     this.phase = 'fanout';
     const subtasks = this.plan!.subtasks;
+    if (subtasks.length > this.input.shardSize) {
+      this.sharded = new ShardedFanOut(this.input, subtasks, this.shared!, this.tracks, this.calls);
+      const fatal = await this.sharded.run();
+      if (fatal) this.fatal = ApplicationFailure.create({ ...fatal, nonRetryable: true, details: [this.document('failed')] });
+      return;
+    }
     let next = 0;
     const lane = async () => {
       while (next < subtasks.length && !this.fatal) {
@@ -203,7 +212,7 @@ class JobRun {
     this.phase = 'synthesizing';
     const finished = this.plan!.subtasks.filter((s) => this.tracks.get(s.id)!.state !== 'skipped');
     const perPart = Math.max(500, Math.floor(SYNTHESIS_BUDGET_CHARS / Math.max(1, finished.length)));
-    const parts: SynthesisPart[] = finished.map((s) => {
+    const parts: SynthesisPart[] = this.sharded?.synthesisParts() ?? finished.map((s) => {
       const t = this.tracks.get(s.id)!;
       // Trimmed here, not in the activity, so the activity input in the history stays small too.
       const output = t.output !== null && t.output.length > perPart ? `${t.output.slice(0, perPart)}\n[…trimmed]` : t.output;
@@ -262,7 +271,7 @@ class JobRun {
 
   private document(status: JobStatus): ResultDocument {
     const fallbackModel = this.input.workerModel ?? 'default';
-    return {
+    const doc: ResultDocument = {
       workflowId: workflowInfo().workflowId,
       status,
       plan: this.plan,
@@ -287,6 +296,7 @@ class JobRun {
       },
       error: status === 'failed' ? this.firstError() : null,
     };
+    return this.sharded ? this.sharded.compact(doc) : doc;
   }
 }
 
