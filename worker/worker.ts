@@ -1,5 +1,5 @@
 /** Builds a renga worker: one task queue, jobWorkflow plus the model-calling activities. */
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Duration } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -22,6 +22,8 @@ export interface RengaWorkerOptions {
   shutdownGraceTime?: Duration;
   /** See ActivityDeps.planMaxTokens (benchmarks against the simulator only). */
   planMaxTokens?: number;
+  /** Poller and cache settings, passed through to Worker.create (the benchmark compares them). */
+  tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskPolls' | 'maxConcurrentWorkflowTaskPolls' | 'maxCachedWorkflows' | 'stickyQueueScheduleToStartTimeout'>;
 }
 
 /** The bundle `npm run build` writes; Temporal recommends shipping prebuilt workflow code. */
@@ -51,5 +53,6 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 100,
     // The default of 0 would cancel every in-flight model call the moment a deploy sends SIGTERM.
     shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
+    ...opts.tuning,
   });
 }
