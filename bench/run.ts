@@ -96,6 +96,11 @@ function log(line: string): void {
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 }
 
+/** Extra node flags for worker processes, e.g. RENGA_BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them. */
+function workerNodeArgs(): string[] {
+  return (process.env.RENGA_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 async function spawnWorker(ctx: Ctx, taskQueue: string, maxConcurrentActivities: number): Promise<BenchWorker> {
   const cfg: BenchWorkerConfig = {
     address: ctx.server.address,
@@ -108,7 +113,7 @@ async function spawnWorker(ctx: Ctx, taskQueue: string, maxConcurrentActivities:
     planMaxTokens: 2_000_000,
   };
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'worker-proc.ts'), JSON.stringify(cfg)], {
+  const child: ChildProcess = spawn(process.execPath, [...workerNodeArgs(), '--import', 'tsx', path.join(__dirname, 'worker-proc.ts'), JSON.stringify(cfg)], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -142,6 +147,17 @@ async function spawnWorker(ctx: Ctx, taskQueue: string, maxConcurrentActivities:
 
 async function stopWorkers(ws: BenchWorker[]): Promise<void> {
   await Promise.all(ws.map((w) => w.kill('SIGTERM')));
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; NaN elsewhere). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of the line, in clock ticks (USER_HZ, 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 function rcFor(ctx: Ctx, taskQueue: string): RengaClient {
@@ -223,6 +239,8 @@ interface ThroughputRow {
   workers: number;
   concurrency: number;
   perSecond: Stat;
+  /** CPU seconds per 1,000 subtasks: [workers, Temporal server, bench process with the simulator]. */
+  cpuPer1000?: [number, number, number];
 }
 
 async function throughput(ctx: Ctx, p: Profile['throughput']): Promise<ThroughputRow[]> {
@@ -243,11 +261,16 @@ async function throughput(ctx: Ctx, p: Profile['throughput']): Promise<Throughpu
     for (let i = 0; i < c.workers; i++) ws.push(await spawnWorker(ctx, q, Math.max(100, c.concurrency)));
     await runJob(ctx, q, { job: 'warm-up', maxSubtasks: 4 });
     const xs: number[] = [];
+    // Where the CPU goes: on 2 shared cores this says which process is the bottleneck.
+    const cpu = () => [ws.reduce((n, w) => n + cpuSeconds(w.pid), 0), cpuSeconds(ctx.server.pid), process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6];
+    const before = cpu();
     for (let i = 0; i < p.runs; i++) {
       const rj = await runJob(ctx, q, { job: `Throughput run ${i}: list facts`, maxSubtasks: p.subtasks, concurrency: c.concurrency });
       xs.push(p.subtasks / (rj.ms / 1000));
     }
-    rows.push({ label: `renga: ${c.workers} worker${c.workers > 1 ? 's' : ''}, concurrency ${c.concurrency}`, ...c, perSecond: stat(xs) });
+    const after = cpu();
+    const per1000 = after.map((x, i) => ((x - before[i]) / (p.runs * p.subtasks)) * 1000) as [number, number, number];
+    rows.push({ label: `renga: ${c.workers} worker${c.workers > 1 ? 's' : ''}, concurrency ${c.concurrency}`, ...c, perSecond: stat(xs), cpuPer1000: per1000 });
     log(`throughput ${c.workers}w C=${c.concurrency}: ${fmt(stat(xs), 0)} subtasks/s`);
     await stopWorkers(ws);
   }
@@ -472,8 +495,13 @@ function report(profile: Profile, results: Results, command: string, startedAt: 
     const t = profile.throughput;
     L.push('## 2. Throughput', '');
     L.push(`Zero simulated latency; one job of ${t.subtasks} subtasks (one workflow run, no sharding); subtasks/s = N ÷ wall time including plan and synthesis.`, '');
-    L.push('| configuration | subtasks/s |', '|---|---:|');
-    for (const r of results.throughput) L.push(`| ${r.label} | ${fmt(r.perSecond, 0)} |`);
+    L.push('CPU columns: CPU seconds per 1,000 subtasks spent by the worker process(es), the Temporal dev server, and the benchmark');
+    L.push('process (client + simulator), read from /proc — on 2 cores, whichever is largest is the bottleneck.', '');
+    L.push('| configuration | subtasks/s | CPU s/1k: workers | server | bench+simulator |', '|---|---:|---:|---:|---:|');
+    for (const r of results.throughput) {
+      const c = r.cpuPer1000?.map((x) => x.toFixed(1)) ?? ['—', '—', '—'];
+      L.push(`| ${r.label} | ${fmt(r.perSecond, 0)} | ${c[0]} | ${c[1]} | ${c[2]} |`);
+    }
     L.push('');
     const one = results.throughput.filter((r) => r.workers === 1).sort((a, b) => b.perSecond.median - a.perSecond.median)[0];
     if (one) targets.push(`| throughput ≥ 200 subtasks/s, one worker | ${fmt(one.perSecond, 0)} (${one.label}) | ${verdict(one.perSecond.median >= 200)} |`);
