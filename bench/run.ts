@@ -96,6 +96,11 @@ function log(line: string): void {
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 }
 
+/** RENGA_BENCH_EAGER=1 turns on the server's eager activity dispatch (off by default in Temporal), to compare. */
+function serverDynamicConfig(): Record<string, boolean> {
+  return process.env.RENGA_BENCH_EAGER === '1' ? { 'system.enableActivityEagerExecution': true } : {};
+}
+
 /** Extra node flags for worker processes, e.g. RENGA_BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them. */
 function workerNodeArgs(): string[] {
   return (process.env.RENGA_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -584,7 +589,7 @@ async function main(): Promise<void> {
   });
   const bundlePath = path.join(tmp, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);
-  const [server, sim] = await Promise.all([startDevServer({ uiPort: null }), startSimulator({ apiKey: 'sim-key' })]);
+  const [server, sim] = await Promise.all([startDevServer({ uiPort: null, dynamicConfig: serverDynamicConfig() }), startSimulator({ apiKey: 'sim-key' })]);
   const connection = await Connection.connect({ address: server.address });
   const ctx: Ctx = { server, sim, client: new Client({ connection, namespace: server.namespace }), bundlePath, blobDir: path.join(tmp, 'blobs'), workers: [] };
   const results: Results = {};
