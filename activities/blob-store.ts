@@ -6,6 +6,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
+/** Distinguishes temp files of concurrent puts in one process (two subtasks may answer identically). */
+let tmpSeq = 0;
+
 export class BlobStore {
   constructor(readonly dir: string) {}
 
@@ -14,7 +17,7 @@ export class BlobStore {
     const file = this.file(key);
     await mkdir(path.dirname(file), { recursive: true });
     // Write-then-rename so a crash mid-write never leaves a truncated blob under the final name.
-    const tmp = `${file}.${process.pid}.tmp`;
+    const tmp = `${file}.${process.pid}.${++tmpSeq}.tmp`;
     await writeFile(tmp, content, 'utf8');
     await rename(tmp, file);
     return key;

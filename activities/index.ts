@@ -36,9 +36,16 @@ export interface ActivityDeps {
   inlineContextLimit?: number;
   /** Anthropic caches a prefix only from about 1–4 K tokens on; below that a cache marker only costs. */
   cacheMinChars?: number;
+  /**
+   * Ceiling on the planner's output tokens (default 64,000, Sonnet 4.x's maximum). Only the local
+   * simulator can answer more, which the 10,000-subtask benchmark needs.
+   */
+  planMaxTokens?: number;
 }
 
 const PLAN_MAX_TOKENS = 8_192;
+/** A plan spends ~30 tokens per subtask: leave room for that, up to the model's ceiling. */
+const PLAN_TOKENS_PER_SUBTASK = 48;
 const SYNTH_MAX_TOKENS = 8_192;
 
 export function createActivities(deps: ActivityDeps) {
@@ -47,14 +54,14 @@ export function createActivities(deps: ActivityDeps) {
 
   async function call(model: ModelCall): Promise<{ text: string; call: CallUsage }> {
     const info = activityInfo();
-    // Heartbeat on a timer too: before the first streamed byte (queueing, latency) there are no
-    // events, and a live call must not look like a dead worker. Stalls are the watchdog's job.
+    // Heartbeats on a timer only: before the first streamed byte there are no events, and one per
+    // stream event would cross into the native core every few characters (measured: a large share
+    // of the worker's CPU at zero latency). A stalled stream is the idle watchdog's job, not theirs.
     const every = Math.max(200, Math.min(1_000, Math.floor((info.heartbeatTimeoutMs ?? 30_000) / 3)));
     const ticker = setInterval(() => heartbeat(), every);
     try {
       const answer = await callModel(deps.anthropic, model, {
         idleMs: deps.streamIdleMs,
-        onEvent: () => heartbeat(),
         signal: cancellationSignal(),
       });
       return { text: answer.text, call: answer.call };
@@ -110,7 +117,7 @@ export function createActivities(deps: ActivityDeps) {
           model: input.model ?? deps.models.planner,
           system: prompts.PLANNER_SYSTEM,
           messages,
-          maxTokens: PLAN_MAX_TOKENS,
+          maxTokens: Math.min(deps.planMaxTokens ?? 64_000, Math.max(PLAN_MAX_TOKENS, input.maxSubtasks * PLAN_TOKENS_PER_SUBTASK)),
           outputFormat: { type: 'json_schema', schema: format.schema },
         });
         calls.push(answer.call);
@@ -147,7 +154,14 @@ export function createActivities(deps: ActivityDeps) {
         ],
         maxTokens: input.maxTokens,
       });
-      return { output: answer.text, call: answer.call, attempt };
+      if (input.previewChars === undefined) return { output: answer.text, call: answer.call, attempt };
+      const outputRef = await deps.blobs.put(answer.text);
+      return { output: answer.text.slice(0, input.previewChars), outputRef, call: answer.call, attempt };
+    },
+
+    /** Stores a document (a shard's per-subtask results) and returns its key; idempotent, so retry-safe. */
+    async storeBlob(content: string): Promise<string> {
+      return deps.blobs.put(content);
     },
 
     /** Combine the subtask results into the final answer on the planner model. */

@@ -1,6 +1,7 @@
 /**
- * One way to call a model: always streamed, so a slow answer keeps heartbeating and a stalled one
- * is noticed by an idle watchdog (the SDK's timeout only covers the time to response headers).
+ * One way to call a model: always streamed, so a long answer never hits the SDK's non-streaming
+ * limits, and a stalled one is noticed by an idle watchdog (the SDK's timeout only covers the time
+ * to response headers).
  */
 import Anthropic from '@anthropic-ai/sdk';
 import type { MessageParam, JSONOutputFormat, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
@@ -25,8 +26,6 @@ export interface ModelAnswer {
 export interface CallOptions {
   /** Abandon the call when no stream event arrives for this long. */
   idleMs: number;
-  /** Fires on every stream event; activities heartbeat here (the SDK throttles heartbeats). */
-  onEvent?: () => void;
   /** The activity's cancellation signal: a cancelled subtask stops paying for tokens at once. */
   signal?: AbortSignal;
 }
@@ -68,10 +67,7 @@ export async function callModel(client: Anthropic, call: ModelCall, opts: CallOp
       },
       { signal: abort.signal },
     );
-    for await (const _event of stream) {
-      arm();
-      opts.onEvent?.();
-    }
+    for await (const _event of stream) arm();
     const message = await stream.finalMessage();
     const text = message.content
       .filter((b): b is Anthropic.Messages.TextBlock => b.type === 'text')

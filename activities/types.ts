@@ -29,9 +29,16 @@ export interface SubtaskInput {
   /** null: the worker's configured worker model (RENGA_WORKER_MODEL). */
   model: string | null;
   maxTokens: number;
+  /**
+   * Sharded jobs: store the output in the blob store and return only this many characters of it,
+   * so 10,000 outputs never pass through a workflow history.
+   */
+  previewChars?: number;
 }
 export interface SubtaskOutput {
   output: string;
+  /** Blob key of the full output, when `previewChars` was set. */
+  outputRef?: string;
   call: CallUsage;
   attempt: number;
 }

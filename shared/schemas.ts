@@ -7,8 +7,14 @@ import { z } from 'zod';
 
 export const DEFAULT_MAX_SUBTASKS = 8;
 export const DEFAULT_CONCURRENCY = 8;
-/** Hard ceilings: beyond these one workflow run would approach Temporal's history and pending-activity limits. */
-export const MAX_SUBTASKS_LIMIT = 200;
+/**
+ * Hard ceilings. Plans larger than `shardSize` fan out through child workflows (workflows/shard.ts),
+ * so no single run nears Temporal's history (51,200 events) or pending-activity (2,000) limits.
+ */
+export const MAX_SUBTASKS_LIMIT = 10_000;
+/** Subtasks per child workflow once a plan is larger than this: ~3 events each keeps a shard near 4 Ki events. */
+export const DEFAULT_SHARD_SIZE = 500;
+export const MAX_SHARD_SIZE = 1_000;
 export const MAX_CONCURRENCY_LIMIT = 500;
 /** Job text and inline context together must stay well under Temporal's 2 MiB payload limit. */
 export const MAX_JOB_CHARS = 100_000;
@@ -54,6 +60,8 @@ export const JobInputSchema = z
     fanOut: z.enum(['direct', 'batch-api']).default('direct'),
     /** First poll of a submitted message batch after this long; the interval then doubles, up to 10 minutes. */
     batchPollSeconds: z.number().int().min(1).max(3_600).default(30),
+    /** Plans with more subtasks than this run in child workflows of this many subtasks each. */
+    shardSize: z.number().int().min(2).max(MAX_SHARD_SIZE).default(DEFAULT_SHARD_SIZE),
   })
   .strict()
   .superRefine((input, ctx) => {
@@ -115,7 +123,9 @@ export const SubtaskStatusSchema = z.enum(['completed', 'failed', 'skipped']);
 export const SubtaskResultSchema = z.object({
   id: z.string(),
   status: SubtaskStatusSchema,
+  /** The output; for sharded jobs a short preview, the full text being in the blob store under `outputRef`. */
   output: z.string().nullable(),
+  outputRef: z.string().optional(),
   model: z.string(),
   attempts: z.number().int().nonnegative(),
   usage: TokenUsageSchema,
@@ -132,6 +142,18 @@ export const ModelUsageSchema = z.object({
 export const JobStatusSchema = z.enum(['completed', 'failed', 'cancelled', 'partial']);
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 
+export const ShardSummarySchema = z.object({
+  index: z.number().int().nonnegative(),
+  /** First and last subtask id of the shard. */
+  first: z.string(),
+  last: z.string(),
+  completed: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  skipped: z.number().int().nonnegative(),
+  resultsRef: z.string().nullable(),
+});
+export type ShardSummary = z.infer<typeof ShardSummarySchema>;
+
 export const ResultDocumentSchema = z.object({
   workflowId: z.string(),
   status: JobStatusSchema,
@@ -144,6 +166,12 @@ export const ResultDocumentSchema = z.object({
   }),
   timing: z.object({ startedAt: z.string(), endedAt: z.string() }),
   error: z.string().nullable().optional(),
+  /**
+   * Sharded jobs only (plan larger than `shardSize`): 10,000 full entries would not fit Temporal's
+   * 2 MiB result limit, so `subtasks` then lists only the subtasks that did not complete, and each
+   * shard's full per-subtask results (JSON array of SubtaskResult) are in the blob store under `resultsRef`.
+   */
+  shards: z.array(ShardSummarySchema).optional(),
 });
 export type ResultDocument = z.infer<typeof ResultDocumentSchema>;
 

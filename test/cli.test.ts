@@ -64,7 +64,7 @@ describe('bad input exits 2 with a precise message and starts nothing', () => {
     ['empty job', () => ['run', ''], /invalid input: job: the job text is empty/],
     ['unknown option', () => ['run', 'x', '--bogus'], /unknown option '--bogus'/],
     ['non-numeric --max-subtasks', () => ['run', 'x', '--max-subtasks', 'many'], /--max-subtasks takes a whole number ≥ 1, got 'many'/],
-    ['too many subtasks', () => ['run', 'x', '--max-subtasks', '5000'], /maxSubtasks: Too big: expected number to be <=200/],
+    ['too many subtasks', () => ['run', 'x', '--max-subtasks', '20000'], /maxSubtasks: Too big: expected number to be <=10000/],
     ['oversized job file', () => ['run', '--file', file('huge.txt', 'a'.repeat(100_001))], /job: the job text is longer than 100000 characters/],
     ['malformed JSON job file', () => ['run', '--file', file('bad.json', '{"job": "x",')], /--file .*bad.json: malformed JSON/],
     ['missing context file', () => ['start', 'x', '--context', path.join(dir, 'absent.md')], /--context .*absent.md: no such file/],

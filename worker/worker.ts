@@ -1,5 +1,5 @@
 /** Builds a renga worker: one task queue, jobWorkflow plus the model-calling activities. */
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Duration, PayloadCodec } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +25,10 @@ export interface RengaWorkerOptions {
   payloadCodecs?: PayloadCodec[];
   /** Workflow-task concurrency and model-call rate limits (worker/operations.ts). */
   tuning?: WorkerTuning;
+  /** See ActivityDeps.planMaxTokens (benchmarks against the simulator only). */
+  planMaxTokens?: number;
+  /** Poller and cache settings, passed through to Worker.create (the benchmark compares them). */
+  pollers?: Pick<WorkerOptions, 'maxConcurrentActivityTaskPolls' | 'maxConcurrentWorkflowTaskPolls' | 'maxCachedWorkflows' | 'stickyQueueScheduleToStartTimeout'>;
 }
 
 /** The bundle `npm run build` writes; Temporal recommends shipping prebuilt workflow code. */
@@ -43,6 +47,7 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     blobs: new BlobStore(opts.blobDir),
     models: opts.models,
     streamIdleMs: opts.streamIdleMs ?? 30_000,
+    planMaxTokens: opts.planMaxTokens,
   });
   return Worker.create({
     connection: opts.connection,
@@ -63,5 +68,6 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
       : {}),
     ...(opts.payloadCodecs ? { dataConverter: { payloadCodecs: opts.payloadCodecs } } : {}),
     interceptors: operationsInterceptors,
+    ...opts.pollers,
   });
 }

@@ -9,6 +9,8 @@ const STATE_LABEL: Record<string, string> = {
   skipped: 'skipped',
 };
 
+const MAX_ROWS = 200;
+
 function cell(text: string, max = 120): string {
   const flat = text.replace(/\s+/g, ' ').replace(/\|/g, '\\|').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
@@ -25,9 +27,12 @@ export function detailsMarkdown(p: Progress, plan: Plan | null, job: string): st
     head.push('', '**Waiting for plan approval:** `renga approve <id>` or `renga reject <id> --reason …`');
   }
   if (!plan) return head.join('\n');
-  const rows = plan.subtasks.map((s) => {
+  // Rebuilt on every change and shown in a browser: a few hundred rows is what a person reads.
+  const shown = plan.subtasks.slice(0, MAX_ROWS);
+  const rows = shown.map((s) => {
     const t = p.subtasks.find((x) => x.id === s.id);
     return `| ${s.id} | ${cell(s.title, 80)} | ${STATE_LABEL[t?.state ?? 'queued']} | ${t?.attempts ?? 0} | ${cell(s.instructions)} |`;
   });
-  return [...head, '', '| id | subtask | state | attempts | instructions |', '|---|---|---|---|---|', ...rows].join('\n');
+  const more = plan.subtasks.length > MAX_ROWS ? ['', `…and ${plan.subtasks.length - MAX_ROWS} more subtasks (\`renga status <id>\`)`] : [];
+  return [...head, '', '| id | subtask | state | attempts | instructions |', '|---|---|---|---|---|', ...rows, ...more].join('\n');
 }

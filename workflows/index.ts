@@ -1,3 +1,4 @@
 /** Everything the worker registers as workflows; bundled on its own, so it imports no Node APIs. */
 export { jobWorkflow } from './job';
 export { batchWorkflow } from './batch';
+export { shardWorkflow } from './shard';

@@ -44,6 +44,7 @@ import {
   type CancelRequest,
 } from './definitions';
 import { detailsMarkdown } from './details';
+import { ShardedFanOut } from './shard';
 
 /** Types that mean every other call would fail the same way: stop the job instead of retrying N times. */
 const FATAL_FOR_JOB = new Set(['ModelNotFound', 'AuthenticationFailed', 'PermissionDenied']);
@@ -91,6 +92,8 @@ class JobRun {
   /** Only a job started with renga's search attributes updates them: on a server without them registered, an upsert would fail every workflow task. */
   private readonly searchAttributes = workflowInfo().typedSearchAttributes.get(SA.RengaPhase) !== undefined;
   private readonly activityDefaults: ActivityOptions;
+  /** Set when the plan is larger than `shardSize` and runs through child workflows (workflows/shard.ts). */
+  private sharded: ShardedFanOut | null = null;
 
   constructor(private readonly input: JobInput) {
     this.plannerModel = input.plannerModel ?? null;
@@ -219,6 +222,14 @@ class JobRun {
     this.setPhase('fanout');
     if (this.input.fanOut === 'batch-api') return this.fanOutBatchApi();
     const subtasks = this.plan!.subtasks;
+    if (subtasks.length > this.input.shardSize) {
+      this.sharded = new ShardedFanOut(this.input, subtasks, this.shared!, this.tracks, this.calls);
+      const fatal = await this.sharded.run();
+      // end() attaches the result document to the failure.
+      if (fatal) this.fatal = ApplicationFailure.create({ ...fatal, nonRetryable: true });
+      this.report(true);
+      return;
+    }
     let next = 0;
     const lane = async () => {
       while (next < subtasks.length && !this.fatal) {
@@ -296,7 +307,7 @@ class JobRun {
     this.setPhase('synthesizing');
     const finished = this.plan!.subtasks.filter((s) => this.tracks.get(s.id)!.state !== 'skipped');
     const perPart = Math.max(500, Math.floor(SYNTHESIS_BUDGET_CHARS / Math.max(1, finished.length)));
-    const parts: SynthesisPart[] = finished.map((s) => {
+    const parts: SynthesisPart[] = this.sharded?.synthesisParts() ?? finished.map((s) => {
       const t = this.tracks.get(s.id)!;
       // Trimmed here, not in the activity, so the activity input in the history stays small too.
       const output = t.output !== null && t.output.length > perPart ? `${t.output.slice(0, perPart)}\n[…trimmed]` : t.output;
@@ -402,7 +413,7 @@ class JobRun {
 
   private document(status: JobStatus, failure?: ApplicationFailure): ResultDocument {
     const fallbackModel = this.workerModel ?? 'default';
-    return {
+    const doc: ResultDocument = {
       workflowId: workflowInfo().workflowId,
       status,
       plan: this.plan,
@@ -427,6 +438,7 @@ class JobRun {
       },
       error: failure ? `${failure.type}: ${failure.message}` : (this.cancel?.reason ?? null),
     };
+    return this.sharded ? this.sharded.compact(doc) : doc;
   }
 }
 

@@ -1,0 +1,50 @@
+/**
+ * A renga worker in its own process, for the benchmark: its peak RSS is its own, and it can be
+ * SIGKILLed. Configured by one JSON argument (BenchWorkerConfig); prints READY once polling.
+ */
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { createRengaWorker, type RengaWorkerOptions } from '../worker/worker';
+
+export interface BenchWorkerConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  simUrl: string;
+  blobDir: string;
+  bundlePath: string;
+  maxConcurrentActivities: number;
+  planMaxTokens: number;
+  pollers?: RengaWorkerOptions['pollers'];
+}
+
+export const READY = 'BENCH-WORKER-READY';
+
+async function main(): Promise<void> {
+  const cfg = JSON.parse(process.argv[2] ?? '') as BenchWorkerConfig;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const connection = await NativeConnection.connect({ address: cfg.address });
+  const worker = await createRengaWorker({
+    connection,
+    namespace: cfg.namespace,
+    taskQueue: cfg.taskQueue,
+    anthropic: { apiKey: 'sim-key', baseURL: cfg.simUrl },
+    models: { planner: 'claude-sonnet-4-6', worker: 'claude-haiku-4-5' },
+    blobDir: cfg.blobDir,
+    workflowBundle: { codePath: cfg.bundlePath },
+    maxConcurrentActivities: cfg.maxConcurrentActivities,
+    planMaxTokens: cfg.planMaxTokens,
+    shutdownGraceTime: '1s',
+    pollers: cfg.pollers,
+  });
+  const running = worker.run();
+  console.log(READY);
+  await running;
+  await connection.close();
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error('bench worker failed:', err);
+    process.exit(1);
+  });
+}

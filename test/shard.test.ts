@@ -1,0 +1,79 @@
+/**
+ * Sharded fan-out (workflows/shard.ts): a plan larger than `shardSize` runs through child
+ * workflows, outputs go to the blob store, and the parent's history and result stay small.
+ * The shard size is lowered so 1,200 subtasks make three shards.
+ */
+import path from 'node:path';
+import { getResult, startJob, type RengaClient } from '../client/api';
+import { BlobStore } from '../activities/blob-store';
+import { loadClientConfig } from '../shared/config';
+import { ResultDocumentSchema, SubtaskResultSchema, type SubtaskResult } from '../shared/schemas';
+import { startStack, subtaskIdOf, type TestStack } from './helpers/stack';
+
+let stack: TestStack;
+let rc: RengaClient;
+
+beforeAll(async () => {
+  stack = await startStack();
+  await stack.startWorker();
+  rc = {
+    client: stack.client,
+    config: { ...loadClientConfig({}), TEMPORAL_ADDRESS: stack.server.address, RENGA_TASK_QUEUE: stack.taskQueue },
+    close: async () => undefined,
+  };
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+test('1,200 subtasks with shardSize 500 run as three child workflows; every output is stored once and the result stays compact', async () => {
+  const id = await startJob(rc, { job: 'Write one line about each of many numbers', maxSubtasks: 1200, concurrency: 50, shardSize: 500 });
+  const doc = await getResult(rc, id);
+
+  expect(ResultDocumentSchema.parse(doc)).toEqual(doc);
+  expect(doc.status).toBe('completed');
+  expect(doc.answer).toBeTruthy();
+  // Completed subtasks are counted per shard, not listed: the full list lives in the blob store.
+  expect(doc.plan).toBeNull();
+  expect(doc.subtasks).toEqual([]);
+  expect(doc.shards!.map((s) => [s.first, s.last, s.completed, s.failed, s.skipped])).toEqual([
+    ['s1', 's500', 500, 0, 0],
+    ['s501', 's1000', 500, 0, 0],
+    ['s1001', 's1200', 200, 0, 0],
+  ]);
+
+  // Each subtask was asked of the model exactly once.
+  const ok = stack.sim.log.filter((e) => e.outcome === 'ok');
+  const served = new Map<string, string>();
+  for (const e of ok) {
+    const sid = subtaskIdOf(e.lastUserText);
+    if (sid === null) continue;
+    expect(served.has(sid)).toBe(false);
+    served.set(sid, e.responseText!);
+  }
+  expect(served.size).toBe(1200);
+
+  // The shard results in the blob store hold every subtask with the full output behind its ref.
+  const blobs = new BlobStore(path.join(stack.tmpDir, 'blobs'));
+  const all: SubtaskResult[] = [];
+  for (const shard of doc.shards!) {
+    const text = await blobs.get(shard.resultsRef!);
+    all.push(...(JSON.parse(text!) as unknown[]).map((r) => SubtaskResultSchema.parse(r)));
+  }
+  expect(all.map((r) => r.id)).toEqual(Array.from({ length: 1200 }, (_, i) => `s${i + 1}`));
+  for (const r of [all[0], all[777], all[1199]]) {
+    expect(r.status).toBe('completed');
+    expect(await blobs.get(r.outputRef!)).toBe(served.get(r.id));
+  }
+
+  // Usage adds up over the shards: one call per subtask plus plan and synthesis.
+  const haiku = doc.usage.byModel['claude-haiku-4-5'];
+  const servedHaiku = ok.filter((e) => e.model === 'claude-haiku-4-5');
+  expect(haiku.outputTokens).toBe(servedHaiku.reduce((n, e) => n + e.usage!.output_tokens, 0));
+
+  // The parent's history holds three child runs, not 1,200 activities.
+  const parent = await stack.client.workflow.getHandle(id).describe();
+  expect(parent.historyLength).toBeLessThan(100);
+  const child = await stack.client.workflow.getHandle(`${id}/shard-1`).describe();
+  expect(child.status.name).toBe('COMPLETED');
+});
