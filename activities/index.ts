@@ -93,6 +93,20 @@ export function createActivities(deps: ActivityDeps) {
       : { type: 'text', text };
   }
 
+  /** One user turn: the job's shared prefix (cacheable across its calls), then this call's own text. */
+  async function callAfterShared(
+    ref: SharedContextRef,
+    c: { model: string; system: string; text: string; maxTokens: number },
+  ): Promise<{ text: string; call: CallUsage }> {
+    const shared = await loadShared(ref);
+    return call({
+      model: c.model,
+      system: c.system,
+      messages: [{ role: 'user', content: [sharedBlock(shared), { type: 'text', text: c.text }] }],
+      maxTokens: c.maxTokens,
+    });
+  }
+
   return {
     // submitSubtaskBatch, checkSubtaskBatch, fetchSubtaskBatchResults, cancelSubtaskBatch (fanOut: 'batch-api').
     ...createBatchActivities(deps, { loadShared, sharedBlock }),
@@ -142,16 +156,10 @@ export function createActivities(deps: ActivityDeps) {
     /** One subtask on the worker model, streamed with heartbeats. */
     async runSubtask(input: SubtaskInput): Promise<SubtaskOutput> {
       const attempt = activityInfo().attempt;
-      const shared = await loadShared(input.shared);
-      const answer = await call({
+      const answer = await callAfterShared(input.shared, {
         model: input.model ?? deps.models.worker,
         system: prompts.WORKER_SYSTEM,
-        messages: [
-          {
-            role: 'user',
-            content: [sharedBlock(shared), { type: 'text', text: prompts.subtaskText(input.subtask, input.total) }],
-          },
-        ],
+        text: prompts.subtaskText(input.subtask, input.total),
         maxTokens: input.maxTokens,
       });
       if (input.previewChars === undefined) return { output: answer.text, call: answer.call, attempt };
@@ -167,16 +175,10 @@ export function createActivities(deps: ActivityDeps) {
     /** Combine the subtask results into the final answer on the planner model. */
     async synthesize(input: SynthesizeInput): Promise<SynthesizeOutput> {
       const attempt = activityInfo().attempt;
-      const shared = await loadShared(input.shared);
-      const answer = await call({
+      const answer = await callAfterShared(input.shared, {
         model: input.model ?? deps.models.planner,
         system: prompts.SYNTHESIZER_SYSTEM,
-        messages: [
-          {
-            role: 'user',
-            content: [sharedBlock(shared), { type: 'text', text: prompts.synthesisText(input.parts, input.partial) }],
-          },
-        ],
+        text: prompts.synthesisText(input.parts, input.partial),
         maxTokens: SYNTH_MAX_TOKENS,
       });
       return { answer: answer.text, call: answer.call, attempt };

@@ -15,6 +15,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages/batches';
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { invalidRequest, notFound, type ApiErrorSpec } from './errors';
+import { mulberry32 } from './faults';
 import { validateMessagesRequest, type MessagesRequest } from './request';
 import type { BatchSimConfig, MessageBatchRecord } from './types';
 
@@ -44,17 +45,6 @@ export interface BatchDeps {
   now(): number;
 }
 
-/** Small seeded PRNG so random item faults repeat run to run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -7,7 +7,6 @@
 import { getBatchProgress, getBatchResult, startBatch } from '../client/batch';
 import { getResult, type RengaClient } from '../client/api';
 import { costUsd, roundUsd } from '../shared/pricing';
-import { loadClientConfig } from '../shared/config';
 import { startStack, subtaskIdOf, waitUntil, type TestStack } from './helpers/stack';
 
 let stack: TestStack;
@@ -15,11 +14,7 @@ let rc: RengaClient;
 
 beforeAll(async () => {
   stack = await startStack();
-  rc = {
-    client: stack.client,
-    config: { ...loadClientConfig({}), TEMPORAL_ADDRESS: stack.server.address, RENGA_TASK_QUEUE: stack.taskQueue },
-    close: async () => undefined,
-  };
+  rc = stack.rc;
 });
 afterAll(async () => {
   await stack?.close();

@@ -17,7 +17,6 @@ import {
 } from '../client/api';
 import { parseSince } from '../client/commands/inspect';
 import { watchJob } from '../client/watch';
-import { loadClientConfig } from '../shared/config';
 import * as SA from '../shared/search-attributes';
 import { progressQuery } from '../workflows/definitions';
 import { startStack, subtaskIdOf, waitUntil, type TestStack } from './helpers/stack';
@@ -28,11 +27,7 @@ let rc: RengaClient;
 beforeAll(async () => {
   stack = await startStack();
   await stack.startWorker();
-  rc = {
-    client: stack.client,
-    config: { ...loadClientConfig({}), TEMPORAL_ADDRESS: stack.server.address, RENGA_TASK_QUEUE: stack.taskQueue },
-    close: async () => undefined,
-  };
+  rc = stack.rc;
 });
 afterAll(async () => {
   await stack?.close();

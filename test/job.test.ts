@@ -9,7 +9,6 @@ import { Worker } from '@temporalio/worker';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { getResult, startJob, type RengaClient } from '../client/api';
-import { loadClientConfig } from '../shared/config';
 import { costUsd, roundUsd } from '../shared/pricing';
 import { ResultDocumentSchema, type JobInputArg } from '../shared/schemas';
 import { startStack, subtaskIdOf, waitUntil, workflowBundle, type TestStack } from './helpers/stack';
@@ -21,11 +20,7 @@ let rc: RengaClient;
 beforeAll(async () => {
   stack = await startStack();
   await stack.startWorker();
-  rc = {
-    client: stack.client,
-    config: { ...loadClientConfig({}), TEMPORAL_ADDRESS: stack.server.address, RENGA_TASK_QUEUE: stack.taskQueue },
-    close: async () => undefined,
-  };
+  rc = stack.rc;
 });
 afterAll(async () => {
   await stack?.close();

@@ -1,7 +1,6 @@
 /** Guarantee 2: stop and restart the dev server on its database file; unfinished jobs resume. */
 import path from 'node:path';
 import { getResult, startJob, type RengaClient } from '../client/api';
-import { loadClientConfig } from '../shared/config';
 import { progressQuery } from '../workflows/definitions';
 import { startStack, subtaskIdOf, waitUntil, type TestStack } from './helpers/stack';
 import os from 'node:os';
@@ -14,11 +13,7 @@ beforeAll(async () => {
   const dbFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'renga-db-')), 'temporal.db');
   stack = await startStack({ server: { dbFile }, sim: { latencyMs: { 'claude-haiku-4-5': 700 } } });
   await stack.startWorker();
-  rc = {
-    client: stack.client,
-    config: { ...loadClientConfig({}), TEMPORAL_ADDRESS: stack.server.address, RENGA_TASK_QUEUE: stack.taskQueue },
-    close: async () => undefined,
-  };
+  rc = stack.rc;
 });
 afterAll(async () => {
   await stack?.close();

@@ -6,7 +6,6 @@
 import path from 'node:path';
 import { getResult, startJob, type RengaClient } from '../client/api';
 import { BlobStore } from '../activities/blob-store';
-import { loadClientConfig } from '../shared/config';
 import { ResultDocumentSchema, SubtaskResultSchema, type SubtaskResult } from '../shared/schemas';
 import { startStack, subtaskIdOf, type TestStack } from './helpers/stack';
 
@@ -16,11 +15,7 @@ let rc: RengaClient;
 beforeAll(async () => {
   stack = await startStack();
   await stack.startWorker();
-  rc = {
-    client: stack.client,
-    config: { ...loadClientConfig({}), TEMPORAL_ADDRESS: stack.server.address, RENGA_TASK_QUEUE: stack.taskQueue },
-    close: async () => undefined,
-  };
+  rc = stack.rc;
 });
 afterAll(async () => {
   await stack?.close();

@@ -8,7 +8,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { getResult, startJob, type RengaClient } from '../client/api';
-import { loadClientConfig } from '../shared/config';
 import { REPO, startStack, type TestStack } from './helpers/stack';
 
 const CHROMIUM = process.env.RENGA_CHROMIUM ?? '/usr/bin/chromium';
@@ -29,11 +28,7 @@ beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
   stack = await startStack({ server: { uiPort: undefined } });
   await stack.startWorker();
-  rc = {
-    client: stack.client,
-    config: { ...loadClientConfig({}), TEMPORAL_ADDRESS: stack.server.address, RENGA_TASK_QUEUE: stack.taskQueue },
-    close: async () => undefined,
-  };
+  rc = stack.rc;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // This machine's network is closed: background services would only fail and slow the start.

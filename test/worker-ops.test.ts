@@ -4,7 +4,6 @@
  * SIGTERM drain that lets in-flight subtasks finish instead of re-running them elsewhere.
  */
 import { getResult, startJob, type RengaClient } from '../client/api';
-import { loadClientConfig } from '../shared/config';
 import { freePort } from '../temporal/dev-server';
 import { progressQuery } from '../workflows/definitions';
 import { startStack, subtaskIdOf, waitUntil, type TestStack } from './helpers/stack';
@@ -14,11 +13,7 @@ let rc: RengaClient;
 
 beforeAll(async () => {
   stack = await startStack();
-  rc = {
-    client: stack.client,
-    config: { ...loadClientConfig({}), TEMPORAL_ADDRESS: stack.server.address, RENGA_TASK_QUEUE: stack.taskQueue },
-    close: async () => undefined,
-  };
+  rc = stack.rc;
 });
 afterAll(async () => {
   await stack?.close();

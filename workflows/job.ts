@@ -44,6 +44,7 @@ import {
   type CancelRequest,
 } from './definitions';
 import { detailsMarkdown } from './details';
+import { attemptOf, describeFailure } from './failures';
 import { ShardedFanOut } from './shard';
 
 /** Types that mean every other call would fail the same way: stop the job instead of retrying N times. */
@@ -440,17 +441,4 @@ class JobRun {
     };
     return this.sharded ? this.sharded.compact(doc) : doc;
   }
-}
-
-function describeFailure(err: unknown): string {
-  if (err instanceof ApplicationFailure) return `${err.type ?? 'Error'}: ${err.message}`;
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
-}
-
-function attemptOf(err: unknown): number | null {
-  if (!(err instanceof ApplicationFailure)) return null;
-  const d = err.details?.[0];
-  if (d && typeof d === 'object' && 'attempt' in d && typeof d.attempt === 'number') return d.attempt;
-  return null;
 }

@@ -21,6 +21,7 @@ import type { RengaActivities } from '../activities';
 import type { SharedContextRef, SynthesisPart } from '../activities/types';
 import { ZERO_USAGE, addUsage, roundUsd } from '../shared/pricing';
 import type { CallUsage, JobInput, ResultDocument, ShardSummary, Subtask, SubtaskResult, SubtaskState } from '../shared/schemas';
+import { attemptOf, describeFailure } from './failures';
 
 /** Children running at once; the job's concurrency is split between them so the total stays C. */
 const MAX_PARALLEL_SHARDS = 4;
@@ -270,17 +271,4 @@ export class ShardedFanOut {
     // Capped too: a job whose 10,000 subtasks all failed must still fit the result limit.
     return { ...doc, plan: null, subtasks: doc.subtasks.filter((s) => s.status !== 'completed').slice(0, MAX_LISTED_SUBTASKS), shards };
   }
-}
-
-function describeFailure(err: unknown): string {
-  if (err instanceof ApplicationFailure) return `${err.type ?? 'Error'}: ${err.message}`;
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
-}
-
-function attemptOf(err: unknown): number | null {
-  if (!(err instanceof ApplicationFailure)) return null;
-  const d = err.details?.[0];
-  if (d && typeof d === 'object' && 'attempt' in d && typeof d.attempt === 'number') return d.attempt;
-  return null;
 }

@@ -20,6 +20,8 @@ import { startSimulator } from '../../simulator/server';
 import type { Simulator, SimulatorOptions } from '../../simulator/types';
 import { createRengaWorker } from '../../worker/worker';
 import { RENGA_SEARCH_ATTRIBUTES } from '../../shared/search-attributes';
+import { loadClientConfig } from '../../shared/config';
+import type { RengaClient } from '../../client/api';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 
@@ -51,6 +53,8 @@ export interface TestStack {
   server: DevServer;
   sim: Simulator;
   client: Client;
+  /** The typed renga API bound to this stack's server and task queue. */
+  rc: RengaClient;
   taskQueue: string;
   tmpDir: string;
   startWorker(): Promise<InProcessWorker>;
@@ -142,10 +146,18 @@ export async function startStack(opts: { sim?: SimulatorOptions; server?: DevSer
     return handle;
   };
 
+  const rc: RengaClient = {
+    client,
+    config: { ...loadClientConfig({}), TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace, RENGA_TASK_QUEUE: taskQueue },
+    // The stack owns the connection and closes it in close().
+    close: async () => undefined,
+  };
+
   return {
     server,
     sim,
     client,
+    rc,
     taskQueue,
     tmpDir,
     startWorker,
