@@ -446,11 +446,14 @@ interface Results {
   cost?: CostResult;
 }
 
+/** The binary the bench's dev server runs (set in main), so the report names its version. */
+let temporalBin = 'temporal';
+
 function machine(): string[] {
   const cpus = os.cpus();
   let temporal = 'unknown';
   try {
-    temporal = execFileSync(process.env.RENGA_TEMPORAL_BIN ?? 'temporal', ['--version'], { encoding: 'utf8' }).trim();
+    temporal = execFileSync(temporalBin, ['--version'], { encoding: 'utf8' }).trim();
   } catch {
     /* reported as unknown */
   }
@@ -580,7 +583,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const t0 = performance.now();
 
-  await ensureTemporalBinary();
+  temporalBin = await ensureTemporalBinary();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'renga-bench-'));
   log(`profile ${profile.name}; sections ${only.join(', ')}; bundling workflow code`);
   const { code } = await bundleWorkflowCode({
