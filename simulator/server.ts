@@ -354,13 +354,21 @@ class SimulatorServer implements Simulator {
       if (body.kind === 'tooLarge') sendJson(res, 413, { error: 'body too large' });
       return;
     }
-    const parse = (): { ok: true; value: unknown } | { ok: false } => {
+    /** The JSON body validated against a schema; answers 400 itself and returns null when it is not. */
+    const parseBody = <T>(schema: z.ZodType<T>): T | null => {
+      let raw: unknown;
       try {
-        return { ok: true, value: JSON.parse(body.buf.toString('utf8')) as unknown };
+        raw = JSON.parse(body.buf.toString('utf8'));
       } catch {
         sendJson(res, 400, { error: 'body is not valid JSON' });
-        return { ok: false };
+        return null;
       }
+      const parsed = schema.safeParse(raw);
+      if (!parsed.success) {
+        sendJson(res, 400, { error: z.prettifyError(parsed.error) });
+        return null;
+      }
+      return parsed.data;
     };
 
     if (path === '/_sim/health' && method === 'GET') {
@@ -385,26 +393,16 @@ class SimulatorServer implements Simulator {
       return;
     }
     if (path === '/_sim/config' && method === 'POST') {
-      const json = parse();
-      if (!json.ok) return;
-      const patch = ConfigPatchSchema.safeParse(json.value);
-      if (!patch.success) {
-        sendJson(res, 400, { error: z.prettifyError(patch.error) });
-        return;
-      }
-      this.configure(patch.data);
+      const patch = parseBody(ConfigPatchSchema);
+      if (patch === null) return;
+      this.configure(patch);
       sendJson(res, 200, { ok: true, config: this.currentConfig() });
       return;
     }
     if (path === '/_sim/script' && method === 'POST') {
-      const json = parse();
-      if (!json.ok) return;
-      const script = ScriptSchema.safeParse(json.value);
-      if (!script.success) {
-        sendJson(res, 400, { error: z.prettifyError(script.error) });
-        return;
-      }
-      const faults = Array.isArray(script.data) ? script.data : [script.data];
+      const script = parseBody(ScriptSchema);
+      if (script === null) return;
+      const faults = Array.isArray(script) ? script : [script];
       this.script(...faults);
       sendJson(res, 200, { ok: true, queued: faults.length, pendingScripted: this.planner.pendingScripted() });
       return;

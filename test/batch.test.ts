@@ -5,20 +5,12 @@
  * mid-poll and a new one finishing the work.
  */
 import { getBatchProgress, getBatchResult, startBatch } from '../client/batch';
-import { getResult, type RengaClient } from '../client/api';
+import { getResult } from '../client/api';
 import { costUsd, roundUsd } from '../shared/pricing';
-import { startStack, subtaskIdOf, waitUntil, type TestStack } from './helpers/stack';
+import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
 
-let stack: TestStack;
-let rc: RengaClient;
+const stack = useStack({}, { worker: false });
 
-beforeAll(async () => {
-  stack = await startStack();
-  rc = stack.rc;
-});
-afterAll(async () => {
-  await stack?.close();
-});
 beforeEach(() => {
   stack.sim.clearLog();
   stack.sim.configure({ latencyMs: 0, faults: {}, batches: { processingMs: 0, erroredIncludes: [], expiredIncludes: [] } });
@@ -32,20 +24,20 @@ test('a 200-job batch completes with bounded parallelism across continue-as-new;
       ? { job: `Topic ${i + 1}: name two rivers`, maxSubtasks: 2, workerModel: 'claude-nonexistent-9' }
       : { job: `Topic ${i + 1}: name two rivers`, maxSubtasks: 2 },
   );
-  const id = await startBatch(rc, { name: 'two hundred', jobs, concurrency: 8, pageSize: 60 }, { workflowId: 'batch-200' });
+  const id = await startBatch(stack.rc, { name: 'two hundred', jobs, concurrency: 8, pageSize: 60 }, { workflowId: 'batch-200' });
 
   // Sample the live progress while it runs: never more than `concurrency` jobs at once.
   let samples = 0;
   let maxSeen = 0;
   await waitUntil(async () => {
-    const p = await getBatchProgress(rc, id).catch(() => null);
+    const p = await getBatchProgress(stack.rc, id).catch(() => null);
     if (!p) return false;
     samples++;
     maxSeen = Math.max(maxSeen, p.running);
     expect(p.running).toBeLessThanOrEqual(8);
     return p.done >= 150;
   }, 'three quarters of the jobs are done', 170_000);
-  const r = await getBatchResult(rc, id);
+  const r = await getBatchResult(stack.rc, id);
 
   expect(samples).toBeGreaterThan(0);
   expect(r.jobs).toBe(200);
@@ -66,7 +58,7 @@ test('a 200-job batch completes with bounded parallelism across continue-as-new;
   const child = await stack.client.workflow.getHandle('batch-200-j1').describe();
   expect(child.type).toBe('jobWorkflow');
   expect(child.parentExecution?.workflowId).toBe('batch-200');
-  const doc = await getResult(rc, 'batch-200-j1');
+  const doc = await getResult(stack.rc, 'batch-200-j1');
   expect(doc.status).toBe('completed');
   // Every job's plan went to the model once: no job ran twice across continue-as-new.
   const plans = stack.sim.log.filter((e) => e.structured).length;
@@ -81,7 +73,7 @@ test('batch-api mode: subtasks go through Message Batches, survive a worker kill
   });
   const first = await stack.spawnWorker();
   const jobs = [1, 2, 3].map((n) => ({ job: `Batch job ${n}: describe four kinds of clouds`, maxSubtasks: 4 }));
-  const id = await startBatch(rc, { name: 'via batches', jobs, concurrency: 3, mode: 'batch-api', batchPollSeconds: 1 }, { workflowId: 'batch-api-1' });
+  const id = await startBatch(stack.rc, { name: 'via batches', jobs, concurrency: 3, mode: 'batch-api', batchPollSeconds: 1 }, { workflowId: 'batch-api-1' });
 
   // Mid-poll: all three message batches submitted, each polled at least once, none ended yet.
   await waitUntil(() => stack.sim.batches.length === 3 && stack.sim.batches.every((b) => b.retrieves >= 1), 'every job has submitted and polled its batch');
@@ -89,7 +81,7 @@ test('batch-api mode: subtasks go through Message Batches, survive a worker kill
   await first.kill('SIGKILL');
   await stack.spawnWorker();
 
-  const r = await getBatchResult(rc, id);
+  const r = await getBatchResult(stack.rc, id);
   expect(r.mode).toBe('batch-api');
   expect(r.counts).toEqual({ completed: 3, partial: 0, failed: 0, cancelled: 0 });
 
@@ -109,7 +101,7 @@ test('batch-api mode: subtasks go through Message Batches, survive a worker kill
   let batchedCost = 0;
   let directCost = 0;
   for (const o of r.outcomes) {
-    const doc = await getResult(rc, o.workflowId);
+    const doc = await getResult(stack.rc, o.workflowId);
     expect(doc.subtasks.map((s) => s.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
     for (const s of doc.subtasks) {
       const full = costUsd(s.model, s.usage);

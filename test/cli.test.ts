@@ -2,50 +2,17 @@
  * The `renga` CLI as a user runs it: a real process, real exit codes, the documented --json
  * document. Bad input exits 2 and starts nothing; an unreachable Temporal exits 3.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ResultDocumentSchema } from '../shared/schemas';
-import { REPO, startStack, type TestStack } from './helpers/stack';
+import { runCli, useStack, waitUntil } from './helpers/stack';
 
-let stack: TestStack;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'renga-cli-'));
 
-beforeAll(async () => {
-  stack = await startStack();
-  await stack.startWorker();
-});
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useStack();
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function renga(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'client', 'cli.ts'), ...args], {
-      cwd: REPO,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? dir,
-        TEMPORAL_ADDRESS: stack.server.address,
-        RENGA_TASK_QUEUE: stack.taskQueue,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const renga = (args: string[], env: Record<string, string> = {}) => runCli(stack, args, env);
 
 async function workflowCount(): Promise<number> {
   let n = 0;
@@ -118,4 +85,31 @@ test('start, status, result and an unknown id', async () => {
   const missing = await renga(['result', 'no-such-job']);
   expect(missing.code).toBe(2);
   expect(missing.stderr).toMatch(/no such job/);
+});
+
+test('watch (piped), list with filters, and approve refused for a job that is not waiting', async () => {
+  const started = await renga(['start', 'Name three deserts', '--max-subtasks', '2', '--id', 'cli-watch-1']);
+  expect(started.code).toBe(0);
+
+  const watch = await renga(['watch', 'cli-watch-1', '--interval', '100']);
+  expect(watch.code).toBe(0);
+  expect(watch.stdout).toMatch(/^watching cli-watch-1 — /);
+  expect(watch.stdout).toMatch(/^s1 done: /m);
+  expect(watch.stdout.trim().split('\n').pop()).toMatch(/^cli-watch-1: completed · 2\/2 subtasks · \$\d+\.\d{4}$/);
+
+  // Visibility is eventually consistent: ask until the index has the finished job.
+  const listed = await waitUntil(async () => {
+    const r = await renga(['list', '--status', 'completed', '--phase', 'done', '--since', '1h', '--json']);
+    const rows = JSON.parse(r.stdout) as { workflowId: string; done: number; total: number }[];
+    return r.code === 0 && rows.some((x) => x.workflowId === 'cli-watch-1') ? rows : undefined;
+  }, 'renga list shows the finished job');
+  expect(listed.find((x) => x.workflowId === 'cli-watch-1')).toMatchObject({ done: 2, total: 2 });
+
+  const badSince = await renga(['list', '--since', 'someday']);
+  expect(badSince.code).toBe(2);
+  expect(badSince.stderr).toMatch(/--since takes 30m, 2h, 7d or a date, got 'someday'/);
+
+  const refused = await renga(['approve', 'cli-json-1']);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/^renga: /);
 });

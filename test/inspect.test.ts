@@ -13,33 +13,23 @@ import {
   listQuery,
   rejectPlan,
   startJob,
-  type RengaClient,
 } from '../client/api';
 import { parseSince } from '../client/commands/inspect';
 import { watchJob } from '../client/watch';
 import * as SA from '../shared/search-attributes';
 import { progressQuery } from '../workflows/definitions';
-import { startStack, subtaskIdOf, waitUntil, type TestStack } from './helpers/stack';
+import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
 
-let stack: TestStack;
-let rc: RengaClient;
+const stack = useStack();
 
-beforeAll(async () => {
-  stack = await startStack();
-  await stack.startWorker();
-  rc = stack.rc;
-});
-afterAll(async () => {
-  await stack?.close();
-});
 beforeEach(() => {
   stack.sim.clearLog();
   stack.sim.configure({ latencyMs: 0, faults: {} });
 });
 
 test('search attributes, the workflow summary and activity labels are set and read back through the client', async () => {
-  const id = await startJob(rc, { job: 'Survey three rainwater harvesting methods', maxSubtasks: 3 });
-  const doc = await getResult(rc, id);
+  const id = await startJob(stack.rc, { job: 'Survey three rainwater harvesting methods', maxSubtasks: 3 });
+  const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('completed');
   const handle = stack.client.workflow.getHandle(id);
   const d = await handle.describe();
@@ -64,7 +54,7 @@ test('search attributes, the workflow summary and activity labels are set and re
 
   // The UI list can filter on them (visibility is eventually consistent: wait for the index).
   const rows = await waitUntil(async () => {
-    const r = await listJobs(rc, { phase: 'done', status: 'completed' });
+    const r = await listJobs(stack.rc, { phase: 'done', status: 'completed' });
     return r.some((x) => x.workflowId === id) ? r : undefined;
   }, 'the job is listed as done');
   expect(rows.find((x) => x.workflowId === id)).toMatchObject({ execution: 'COMPLETED', status: 'completed', done: 3, total: 3 });
@@ -84,9 +74,9 @@ test('list builds safe visibility queries and parses --since', () => {
 test('watch prints one plain line per change when stdout is not a TTY, through retries to the end', async () => {
   stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': 1500 } });
   stack.sim.script({ kind: 'server', match: { textIncludes: 'Subtask s2 of' } });
-  const id = await startJob(rc, { job: 'Write three short poems about rain', maxSubtasks: 3, concurrency: 3 });
+  const id = await startJob(stack.rc, { job: 'Write three short poems about rain', maxSubtasks: 3, concurrency: 3 });
   const lines: string[] = [];
-  const doc = await watchJob(rc, id, { tty: false, write: (l) => lines.push(l), intervalMs: 100 });
+  const doc = await watchJob(stack.rc, id, { tty: false, write: (l) => lines.push(l), intervalMs: 100 });
 
   expect(doc.status).toBe('completed');
   expect(lines[0]).toMatch(new RegExp(`^watching ${id} — http://localhost:8233/namespaces/default/workflows/${id}$`));
@@ -107,17 +97,17 @@ test('watch prints one plain line per change when stdout is not a TTY, through r
 test('cancel stops in-flight model calls through their heartbeats and keeps finished work', async () => {
   // Calls that would take minutes: only cancellation can end them.
   stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': 300_000 } });
-  const id = await startJob(rc, { job: 'Catalogue four kinds of cloud', maxSubtasks: 4, concurrency: 2 });
+  const id = await startJob(stack.rc, { job: 'Catalogue four kinds of cloud', maxSubtasks: 4, concurrency: 2 });
   const handle = stack.client.workflow.getHandle(id);
   await waitUntil(async () => (await handle.query(progressQuery)).running === 2, 'two subtasks are running');
   const live = await waitUntil(async () => {
-    const p = await getLiveProgress(rc, id);
+    const p = await getLiveProgress(stack.rc, id);
     return Object.keys(p.live).length === 2 ? p : undefined;
   }, 'the server reports two pending subtask activities');
   expect(Object.values(live.live).every((l) => l.attempt === 1)).toBe(true);
 
-  await cancelJob(rc, id, { reason: 'operator changed their mind' });
-  const doc = await getResult(rc, id);
+  await cancelJob(stack.rc, id, { reason: 'operator changed their mind' });
+  const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('cancelled');
   expect(doc.error).toBe('operator changed their mind');
   expect(doc.subtasks.map((s) => s.status)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
@@ -134,7 +124,7 @@ describe('plan approval', () => {
     waitUntil(async () => (await stack.client.workflow.getHandle(id).query(progressQuery)).phase === 'awaiting-approval', 'the job waits for approval');
 
   test('approve: the job waits after planning, then runs', async () => {
-    const id = await startJob(rc, { job: 'Draft a three-part onboarding email series', maxSubtasks: 3, approvePlan: true });
+    const id = await startJob(stack.rc, { job: 'Draft a three-part onboarding email series', maxSubtasks: 3, approvePlan: true });
     await waitForApproval(id);
     expect(stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText))).toHaveLength(0);
     const d = await stack.client.workflow.getHandle(id).describe();
@@ -142,20 +132,20 @@ describe('plan approval', () => {
     expect(await d.staticSummary()).toMatch(/plan needs approval$/);
 
     stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': 1000 } });
-    await approvePlan(rc, id);
+    await approvePlan(stack.rc, id);
     // Approving twice is refused with a reason: the job is no longer waiting.
-    const again = await approvePlan(rc, id).then(() => null, (e: unknown) => e);
+    const again = await approvePlan(stack.rc, id).then(() => null, (e: unknown) => e);
     expect(again).toBeInstanceOf(WorkflowUpdateFailedError);
     expect((again as WorkflowUpdateFailedError).cause?.message).toMatch(/not waiting for plan approval \(phase: fanout\)/);
-    const doc = await getResult(rc, id);
+    const doc = await getResult(stack.rc, id);
     expect(doc.status).toBe('completed');
   });
 
   test('reject: the job ends cancelled with the reason and spends nothing on subtasks', async () => {
-    const id = await startJob(rc, { job: 'Plan a product launch', maxSubtasks: 3, approvePlan: true });
+    const id = await startJob(stack.rc, { job: 'Plan a product launch', maxSubtasks: 3, approvePlan: true });
     await waitForApproval(id);
-    await rejectPlan(rc, id, 'too broad');
-    const doc = await getResult(rc, id);
+    await rejectPlan(stack.rc, id, 'too broad');
+    const doc = await getResult(stack.rc, id);
     expect(doc.status).toBe('cancelled');
     expect(doc.error).toBe('plan rejected: too broad');
     expect(doc.plan!.subtasks).toHaveLength(3);
@@ -163,8 +153,8 @@ describe('plan approval', () => {
   });
 
   test('no decision before the deadline fails the job with PlanApprovalTimedOut', async () => {
-    const id = await startJob(rc, { job: 'Rename the project', maxSubtasks: 2, approvePlan: true, approvalTimeoutSeconds: 1 });
-    const doc = await getResult(rc, id);
+    const id = await startJob(stack.rc, { job: 'Rename the project', maxSubtasks: 2, approvePlan: true, approvalTimeoutSeconds: 1 });
+    const doc = await getResult(stack.rc, id);
     expect(doc.status).toBe('failed');
     expect(doc.error).toMatch(/^PlanApprovalTimedOut: /);
   });

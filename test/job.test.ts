@@ -8,28 +8,19 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { getResult, startJob, type RengaClient } from '../client/api';
+import { getResult, startJob } from '../client/api';
 import { costUsd, roundUsd } from '../shared/pricing';
 import { ResultDocumentSchema, type JobInputArg } from '../shared/schemas';
-import { startStack, subtaskIdOf, waitUntil, workflowBundle, type TestStack } from './helpers/stack';
+import { subtaskIdOf, waitUntil, workflowBundle, useStack } from './helpers/stack';
 import { progressQuery } from '../workflows/definitions';
 
-let stack: TestStack;
-let rc: RengaClient;
+const stack = useStack();
 
-beforeAll(async () => {
-  stack = await startStack();
-  await stack.startWorker();
-  rc = stack.rc;
-});
-afterAll(async () => {
-  await stack?.close();
-});
 beforeEach(() => stack.sim.clearLog());
 
 const run = async (input: JobInputArg) => {
-  const id = await startJob(rc, input);
-  return { id, doc: await getResult(rc, id) };
+  const id = await startJob(stack.rc, input);
+  return { id, doc: await getResult(stack.rc, id) };
 };
 
 test('a job of N subtasks completes; plan, outputs, answer, usage and cost match what the simulator served', async () => {
@@ -91,7 +82,7 @@ test('large context is stored once and passed by reference, not copied into ever
 test('progress and plan are queryable while subtasks run, and cancel keeps finished work', async () => {
   stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': 1500 } });
   try {
-    const id = await startJob(rc, { job: 'Write six limericks about owls', maxSubtasks: 6, concurrency: 1 });
+    const id = await startJob(stack.rc, { job: 'Write six limericks about owls', maxSubtasks: 6, concurrency: 1 });
     const handle = stack.client.workflow.getHandle(id);
     const progress = await waitUntil(async () => {
       const p = await handle.query(progressQuery);
@@ -100,7 +91,7 @@ test('progress and plan are queryable while subtasks run, and cancel keeps finis
     expect(progress.phase).toBe('fanout');
     expect(progress.total).toBe(6);
     await handle.signal('cancel', { synthesize: true, reason: 'test' });
-    const doc = await getResult(rc, id);
+    const doc = await getResult(stack.rc, id);
     expect(doc.status).toBe('cancelled');
     const done = doc.subtasks.filter((s) => s.status === 'completed');
     expect(done.length).toBeGreaterThanOrEqual(1);

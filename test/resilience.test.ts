@@ -4,20 +4,12 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { getResult, startJob, type RengaClient } from '../client/api';
+import { getResult, startJob } from '../client/api';
 import { progressQuery } from '../workflows/definitions';
-import { startStack, subtaskIdOf, waitUntil, type TestStack } from './helpers/stack';
+import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
 
-let stack: TestStack;
-let rc: RengaClient;
+const stack = useStack({}, { worker: false });
 
-beforeAll(async () => {
-  stack = await startStack();
-  rc = stack.rc;
-});
-afterAll(async () => {
-  await stack?.close();
-});
 beforeEach(() => {
   stack.sim.clearLog();
   stack.sim.configure({ latencyMs: 0, faults: {} });
@@ -28,7 +20,7 @@ const subtaskRequests = () => stack.sim.log.filter((e) => subtaskIdOf(e.lastUser
 test('a worker killed with SIGKILL mid-fan-out: a new worker completes the job and no finished subtask is requested again', async () => {
   stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': 800 } });
   const first = await stack.spawnWorker();
-  const id = await startJob(rc, {
+  const id = await startJob(stack.rc, {
     job: 'Describe eight constellations of the northern sky',
     maxSubtasks: 8,
     concurrency: 2,
@@ -43,7 +35,7 @@ test('a worker killed with SIGKILL mid-fan-out: a new worker completes the job a
 
   await first.kill('SIGKILL');
   await stack.spawnWorker();
-  const doc = await getResult(rc, id);
+  const doc = await getResult(stack.rc, id);
 
   expect(doc.status).toBe('completed');
   expect(doc.subtasks.every((s) => s.status === 'completed')).toBe(true);
@@ -60,8 +52,8 @@ test('under injected 429/529/500/resets/stream errors the job completes, each fa
     seed: 7,
     faults: { rateLimit: 0.15, overloaded: 0.15, server: 0.1, reset: 0.1, streamError: 0.1, retryAfterSeconds: 1 },
   });
-  const id = await startJob(rc, { job: 'Explain ten common HTTP status codes', maxSubtasks: 10, concurrency: 4, maxAttempts: 30 });
-  const doc = await getResult(rc, id);
+  const id = await startJob(stack.rc, { job: 'Explain ten common HTTP status codes', maxSubtasks: 10, concurrency: 4, maxAttempts: 30 });
+  const doc = await getResult(stack.rc, id);
   stack.sim.configure({ faults: {} });
 
   expect(doc.status).toBe('completed');
@@ -76,7 +68,7 @@ test('under injected 429/529/500/resets/stream errors the job completes, each fa
 });
 
 test('an unknown worker model (404) fails the job fast, without retries, naming the model', async () => {
-  const id = await startJob(rc, { job: 'Name four planets', maxSubtasks: 4, concurrency: 1, workerModel: 'claude-nonexistent-9' });
+  const id = await startJob(stack.rc, { job: 'Name four planets', maxSubtasks: 4, concurrency: 1, workerModel: 'claude-nonexistent-9' });
   const err = await stack.client.workflow.getHandle(id).result().then(() => null, (e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
@@ -84,15 +76,15 @@ test('an unknown worker model (404) fails the job fast, without retries, naming 
   expect(cause.message).toContain("unknown model 'claude-nonexistent-9'");
   // One request, then the job stopped: no retries and no further subtasks tried.
   expect(subtaskRequests()).toHaveLength(1);
-  const doc = await getResult(rc, id);
+  const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('failed');
   expect(doc.error).toMatch(/^ModelNotFound: /);
 });
 
 test('an invalid request (400) from the planner fails fast with no retries', async () => {
   stack.sim.script({ kind: 'badRequest', match: { model: 'claude-sonnet-4-6' } });
-  const id = await startJob(rc, { job: 'Plan a picnic', maxSubtasks: 2 });
-  const doc = await getResult(rc, id);
+  const id = await startJob(stack.rc, { job: 'Plan a picnic', maxSubtasks: 2 });
+  const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('failed');
   expect(doc.error).toMatch(/^InvalidRequest: planning failed: InvalidRequest: HTTP 400/);
   expect(stack.sim.log).toHaveLength(1);
@@ -100,8 +92,8 @@ test('an invalid request (400) from the planner fails fast with no retries', asy
 
 test('a stalled stream is abandoned by the idle watchdog and retried', async () => {
   stack.sim.script({ kind: 'stall', match: { textIncludes: 'Subtask s1 of' } });
-  const id = await startJob(rc, { job: 'Give two facts about otters', maxSubtasks: 2 });
-  const doc = await getResult(rc, id);
+  const id = await startJob(stack.rc, { job: 'Give two facts about otters', maxSubtasks: 2 });
+  const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('completed');
   const s1 = stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText) === 's1');
   expect(s1.map((e) => e.fault)).toEqual(['stall', null]);

@@ -1,26 +1,17 @@
 /** Guarantee 2: stop and restart the dev server on its database file; unfinished jobs resume. */
 import path from 'node:path';
-import { getResult, startJob, type RengaClient } from '../client/api';
+import { getResult, startJob } from '../client/api';
 import { progressQuery } from '../workflows/definitions';
-import { startStack, subtaskIdOf, waitUntil, type TestStack } from './helpers/stack';
+import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
 import os from 'node:os';
 import { mkdtempSync } from 'node:fs';
 
-let stack: TestStack;
-let rc: RengaClient;
+const dbFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'renga-db-')), 'temporal.db');
 
-beforeAll(async () => {
-  const dbFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'renga-db-')), 'temporal.db');
-  stack = await startStack({ server: { dbFile }, sim: { latencyMs: { 'claude-haiku-4-5': 700 } } });
-  await stack.startWorker();
-  rc = stack.rc;
-});
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useStack({ server: { dbFile }, sim: { latencyMs: { 'claude-haiku-4-5': 700 } } });
 
 test('a job in flight when the dev server restarts completes afterwards', async () => {
-  const id = await startJob(rc, { job: 'Write five riddles about clocks', maxSubtasks: 5, concurrency: 1, heartbeatTimeoutSeconds: 5 });
+  const id = await startJob(stack.rc, { job: 'Write five riddles about clocks', maxSubtasks: 5, concurrency: 1, heartbeatTimeoutSeconds: 5 });
   const handle = stack.client.workflow.getHandle(id);
   await waitUntil(async () => (await handle.query(progressQuery)).completed >= 1, 'a subtask has finished');
 
@@ -28,7 +19,7 @@ test('a job in flight when the dev server restarts completes afterwards', async 
   await stack.server.restart();
   expect(stack.server.pid).not.toBe(pidBefore);
 
-  const doc = await getResult(rc, id);
+  const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('completed');
   expect(doc.subtasks.map((s) => s.status)).toEqual(Array(5).fill('completed'));
   // Every subtask's answer is one the simulator served for that subtask.

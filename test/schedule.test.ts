@@ -4,46 +4,20 @@
  * round-trip; a bad jobs file exits 2 naming its lines and creates nothing.
  */
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BatchResultSchema } from '../shared/batch';
 import type { ScheduleView } from '../client/batch';
-import { REPO, startStack, waitUntil, type TestStack } from './helpers/stack';
+import { runCli, useStack, waitUntil } from './helpers/stack';
 
-let stack: TestStack;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'renga-schedule-'));
 
-beforeAll(async () => {
-  stack = await startStack();
-  await stack.startWorker();
-});
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useStack();
+
 beforeEach(() => stack.sim.configure({ latencyMs: 0 }));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function renga(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'client', 'cli.ts'), ...args], {
-      cwd: REPO,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, TEMPORAL_ADDRESS: stack.server.address, RENGA_TASK_QUEUE: stack.taskQueue },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const renga = (args: string[]) => runCli(stack, args);
 
 function jobsFile(name: string, lines: string[]): string {
   const p = path.join(dir, name);

@@ -4,26 +4,16 @@
  * The shard size is lowered so 1,200 subtasks make three shards.
  */
 import path from 'node:path';
-import { getResult, startJob, type RengaClient } from '../client/api';
+import { getResult, startJob } from '../client/api';
 import { BlobStore } from '../activities/blob-store';
 import { ResultDocumentSchema, SubtaskResultSchema, type SubtaskResult } from '../shared/schemas';
-import { startStack, subtaskIdOf, type TestStack } from './helpers/stack';
+import { subtaskIdOf, useStack } from './helpers/stack';
 
-let stack: TestStack;
-let rc: RengaClient;
-
-beforeAll(async () => {
-  stack = await startStack();
-  await stack.startWorker();
-  rc = stack.rc;
-});
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useStack();
 
 test('1,200 subtasks with shardSize 500 run as three child workflows; every output is stored once and the result stays compact', async () => {
-  const id = await startJob(rc, { job: 'Write one line about each of many numbers', maxSubtasks: 1200, concurrency: 50, shardSize: 500 });
-  const doc = await getResult(rc, id);
+  const id = await startJob(stack.rc, { job: 'Write one line about each of many numbers', maxSubtasks: 1200, concurrency: 50, shardSize: 500 });
+  const doc = await getResult(stack.rc, id);
 
   expect(ResultDocumentSchema.parse(doc)).toEqual(doc);
   expect(doc.status).toBe('completed');

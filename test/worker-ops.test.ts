@@ -3,21 +3,12 @@
  * Temporal runtime, JSON logs carrying workflow/activity ids, rate-limit options accepted, and a
  * SIGTERM drain that lets in-flight subtasks finish instead of re-running them elsewhere.
  */
-import { getResult, startJob, type RengaClient } from '../client/api';
+import { getResult, startJob } from '../client/api';
 import { freePort } from '../temporal/dev-server';
 import { progressQuery } from '../workflows/definitions';
-import { startStack, subtaskIdOf, waitUntil, type TestStack } from './helpers/stack';
+import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
 
-let stack: TestStack;
-let rc: RengaClient;
-
-beforeAll(async () => {
-  stack = await startStack();
-  rc = stack.rc;
-});
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = useStack({}, { worker: false });
 
 test('metrics on a port, JSON logs with ids, and SIGTERM drains in-flight subtasks to completion', async () => {
   const metricsPort = await freePort();
@@ -30,7 +21,7 @@ test('metrics on a port, JSON logs with ids, and SIGTERM drains in-flight subtas
     RENGA_TASK_QUEUE_ACTIVITIES_PER_SECOND: '100',
     RENGA_MAX_WORKFLOW_TASKS: '10',
   });
-  const id = await startJob(rc, { job: 'Name four rivers and describe each', maxSubtasks: 4, concurrency: 4 });
+  const id = await startJob(stack.rc, { job: 'Name four rivers and describe each', maxSubtasks: 4, concurrency: 4 });
   const handle = stack.client.workflow.getHandle(id);
   const inFlight = await waitUntil(async () => {
     const p = await handle.query(progressQuery);
@@ -47,7 +38,7 @@ test('metrics on a port, JSON logs with ids, and SIGTERM drains in-flight subtas
   expect(first.child.exitCode).toBe(0);
   stack.sim.configure({ latencyMs: 0 });
   await stack.spawnWorker();
-  const doc = await getResult(rc, id);
+  const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('completed');
   const requests = (sid: string) => stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText) === sid).length;
   for (const sid of running) expect(requests(sid)).toBe(1);

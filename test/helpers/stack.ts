@@ -172,6 +172,50 @@ export async function startStack(opts: { sim?: SimulatorOptions; server?: DevSer
   };
 }
 
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `renga` CLI as a user would (a real process) against a test stack. */
+export function runCli(stack: TestStack, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'client', 'cli.ts'), ...args], {
+      cwd: REPO,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? os.tmpdir(),
+        TEMPORAL_ADDRESS: stack.server.address,
+        RENGA_TASK_QUEUE: stack.taskQueue,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * One stack per test file: started before its tests (with one in-process worker unless
+ * `worker: false`), closed after. The returned object is filled in by beforeAll.
+ */
+export function useStack(opts: Parameters<typeof startStack>[0] = {}, { worker = true } = {}): TestStack {
+  const holder = {} as TestStack;
+  beforeAll(async () => {
+    Object.assign(holder, await startStack(opts));
+    if (worker) await holder.startWorker();
+  });
+  afterAll(async () => {
+    await holder.close?.();
+  });
+  return holder;
+}
+
 /**
  * Polls a condition against live state (a query, the simulator log) until it holds: the wait is
  * on an observable fact, never on an amount of time.
