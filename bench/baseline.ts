@@ -48,7 +48,7 @@ export async function runBaselineJob(opts: BaselineJob): Promise<{ subtasks: num
         {
           model: MODELS.worker,
           system: prompts.WORKER_SYSTEM,
-          messages: [{ role: 'user', content: [{ type: 'text', text: shared }, { type: 'text', text: prompts.subtaskText(subtasks[i], subtasks.length) }] }],
+          messages: [{ role: 'user', content: [{ type: 'text', text: shared }, { type: 'text', text: prompts.subtaskText(subtasks[i]!, subtasks.length) }] }],
           maxTokens: 2_048,
         },
         call,
@@ -59,7 +59,7 @@ export async function runBaselineJob(opts: BaselineJob): Promise<{ subtasks: num
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, subtasks.length) }, lane));
 
   const perPart = Math.max(500, Math.floor(400_000 / subtasks.length));
-  const parts: SynthesisPart[] = subtasks.map((s, i) => ({ id: s.id, title: s.title, output: outputs[i].slice(0, perPart), error: null }));
+  const parts: SynthesisPart[] = subtasks.map((s, i) => ({ id: s.id, title: s.title, output: outputs[i]!.slice(0, perPart), error: null }));
   await callModel(
     anthropic,
     {

@@ -17,8 +17,8 @@ export function overheadChart(series: Series[], opts: { title: string; target: n
   const yMax = Math.max(opts.target * 1.02, ...all) * 1.03;
   // Fan-out sizes are decades apart: a log x axis spaces them evenly.
   const lx = (n: number) => Math.log10(n);
-  const x0 = lx(ns[0]) - 0.3;
-  const x1 = lx(ns[ns.length - 1]) + 0.3;
+  const x0 = lx(ns[0]!) - 0.3;
+  const x1 = lx(ns[ns.length - 1]!) + 0.3;
   const X = (n: number) => m.left + ((lx(n) - x0) / (x1 - x0)) * (W - m.left - m.right);
   const Y = (r: number) => m.top + (1 - (r - yMin) / (yMax - yMin)) * (H - m.top - m.bottom);
   const out: string[] = [];

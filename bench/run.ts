@@ -157,7 +157,7 @@ async function stopWorkers(ws: BenchWorker[]): Promise<void> {
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux; NaN elsewhere). */
 function cpuSeconds(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     // utime and stime are fields 14 and 15 of the line, in clock ticks (USER_HZ, 100 on Linux).
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
@@ -221,7 +221,7 @@ async function overhead(ctx: Ctx, p: Profile['overhead']): Promise<OverheadRow[]
       const base = await runBaselineJob({ simUrl: ctx.sim.url, job, maxSubtasks: n, concurrency: p.concurrency });
       if (base.subtasks !== n) throw new Error(`baseline planned ${base.subtasks} subtasks, expected ${n}`);
       b.push(performance.now() - t0);
-      log(`overhead N=${n} run ${i + 1}: renga ${(rj.ms / 1000).toFixed(2)} s, baseline ${(b[i] / 1000).toFixed(2)} s, ideal ${(idealMs / 1000).toFixed(2)} s`);
+      log(`overhead N=${n} run ${i + 1}: renga ${(rj.ms / 1000).toFixed(2)} s, baseline ${(b[i]! / 1000).toFixed(2)} s, ideal ${(idealMs / 1000).toFixed(2)} s`);
     }
     rows.push({
       n,
@@ -230,7 +230,7 @@ async function overhead(ctx: Ctx, p: Profile['overhead']): Promise<OverheadRow[]
       baseline: stat(b.map((x) => x / idealMs)),
       rengaMs: stat(r),
       baselineMs: stat(b),
-      rengaOverBaseline: stat(r.map((x, i) => x / b[i])),
+      rengaOverBaseline: stat(r.map((x, i) => x / b[i]!)),
     });
   }
   await stopWorkers([w]);
@@ -274,7 +274,7 @@ async function throughput(ctx: Ctx, p: Profile['throughput']): Promise<Throughpu
       xs.push(p.subtasks / (rj.ms / 1000));
     }
     const after = cpu();
-    const per1000 = after.map((x, i) => ((x - before[i]) / (p.runs * p.subtasks)) * 1000) as [number, number, number];
+    const per1000 = after.map((x, i) => ((x - before[i]!) / (p.runs * p.subtasks)) * 1000) as [number, number, number];
     rows.push({ label: `renga: ${c.workers} worker${c.workers > 1 ? 's' : ''}, concurrency ${c.concurrency}`, ...c, perSecond: stat(xs), cpuPer1000: per1000 });
     log(`throughput ${c.workers}w C=${c.concurrency}: ${fmt(stat(xs), 0)} subtasks/s`);
     await stopWorkers(ws);
@@ -329,7 +329,7 @@ async function scale(ctx: Ctx, p: Profile['scale']): Promise<ScaleResult> {
       resultBytes: Buffer.byteLength(JSON.stringify(rj.doc)),
       requests: ctx.sim.log.length,
     };
-    log(`scale ${p.subtasks}: ${secs[i].toFixed(1)} s, worker peak RSS ${rss[i].toFixed(0)} MiB, ${last.totalEvents} events`);
+    log(`scale ${p.subtasks}: ${secs[i]!.toFixed(1)} s, worker peak RSS ${rss[i]!.toFixed(0)} MiB, ${last.totalEvents} events`);
     await stopWorkers([w]);
   }
   return { ...last!, seconds: stat(secs), perSecond: stat(secs.map((s) => p.subtasks / s)), peakRssMiB: stat(rss) };
@@ -384,13 +384,13 @@ async function recovery(ctx: Ctx, p: Profile['recovery']): Promise<RecoveryResul
     const next = (history.events ?? [])
       .filter((e) => e.activityTaskCompletedEventAttributes && tsToMs(e.eventTime) > killedAt)
       .map((e) => tsToMs(e.eventTime))
-      .sort((a, b) => a - b)[0];
+      .sort((a, b) => a - b)[0]!;
     rec.push(next - killedAt);
     // The retried attempt's start: what is left of recovery once the call's own latency is taken out.
     const retried = (history.events ?? [])
       .filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)
       .map((e) => tsToMs(e.eventTime))
-      .sort((a, b) => a - b)[0];
+      .sort((a, b) => a - b)[0]!;
     retryStarts.push(retried - killedAt);
     const counts = new Map<string, number>();
     for (const e of ctx.sim.log) {

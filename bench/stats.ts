@@ -10,8 +10,9 @@ export function stat(xs: number[]): Stat {
   if (xs.length === 0) throw new Error('no samples');
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
-  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-  return { median, min: s[0], max: s[s.length - 1], runs: s.length };
+  const at = (i: number): number => s[i]!; // in range: s is non-empty and i is clamped by construction
+  const median = s.length % 2 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
+  return { median, min: at(0), max: at(s.length - 1), runs: s.length };
 }
 
 /** "1.03 (1.01–1.08)" with the given number of decimals. */

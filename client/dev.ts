@@ -62,7 +62,7 @@ export async function runDev(opts: DevOptions): Promise<number> {
     await codec?.server.close();
   };
 
-  let code = 0;
+  let code: number;
   const rc = await connect({ ...config, RENGA_UI_URL: uiUrl });
   try {
     // A server we did not start may lack them; the Web UI filters on them.

@@ -4,6 +4,7 @@
  */
 import type { Payload } from '@temporalio/common';
 import { readdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { connect, getResult, startJob, type RengaClient } from '../client/api';
 import { startCodecServer, type CodecServer } from '../client/codec-server';
@@ -63,7 +64,7 @@ describe('codecs (in process)', () => {
   });
 
   test('claim check: small payloads stay inline, large ones leave a reference', async () => {
-    const dir = path.join(require('node:os').tmpdir(), `renga-cc-${process.pid}`);
+    const dir = path.join(os.tmpdir(), `renga-cc-${process.pid}`);
     const cc = new ClaimCheckCodec(dir, 1024);
     const big = json('x'.repeat(5000));
     const [small, ref] = await cc.encode([json('hi'), big]);

@@ -74,7 +74,7 @@ const composeCmd = composeCommand();
 if (!composeCmd) console.warn('SKIPPED compose validation: neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)');
 
 (composeCmd ? test : test.skip)(`${composeCmd?.join(' ') ?? 'docker compose'} config validates the file`, () => {
-  const [cmd, ...pre] = composeCmd!;
+  const [cmd, ...pre] = composeCmd! as [string, ...string[]];
   const r = spawnSync(cmd, [...pre, '-f', 'docker-compose.yml', '--env-file', '.env.example', 'config', '--quiet'], {
     cwd: REPO,
     encoding: 'utf8',

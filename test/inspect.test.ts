@@ -91,7 +91,7 @@ test('watch prints one plain line per change when stdout is not a TTY, through r
   expect(counts.length).toBeGreaterThan(1);
   expect([...counts].sort()).toEqual(counts); // progress only moves forward
   expect(lines[lines.length - 1]).toMatch(new RegExp(`^${id}: completed · 3/3 subtasks · \\$\\d+\\.\\d{4}$`));
-  expect(lines.join('\n')).not.toMatch(/\x1b\[/); // no colour codes off a terminal
+  expect(lines.join('\n')).not.toContain('\u001b['); // no colour codes off a terminal
 });
 
 test('cancel stops in-flight model calls through their heartbeats and keeps finished work', async () => {

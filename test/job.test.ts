@@ -3,7 +3,7 @@
  * What the result document says is checked against what the simulator actually served.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { type ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -39,10 +39,10 @@ test('a job of N subtasks completes; plan, outputs, answer, usage and cost match
   for (const s of doc.subtasks) {
     const calls = ok.filter((e) => subtaskIdOf(e.lastUserText) === s.id);
     expect(calls).toHaveLength(1);
-    expect(s).toMatchObject({ status: 'completed', output: calls[0].responseText, model: 'claude-haiku-4-5', attempts: 1, error: null });
-    expect(s.usage).toEqual({ inputTokens: calls[0].usage!.input_tokens, outputTokens: calls[0].usage!.output_tokens, cacheReadTokens: 0, cacheWriteTokens: 0 });
+    expect(s).toMatchObject({ status: 'completed', output: calls[0]!.responseText, model: 'claude-haiku-4-5', attempts: 1, error: null });
+    expect(s.usage).toEqual({ inputTokens: calls[0]!.usage!.input_tokens, outputTokens: calls[0]!.usage!.output_tokens, cacheReadTokens: 0, cacheWriteTokens: 0 });
   }
-  const synthCall = ok[ok.length - 1];
+  const synthCall = ok[ok.length - 1]!;
   expect(synthCall.model).toBe('claude-sonnet-4-6');
   expect(doc.answer).toBe(synthCall.responseText);
   // Every subtask output reached the synthesizer.
@@ -55,7 +55,7 @@ test('a job of N subtasks completes; plan, outputs, answer, usage and cost match
     const cost = roundUsd(calls.reduce((n, e) => n + costUsd(model, { inputTokens: e.usage!.input_tokens, outputTokens: e.usage!.output_tokens, cacheReadTokens: 0, cacheWriteTokens: 0 }), 0));
     expect(doc.usage.byModel[model]).toEqual({ inputTokens, outputTokens, costUsd: expect.closeTo(cost, 6) });
   }
-  expect(doc.usage.costUsd).toBeCloseTo(doc.usage.byModel['claude-sonnet-4-6'].costUsd + doc.usage.byModel['claude-haiku-4-5'].costUsd, 6);
+  expect(doc.usage.costUsd).toBeCloseTo(doc.usage.byModel['claude-sonnet-4-6']!.costUsd + doc.usage.byModel['claude-haiku-4-5']!.costUsd, 6);
   expect(doc.usage.costUsd).toBeGreaterThan(0);
 });
 

@@ -3,7 +3,7 @@
  * simulator injecting 429/529/500/resets/mid-stream errors, and fatal 400/404 answers.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { type ApplicationFailure } from '@temporalio/common';
 import { getResult, startJob } from '../client/api';
 import { progressQuery } from '../workflows/definitions';
 import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
@@ -97,5 +97,5 @@ test('a stalled stream is abandoned by the idle watchdog and retried', async () 
   expect(doc.status).toBe('completed');
   const s1 = stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText) === 's1');
   expect(s1.map((e) => e.fault)).toEqual(['stall', null]);
-  expect(doc.subtasks[0].attempts).toBe(2);
+  expect(doc.subtasks[0]!.attempts).toBe(2);
 });

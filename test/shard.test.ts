@@ -46,13 +46,13 @@ test('1,200 subtasks with shardSize 500 run as three child workflows; every outp
     all.push(...(JSON.parse(text!) as unknown[]).map((r) => SubtaskResultSchema.parse(r)));
   }
   expect(all.map((r) => r.id)).toEqual(Array.from({ length: 1200 }, (_, i) => `s${i + 1}`));
-  for (const r of [all[0], all[777], all[1199]]) {
+  for (const r of [all[0]!, all[777]!, all[1199]!]) {
     expect(r.status).toBe('completed');
     expect(await blobs.get(r.outputRef!)).toBe(served.get(r.id));
   }
 
   // Usage adds up over the shards: one call per subtask plus plan and synthesis.
-  const haiku = doc.usage.byModel['claude-haiku-4-5'];
+  const haiku = doc.usage.byModel['claude-haiku-4-5']!;
   const servedHaiku = ok.filter((e) => e.model === 'claude-haiku-4-5');
   expect(haiku.outputTokens).toBe(servedHaiku.reduce((n, e) => n + e.usage!.output_tokens, 0));
 

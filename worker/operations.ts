@@ -4,7 +4,7 @@
  * the worker's construction stays readable and every knob maps to one env variable (shared/config.ts).
  */
 import type { Duration } from '@temporalio/common';
-import { Context as ActivityContext } from '@temporalio/activity';
+import { type Context as ActivityContext } from '@temporalio/activity';
 import {
   DefaultLogger,
   Runtime,

@@ -1,5 +1,5 @@
 /** Builds a renga worker: one task queue, jobWorkflow plus the model-calling activities. */
-import { NativeConnection, Worker, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
+import { type NativeConnection, Worker, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Duration, PayloadCodec } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import path from 'node:path';

@@ -233,9 +233,9 @@ class JobRun {
     }
     let next = 0;
     const lane = async () => {
-      while (next < subtasks.length && !this.fatal) {
-        const subtask = subtasks[next++];
-        await this.runSubtask(subtask.id, subtasks.length);
+      for (let s = subtasks[next]; s !== undefined && !this.fatal; s = subtasks[next]) {
+        next++;
+        await this.runSubtask(s.id, subtasks.length);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.input.concurrency, subtasks.length) }, lane));

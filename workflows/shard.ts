@@ -126,7 +126,10 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardOutput> {
 
   let next = 0;
   const lane = async () => {
-    while (next < input.subtasks.length && !fatal) await runOne(input.subtasks[next++]);
+    for (let s = input.subtasks[next]; s !== undefined && !fatal; s = input.subtasks[next]) {
+      next++;
+      await runOne(s);
+    }
   };
   try {
     await work.run(() => Promise.all(Array.from({ length: Math.min(input.concurrency, input.subtasks.length) }, lane)));
@@ -200,7 +203,7 @@ export class ShardedFanOut {
       lanes.map(async (concurrency) => {
         while (next < this.shards.length && !this.fatal) {
           const index = next++;
-          const shard = this.shards[index];
+          const shard = this.shards[index]!;
           for (const s of shard) this.tracks.get(s.id)!.state = 'running';
           const out = await executeChild(shardWorkflow, {
             workflowId: `${workflowInfo().workflowId}/shard-${index + 1}`,
@@ -246,8 +249,8 @@ export class ShardedFanOut {
     return [...this.done.values()]
       .sort((a, b) => a.index - b.index)
       .map((out) => {
-        const shard = this.shards[out.index];
-        return { id: `shard-${out.index + 1}`, title: `subtasks ${shard[0].id}–${shard[shard.length - 1].id}`, output: out.digest, error: null };
+        const shard = this.shards[out.index] ?? [];
+        return { id: `shard-${out.index + 1}`, title: `subtasks ${span(shard).first}–${span(shard).last}`, output: out.digest, error: null };
       });
   }
 
@@ -260,8 +263,7 @@ export class ShardedFanOut {
       const out = this.done.get(index);
       return {
         index,
-        first: shard[0].id,
-        last: shard[shard.length - 1].id,
+        ...span(shard),
         completed: out?.completed ?? 0,
         failed: out?.failedIds.length ?? 0,
         skipped: out ? out.skippedIds.length : shard.length,
@@ -271,4 +273,9 @@ export class ShardedFanOut {
     // Capped too: a job whose 10,000 subtasks all failed must still fit the result limit.
     return { ...doc, plan: null, subtasks: doc.subtasks.filter((s) => s.status !== 'completed').slice(0, MAX_LISTED_SUBTASKS), shards };
   }
+}
+
+/** First and last subtask id of a shard (shards are never empty; '?' guards the type only). */
+function span(shard: readonly Subtask[]): { first: string; last: string } {
+  return { first: shard[0]?.id ?? '?', last: shard[shard.length - 1]?.id ?? '?' };
 }

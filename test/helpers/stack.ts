@@ -7,7 +7,7 @@ import {
   DefaultLogger,
   NativeConnection,
   Runtime,
-  Worker,
+  type Worker,
   bundleWorkflowCode,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
