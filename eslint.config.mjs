@@ -38,10 +38,20 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'workflow code runs in the sandbox: no Node built-ins' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'workflow code runs in the sandbox: no Node built-ins',
+          })),
           patterns: [
             {
-              group: ['@temporalio/activity', '@temporalio/worker', '@temporalio/client', '@anthropic-ai/*', '**/activities/*', '!**/activities/types'],
+              group: [
+                '@temporalio/activity',
+                '@temporalio/worker',
+                '@temporalio/client',
+                '@anthropic-ai/*',
+                '**/activities/*',
+                '!**/activities/types',
+              ],
               allowTypeImports: true,
               message: 'workflow code may only import types from activities, the worker, the client or the SDK',
             },

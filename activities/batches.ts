@@ -92,7 +92,10 @@ export function createBatchActivities(deps: BatchActivityDeps, helpers: BatchAct
               messages: [
                 {
                   role: 'user',
-                  content: [helpers.sharedBlock(shared), { type: 'text', text: prompts.subtaskText(subtask, input.total) }],
+                  content: [
+                    helpers.sharedBlock(shared),
+                    { type: 'text', text: prompts.subtaskText(subtask, input.total) },
+                  ],
                 },
               ],
             },
@@ -125,12 +128,25 @@ export function createBatchActivities(deps: BatchActivityDeps, helpers: BatchAct
               .map((b) => b.text)
               .join('');
             const usage = toTokenUsage(m.usage);
-            items.push({ id: line.custom_id, kind: 'succeeded', output, call: { model: m.model, usage, costUsd: costUsd(m.model, usage, { batch: true }) } });
+            items.push({
+              id: line.custom_id,
+              kind: 'succeeded',
+              output,
+              call: { model: m.model, usage, costUsd: costUsd(m.model, usage, { batch: true }) },
+            });
             chars += output.length;
           } else if (r.type === 'errored') {
-            items.push({ id: line.custom_id, kind: 'errored', error: `${r.error.error.type}: ${r.error.error.message}` });
+            items.push({
+              id: line.custom_id,
+              kind: 'errored',
+              error: `${r.error.error.type}: ${r.error.error.message}`,
+            });
           } else {
-            items.push({ id: line.custom_id, kind: r.type, error: `the batch item ${r.type === 'expired' ? 'expired before it was processed' : 'was canceled'}` });
+            items.push({
+              id: line.custom_id,
+              kind: r.type,
+              error: `the batch item ${r.type === 'expired' ? 'expired before it was processed' : 'was canceled'}`,
+            });
           }
         }
       } catch (err) {

@@ -139,7 +139,11 @@ export function classifyError(err: unknown, attempt: number, context: { model?: 
     });
   }
   if (err instanceof StreamStalledError) {
-    return ApplicationFailure.create({ type: FailureType.StreamStalled, message: err.message, details: [details(null, null)] });
+    return ApplicationFailure.create({
+      type: FailureType.StreamStalled,
+      message: err.message,
+      details: [details(null, null)],
+    });
   }
   if (err instanceof ModelOutputError) {
     return ApplicationFailure.create({

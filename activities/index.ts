@@ -115,14 +115,19 @@ export function createActivities(deps: ActivityDeps) {
       const attempt = activityInfo().attempt;
       const text = prompts.sharedText(input.job, input.context);
       const shared: SharedContextRef =
-        text.length > inlineLimit ? { kind: 'blob', key: await deps.blobs.put(text), chars: text.length } : { kind: 'inline', text };
+        text.length > inlineLimit
+          ? { kind: 'blob', key: await deps.blobs.put(text), chars: text.length }
+          : { kind: 'inline', text };
 
       const schema = PlannerOutputSchema.extend({
         subtasks: PlannerOutputSchema.shape.subtasks.max(input.maxSubtasks),
       });
       const format = zodOutputFormat(schema);
       const messages: MessageParam[] = [
-        { role: 'user', content: [sharedBlock(text), { type: 'text', text: prompts.plannerUserText(input.maxSubtasks) }] },
+        {
+          role: 'user',
+          content: [sharedBlock(text), { type: 'text', text: prompts.plannerUserText(input.maxSubtasks) }],
+        },
       ];
       const calls: CallUsage[] = [];
       let issues = '';
@@ -131,7 +136,10 @@ export function createActivities(deps: ActivityDeps) {
           model: input.model ?? deps.models.planner,
           system: prompts.PLANNER_SYSTEM,
           messages,
-          maxTokens: Math.min(deps.planMaxTokens ?? 64_000, Math.max(PLAN_MAX_TOKENS, input.maxSubtasks * PLAN_TOKENS_PER_SUBTASK)),
+          maxTokens: Math.min(
+            deps.planMaxTokens ?? 64_000,
+            Math.max(PLAN_MAX_TOKENS, input.maxSubtasks * PLAN_TOKENS_PER_SUBTASK),
+          ),
           outputFormat: { type: 'json_schema', schema: format.schema },
         });
         calls.push(answer.call);
@@ -147,10 +155,16 @@ export function createActivities(deps: ActivityDeps) {
           return { plan, shared, calls, attempt };
         }
         issues = parsed.issues;
-        messages.push({ role: 'assistant', content: answer.text }, { role: 'user', content: prompts.repairText(issues) });
+        messages.push(
+          { role: 'assistant', content: answer.text },
+          { role: 'user', content: prompts.repairText(issues) },
+        );
       }
       // Retryable as a whole: a fresh attempt samples a fresh plan. The retry policy bounds it.
-      throw classifyError(new ModelOutputError(`the planner's plan is invalid after a repair attempt: ${issues}`), attempt);
+      throw classifyError(
+        new ModelOutputError(`the planner's plan is invalid after a repair attempt: ${issues}`),
+        attempt,
+      );
     },
 
     /** One subtask on the worker model, streamed with heartbeats. */

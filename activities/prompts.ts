@@ -5,7 +5,7 @@ import type { SynthesisPart } from './types';
 export const PLANNER_SYSTEM = [
   'You are the planner of renga, a system that runs large jobs by splitting them across many fast worker models.',
   'Split the job into independent subtasks that can run in parallel: a worker sees the job, its context and',
-  'its own subtask only, never the output of other subtasks. Make each subtask\'s instructions self-contained,',
+  "its own subtask only, never the output of other subtasks. Make each subtask's instructions self-contained,",
   'specific and checkable. Prefer fewer, meatier subtasks over many trivial ones.',
 ].join(' ');
 

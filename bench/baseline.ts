@@ -30,7 +30,15 @@ export async function runBaselineJob(opts: BaselineJob): Promise<{ subtasks: num
     {
       model: MODELS.planner,
       system: prompts.PLANNER_SYSTEM,
-      messages: [{ role: 'user', content: [{ type: 'text', text: shared }, { type: 'text', text: prompts.plannerUserText(opts.maxSubtasks) }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: shared },
+            { type: 'text', text: prompts.plannerUserText(opts.maxSubtasks) },
+          ],
+        },
+      ],
       maxTokens: Math.max(8_192, opts.maxSubtasks * 48),
       outputFormat: { type: 'json_schema', schema: zodOutputFormat(schema).schema },
     },
@@ -48,7 +56,15 @@ export async function runBaselineJob(opts: BaselineJob): Promise<{ subtasks: num
         {
           model: MODELS.worker,
           system: prompts.WORKER_SYSTEM,
-          messages: [{ role: 'user', content: [{ type: 'text', text: shared }, { type: 'text', text: prompts.subtaskText(subtasks[i]!, subtasks.length) }] }],
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: shared },
+                { type: 'text', text: prompts.subtaskText(subtasks[i]!, subtasks.length) },
+              ],
+            },
+          ],
           maxTokens: 2_048,
         },
         call,
@@ -59,13 +75,26 @@ export async function runBaselineJob(opts: BaselineJob): Promise<{ subtasks: num
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, subtasks.length) }, lane));
 
   const perPart = Math.max(500, Math.floor(400_000 / subtasks.length));
-  const parts: SynthesisPart[] = subtasks.map((s, i) => ({ id: s.id, title: s.title, output: outputs[i]!.slice(0, perPart), error: null }));
+  const parts: SynthesisPart[] = subtasks.map((s, i) => ({
+    id: s.id,
+    title: s.title,
+    output: outputs[i]!.slice(0, perPart),
+    error: null,
+  }));
   await callModel(
     anthropic,
     {
       model: MODELS.planner,
       system: prompts.SYNTHESIZER_SYSTEM,
-      messages: [{ role: 'user', content: [{ type: 'text', text: shared }, { type: 'text', text: prompts.synthesisText(parts, false) }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: shared },
+            { type: 'text', text: prompts.synthesisText(parts, false) },
+          ],
+        },
+      ],
       maxTokens: 8_192,
     },
     call,

@@ -22,19 +22,31 @@ export function overheadChart(series: Series[], opts: { title: string; target: n
   const X = (n: number) => m.left + ((lx(n) - x0) / (x1 - x0)) * (W - m.left - m.right);
   const Y = (r: number) => m.top + (1 - (r - yMin) / (yMax - yMin)) * (H - m.top - m.bottom);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(opts.title)}</text>`);
+  out.push(
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(opts.title)}</text>`,
+  );
   // Y grid and labels.
   const step = niceStep((yMax - yMin) / 6);
   for (let v = Math.ceil(yMin / step) * step; v <= yMax + 1e-9; v += step) {
-    out.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${Y(v).toFixed(1)}" y2="${Y(v).toFixed(1)}" stroke="#e5e5e5"/>`);
+    out.push(
+      `<line x1="${m.left}" x2="${W - m.right}" y1="${Y(v).toFixed(1)}" y2="${Y(v).toFixed(1)}" stroke="#e5e5e5"/>`,
+    );
     out.push(`<text x="${m.left - 8}" y="${(Y(v) + 4).toFixed(1)}" text-anchor="end">${v.toFixed(2)}</text>`);
   }
   // Ideal (1.0) and target lines.
-  out.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${Y(1).toFixed(1)}" y2="${Y(1).toFixed(1)}" stroke="#444" stroke-dasharray="2 3"/>`);
-  out.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${Y(opts.target).toFixed(1)}" y2="${Y(opts.target).toFixed(1)}" stroke="#c0392b" stroke-dasharray="6 4"/>`);
-  out.push(`<text x="${W - m.right - 4}" y="${(Y(opts.target) - 5).toFixed(1)}" text-anchor="end" fill="#c0392b">target ${opts.target}</text>`);
+  out.push(
+    `<line x1="${m.left}" x2="${W - m.right}" y1="${Y(1).toFixed(1)}" y2="${Y(1).toFixed(1)}" stroke="#444" stroke-dasharray="2 3"/>`,
+  );
+  out.push(
+    `<line x1="${m.left}" x2="${W - m.right}" y1="${Y(opts.target).toFixed(1)}" y2="${Y(opts.target).toFixed(1)}" stroke="#c0392b" stroke-dasharray="6 4"/>`,
+  );
+  out.push(
+    `<text x="${W - m.right - 4}" y="${(Y(opts.target) - 5).toFixed(1)}" text-anchor="end" fill="#c0392b">target ${opts.target}</text>`,
+  );
   // X labels.
   for (const n of ns) {
     out.push(`<text x="${X(n).toFixed(1)}" y="${H - m.bottom + 18}" text-anchor="middle">${n}</text>`);
@@ -52,9 +64,13 @@ export function overheadChart(series: Series[], opts: { title: string; target: n
     out.push(`<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
     for (const p of s.points) {
       const x = X(p.n) + dx;
-      out.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${Y(p.ratio.min).toFixed(1)}" y2="${Y(p.ratio.max).toFixed(1)}" stroke="${s.color}"/>`);
+      out.push(
+        `<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${Y(p.ratio.min).toFixed(1)}" y2="${Y(p.ratio.max).toFixed(1)}" stroke="${s.color}"/>`,
+      );
       out.push(`<circle cx="${x.toFixed(1)}" cy="${Y(p.ratio.median).toFixed(1)}" r="4" fill="${s.color}"/>`);
-      out.push(`<text x="${(x + 7).toFixed(1)}" y="${(Y(p.ratio.median) - 6).toFixed(1)}" fill="${s.color}">${p.ratio.median.toFixed(3)}</text>`);
+      out.push(
+        `<text x="${(x + 7).toFixed(1)}" y="${(Y(p.ratio.median) - 6).toFixed(1)}" fill="${s.color}">${p.ratio.median.toFixed(3)}</text>`,
+      );
     }
     const ly = m.top + 4 + i * 18;
     out.push(`<rect x="${m.left + 12}" y="${ly - 9}" width="14" height="4" fill="${s.color}"/>`);

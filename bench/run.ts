@@ -49,7 +49,14 @@ const PROFILES: Record<'quick' | 'full', Profile> = {
   quick: {
     name: 'quick',
     overhead: { ns: [10, 100], latencyMs: 1000, concurrency: 16, runs: 3 },
-    throughput: { subtasks: 400, configs: [{ workers: 1, concurrency: 64 }, { workers: 2, concurrency: 64 }], runs: 2 },
+    throughput: {
+      subtasks: 400,
+      configs: [
+        { workers: 1, concurrency: 64 },
+        { workers: 2, concurrency: 64 },
+      ],
+      runs: 2,
+    },
     scale: { subtasks: 2_000, concurrency: 100, runs: 1 },
     recovery: { subtasks: 32, concurrency: 8, latencyMs: 1000, heartbeatSeconds: 5, runs: 1 },
   },
@@ -118,10 +125,14 @@ async function spawnWorker(ctx: Ctx, taskQueue: string, maxConcurrentActivities:
     planMaxTokens: 2_000_000,
   };
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [...workerNodeArgs(), '--import', 'tsx', path.join(__dirname, 'worker-proc.ts'), JSON.stringify(cfg)], {
-    cwd: REPO,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...workerNodeArgs(), '--import', 'tsx', path.join(__dirname, 'worker-proc.ts'), JSON.stringify(cfg)],
+    {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
@@ -174,7 +185,11 @@ function rcFor(ctx: Ctx, taskQueue: string): RengaClient {
 }
 
 /** Runs one job to its end; anything but `completed` fails the benchmark. */
-async function runJob(ctx: Ctx, taskQueue: string, input: JobInputArg): Promise<{ id: string; ms: number; doc: ResultDocument }> {
+async function runJob(
+  ctx: Ctx,
+  taskQueue: string,
+  input: JobInputArg,
+): Promise<{ id: string; ms: number; doc: ResultDocument }> {
   const rc = rcFor(ctx, taskQueue);
   const t0 = performance.now();
   const id = await startJob(rc, input);
@@ -215,13 +230,16 @@ async function overhead(ctx: Ctx, p: Profile['overhead']): Promise<OverheadRow[]
       // Interleaved, so a burst of load from other processes hits both sides alike.
       const job = `Overhead run ${i + 1}: describe ${n} facts about rivers`;
       const rj = await runJob(ctx, q, { job, maxSubtasks: n, concurrency: p.concurrency });
-      if (rj.doc.subtasks.length !== n && rj.doc.shards === undefined) throw new Error(`expected ${n} subtasks, got ${rj.doc.subtasks.length}`);
+      if (rj.doc.subtasks.length !== n && rj.doc.shards === undefined)
+        throw new Error(`expected ${n} subtasks, got ${rj.doc.subtasks.length}`);
       r.push(rj.ms);
       const t0 = performance.now();
       const base = await runBaselineJob({ simUrl: ctx.sim.url, job, maxSubtasks: n, concurrency: p.concurrency });
       if (base.subtasks !== n) throw new Error(`baseline planned ${base.subtasks} subtasks, expected ${n}`);
       b.push(performance.now() - t0);
-      log(`overhead N=${n} run ${i + 1}: renga ${(rj.ms / 1000).toFixed(2)} s, baseline ${(b[i]! / 1000).toFixed(2)} s, ideal ${(idealMs / 1000).toFixed(2)} s`);
+      log(
+        `overhead N=${n} run ${i + 1}: renga ${(rj.ms / 1000).toFixed(2)} s, baseline ${(b[i]! / 1000).toFixed(2)} s, ideal ${(idealMs / 1000).toFixed(2)} s`,
+      );
     }
     rows.push({
       n,
@@ -255,10 +273,20 @@ async function throughput(ctx: Ctx, p: Profile['throughput']): Promise<Throughpu
   const maxC = Math.max(...p.configs.map((c) => c.concurrency));
   for (let i = 0; i < p.runs; i++) {
     const t0 = performance.now();
-    await runBaselineJob({ simUrl: ctx.sim.url, job: `Throughput baseline ${i}: list facts`, maxSubtasks: p.subtasks, concurrency: maxC });
+    await runBaselineJob({
+      simUrl: ctx.sim.url,
+      job: `Throughput baseline ${i}: list facts`,
+      maxSubtasks: p.subtasks,
+      concurrency: maxC,
+    });
     base.push(p.subtasks / ((performance.now() - t0) / 1000));
   }
-  rows.push({ label: `baseline: in-process Promise.all, limit ${maxC}`, workers: 0, concurrency: maxC, perSecond: stat(base) });
+  rows.push({
+    label: `baseline: in-process Promise.all, limit ${maxC}`,
+    workers: 0,
+    concurrency: maxC,
+    perSecond: stat(base),
+  });
   log(`throughput baseline: ${fmt(stat(base), 0)} subtasks/s`);
   for (const c of p.configs) {
     const q = newQueue('throughput');
@@ -267,15 +295,28 @@ async function throughput(ctx: Ctx, p: Profile['throughput']): Promise<Throughpu
     await runJob(ctx, q, { job: 'warm-up', maxSubtasks: 4 });
     const xs: number[] = [];
     // Where the CPU goes: on 2 shared cores this says which process is the bottleneck.
-    const cpu = () => [ws.reduce((n, w) => n + cpuSeconds(w.pid), 0), cpuSeconds(ctx.server.pid), process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6];
+    const cpu = () => [
+      ws.reduce((n, w) => n + cpuSeconds(w.pid), 0),
+      cpuSeconds(ctx.server.pid),
+      process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+    ];
     const before = cpu();
     for (let i = 0; i < p.runs; i++) {
-      const rj = await runJob(ctx, q, { job: `Throughput run ${i}: list facts`, maxSubtasks: p.subtasks, concurrency: c.concurrency });
+      const rj = await runJob(ctx, q, {
+        job: `Throughput run ${i}: list facts`,
+        maxSubtasks: p.subtasks,
+        concurrency: c.concurrency,
+      });
       xs.push(p.subtasks / (rj.ms / 1000));
     }
     const after = cpu();
     const per1000 = after.map((x, i) => ((x - before[i]!) / (p.runs * p.subtasks)) * 1000) as [number, number, number];
-    rows.push({ label: `renga: ${c.workers} worker${c.workers > 1 ? 's' : ''}, concurrency ${c.concurrency}`, ...c, perSecond: stat(xs), cpuPer1000: per1000 });
+    rows.push({
+      label: `renga: ${c.workers} worker${c.workers > 1 ? 's' : ''}, concurrency ${c.concurrency}`,
+      ...c,
+      perSecond: stat(xs),
+      cpuPer1000: per1000,
+    });
     log(`throughput ${c.workers}w C=${c.concurrency}: ${fmt(stat(xs), 0)} subtasks/s`);
     await stopWorkers(ws);
   }
@@ -309,14 +350,20 @@ async function scale(ctx: Ctx, p: Profile['scale']): Promise<ScaleResult> {
     const q = newQueue('scale');
     const w = await spawnWorker(ctx, q, p.concurrency);
     ctx.sim.clearLog();
-    const rj = await runJob(ctx, q, { job: `Scale run ${i}: one line on each item`, maxSubtasks: p.subtasks, concurrency: p.concurrency });
+    const rj = await runJob(ctx, q, {
+      job: `Scale run ${i}: one line on each item`,
+      maxSubtasks: p.subtasks,
+      concurrency: p.concurrency,
+    });
     secs.push(rj.ms / 1000);
     rss.push(w.peakRss() / 2 ** 20);
     const shards = rj.doc.shards ?? [];
     const done = shards.reduce((n, s) => n + s.completed, 0);
     if (done !== p.subtasks) throw new Error(`scale job completed ${done} of ${p.subtasks} subtasks`);
     const parent = await ctx.client.workflow.getHandle(rj.id).describe();
-    const children = await Promise.all(shards.map((s) => ctx.client.workflow.getHandle(`${rj.id}/shard-${s.index + 1}`).describe()));
+    const children = await Promise.all(
+      shards.map((s) => ctx.client.workflow.getHandle(`${rj.id}/shard-${s.index + 1}`).describe()),
+    );
     last = {
       subtasks: p.subtasks,
       concurrency: p.concurrency,
@@ -329,7 +376,9 @@ async function scale(ctx: Ctx, p: Profile['scale']): Promise<ScaleResult> {
       resultBytes: Buffer.byteLength(JSON.stringify(rj.doc)),
       requests: ctx.sim.log.length,
     };
-    log(`scale ${p.subtasks}: ${secs[i]!.toFixed(1)} s, worker peak RSS ${rss[i]!.toFixed(0)} MiB, ${last.totalEvents} events`);
+    log(
+      `scale ${p.subtasks}: ${secs[i]!.toFixed(1)} s, worker peak RSS ${rss[i]!.toFixed(0)} MiB, ${last.totalEvents} events`,
+    );
     await stopWorkers([w]);
   }
   return { ...last!, seconds: stat(secs), perSecond: stat(secs.map((s) => p.subtasks / s)), peakRssMiB: stat(rss) };
@@ -362,14 +411,22 @@ async function recovery(ctx: Ctx, p: Profile['recovery']): Promise<RecoveryResul
     const first = await spawnWorker(ctx, q, 100);
     ctx.sim.clearLog();
     const rc = rcFor(ctx, q);
-    const id = await startJob(rc, { job: `Recovery run ${i}: explain facts`, maxSubtasks: p.subtasks, concurrency: p.concurrency, heartbeatTimeoutSeconds: p.heartbeatSeconds });
+    const id = await startJob(rc, {
+      job: `Recovery run ${i}: explain facts`,
+      maxSubtasks: p.subtasks,
+      concurrency: p.concurrency,
+      heartbeatTimeoutSeconds: p.heartbeatSeconds,
+    });
     const handle = ctx.client.workflow.getHandle(id);
     // Kill once a full wave is done and the next one is in flight.
     let snapshot: { completed: string[]; running: number } | null = null;
     for (let delay = 20; !snapshot; delay = Math.min(100, delay * 2)) {
       const pr = await handle.query(progressQuery);
       if (pr.completed >= p.concurrency && pr.running > 0) {
-        snapshot = { completed: pr.subtasks.filter((s) => s.state === 'completed').map((s) => s.id), running: pr.running };
+        snapshot = {
+          completed: pr.subtasks.filter((s) => s.state === 'completed').map((s) => s.id),
+          running: pr.running,
+        };
         break;
       }
       await new Promise((r) => setTimeout(r, delay));
@@ -401,7 +458,9 @@ async function recovery(ctx: Ctx, p: Profile['recovery']): Promise<RecoveryResul
     repeatedFinished += repeated.filter((sid) => snapshot!.completed.includes(sid)).length;
     inflight.push(snapshot.running);
     repeats.push(repeated.length);
-    log(`recovery run ${i + 1}: next subtask finished ${((next - killedAt) / 1000).toFixed(2)} s after SIGKILL; ${repeated.length} repeated, ${snapshot.running} in flight`);
+    log(
+      `recovery run ${i + 1}: next subtask finished ${((next - killedAt) / 1000).toFixed(2)} s after SIGKILL; ${repeated.length} repeated, ${snapshot.running} in flight`,
+    );
     await stopWorkers([second]);
   }
   return {
@@ -457,7 +516,10 @@ function machine(): string[] {
   } catch {
     /* reported as unknown */
   }
-  const load = os.loadavg().map((x) => x.toFixed(2)).join(' / ');
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
   return [
     `- CPU: ${cpus.length} × ${cpus[0]?.model ?? 'unknown'}; RAM ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; ${os.type()} ${os.release()} ${os.arch()}`,
     `- Node.js ${process.version}; ${temporal}; Temporal TS SDK ${readPkgVersion('@temporalio/worker')}; @anthropic-ai/sdk ${readPkgVersion('@anthropic-ai/sdk')}`,
@@ -467,7 +529,9 @@ function machine(): string[] {
 
 function readPkgVersion(name: string): string {
   try {
-    return (JSON.parse(readFileSync(path.join(REPO, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(path.join(REPO, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }
+    ).version;
   } catch {
     return '?';
   }
@@ -478,46 +542,78 @@ const verdict = (ok: boolean) => (ok ? '**met**' : '**not met**');
 function report(profile: Profile, results: Results, command: string, startedAt: Date, seconds: number): string {
   const L: string[] = [];
   L.push('# renga benchmarks', '');
-  L.push(`Generated by \`${command}\` on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC (profile **${profile.name}**, ${Math.round(seconds)} s).`);
-  L.push('All figures: median (min–max) over the runs stated. Every job runs on a real Temporal dev server and against the');
-  L.push('local Messages API simulator with a fixed latency per model, both started by the benchmark; workers are separate processes.', '');
+  L.push(
+    `Generated by \`${command}\` on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC (profile **${profile.name}**, ${Math.round(seconds)} s).`,
+  );
+  L.push(
+    'All figures: median (min–max) over the runs stated. Every job runs on a real Temporal dev server and against the',
+  );
+  L.push(
+    'local Messages API simulator with a fixed latency per model, both started by the benchmark; workers are separate processes.',
+    '',
+  );
   L.push('## Machine', '', ...machine(), '');
 
   const targets: string[] = [];
   if (results.overhead) {
     const o = profile.overhead;
     L.push('## 1. Orchestration overhead', '');
-    L.push(`One job of N subtasks, simulated latency L = ${o.latencyMs} ms for every call (planner and worker), concurrency C = ${o.concurrency}.`);
+    L.push(
+      `One job of N subtasks, simulated latency L = ${o.latencyMs} ms for every call (planner and worker), concurrency C = ${o.concurrency}.`,
+    );
     L.push('Ratio = wall time (start → result on the client) ÷ ideal makespan `plan + ceil(N/C)·L + synth`.');
-    L.push('The baseline makes the same calls through the same SDK in one process (`Promise.all` with a limit; no Temporal).', '');
+    L.push(
+      'The baseline makes the same calls through the same SDK in one process (`Promise.all` with a limit; no Temporal).',
+      '',
+    );
     L.push('| N | ideal | renga wall | baseline wall | renga ÷ ideal | baseline ÷ ideal | renga ÷ baseline |');
     L.push('|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of results.overhead) {
-      L.push(`| ${r.n} | ${(r.idealMs / 1000).toFixed(1)} s | ${fmt(scaleStat(r.rengaMs, 1 / 1000), 2, ' s')} | ${fmt(scaleStat(r.baselineMs, 1 / 1000), 2, ' s')} | ${fmt(r.renga, 3)} | ${fmt(r.baseline, 3)} | ${fmt(r.rengaOverBaseline, 3)} |`);
+      L.push(
+        `| ${r.n} | ${(r.idealMs / 1000).toFixed(1)} s | ${fmt(scaleStat(r.rengaMs, 1 / 1000), 2, ' s')} | ${fmt(scaleStat(r.baselineMs, 1 / 1000), 2, ' s')} | ${fmt(r.renga, 3)} | ${fmt(r.baseline, 3)} | ${fmt(r.rengaOverBaseline, 3)} |`,
+      );
     }
     L.push('', '![overhead against fan-out size](docs/bench-overhead.svg)', '');
     const at100 = results.overhead.find((r) => r.n === 100);
-    if (at100) targets.push(`| overhead ratio ≤ 1.05 at N=100, L=1 s, C=16 | ${fmt(at100.renga, 3)} | ${verdict(at100.renga.median <= 1.05)} |`);
+    if (at100)
+      targets.push(
+        `| overhead ratio ≤ 1.05 at N=100, L=1 s, C=16 | ${fmt(at100.renga, 3)} | ${verdict(at100.renga.median <= 1.05)} |`,
+      );
   }
   if (results.throughput) {
     const t = profile.throughput;
     L.push('## 2. Throughput', '');
-    L.push(`Zero simulated latency; one job of ${t.subtasks} subtasks (one workflow run, no sharding); subtasks/s = N ÷ wall time including plan and synthesis.`, '');
-    L.push('CPU columns: CPU seconds per 1,000 subtasks spent by the worker process(es), the Temporal dev server, and the benchmark');
+    L.push(
+      `Zero simulated latency; one job of ${t.subtasks} subtasks (one workflow run, no sharding); subtasks/s = N ÷ wall time including plan and synthesis.`,
+      '',
+    );
+    L.push(
+      'CPU columns: CPU seconds per 1,000 subtasks spent by the worker process(es), the Temporal dev server, and the benchmark',
+    );
     L.push('process (client + simulator), read from /proc — on 2 cores, whichever is largest is the bottleneck.', '');
-    L.push('| configuration | subtasks/s | CPU s/1k: workers | server | bench+simulator |', '|---|---:|---:|---:|---:|');
+    L.push(
+      '| configuration | subtasks/s | CPU s/1k: workers | server | bench+simulator |',
+      '|---|---:|---:|---:|---:|',
+    );
     for (const r of results.throughput) {
       const c = r.cpuPer1000?.map((x) => x.toFixed(1)) ?? ['—', '—', '—'];
       L.push(`| ${r.label} | ${fmt(r.perSecond, 0)} | ${c[0]} | ${c[1]} | ${c[2]} |`);
     }
     L.push('');
-    const one = results.throughput.filter((r) => r.workers === 1).sort((a, b) => b.perSecond.median - a.perSecond.median)[0];
-    if (one) targets.push(`| throughput ≥ 200 subtasks/s, one worker | ${fmt(one.perSecond, 0)} (${one.label}) | ${verdict(one.perSecond.median >= 200)} |`);
+    const one = results.throughput
+      .filter((r) => r.workers === 1)
+      .sort((a, b) => b.perSecond.median - a.perSecond.median)[0];
+    if (one)
+      targets.push(
+        `| throughput ≥ 200 subtasks/s, one worker | ${fmt(one.perSecond, 0)} (${one.label}) | ${verdict(one.perSecond.median >= 200)} |`,
+      );
   }
   if (results.scale) {
     const s = results.scale;
     L.push('## 3. Scale', '');
-    L.push(`One job of ${s.subtasks.toLocaleString('en')} subtasks, zero latency, concurrency ${s.concurrency}, one worker process; the plan is larger than`);
+    L.push(
+      `One job of ${s.subtasks.toLocaleString('en')} subtasks, zero latency, concurrency ${s.concurrency}, one worker process; the plan is larger than`,
+    );
     L.push(`the shard size (500), so it runs as ${s.shards} child workflows (workflows/shard.ts).`, '');
     L.push('| figure | value |', '|---|---:|');
     L.push(`| wall time | ${fmt(s.seconds, 1, ' s')} |`);
@@ -528,36 +624,65 @@ function report(profile: Profile, results: Results, command: string, startedAt: 
     L.push(`| events over all runs of the job | ${s.totalEvents.toLocaleString('en')} |`);
     L.push(`| result document | ${kib(s.resultBytes)} (limit 2 MiB) |`);
     L.push(`| Messages API requests served | ${s.requests.toLocaleString('en')} |`, '');
-    if (s.subtasks >= 10_000) targets.push(`| 10,000-subtask job completes, worker RSS < 1 GiB | completed; ${fmt(s.peakRssMiB, 0, ' MiB')} | ${verdict(s.peakRssMiB.max < 1024)} |`);
-    else targets.push(`| 10,000-subtask job completes, worker RSS < 1 GiB | not run in this profile (${s.subtasks} subtasks: ${fmt(s.peakRssMiB, 0, ' MiB')}) | — |`);
+    if (s.subtasks >= 10_000)
+      targets.push(
+        `| 10,000-subtask job completes, worker RSS < 1 GiB | completed; ${fmt(s.peakRssMiB, 0, ' MiB')} | ${verdict(s.peakRssMiB.max < 1024)} |`,
+      );
+    else
+      targets.push(
+        `| 10,000-subtask job completes, worker RSS < 1 GiB | not run in this profile (${s.subtasks} subtasks: ${fmt(s.peakRssMiB, 0, ' MiB')}) | — |`,
+      );
   }
   if (results.recovery) {
     const r = results.recovery;
     L.push('## 4. Recovery', '');
-    L.push(`A worker process is SIGKILLed once ${r.concurrency} subtasks have finished and the next wave is in flight (L = ${r.latencyMs} ms,`);
-    L.push(`C = ${r.concurrency}, heartbeat timeout ${r.heartbeatSeconds} s); a new worker process is started at once. Recovery = SIGKILL → the`);
-    L.push('next ActivityTaskCompleted event in the job\'s history (the server\'s clock, same machine).', '');
+    L.push(
+      `A worker process is SIGKILLed once ${r.concurrency} subtasks have finished and the next wave is in flight (L = ${r.latencyMs} ms,`,
+    );
+    L.push(
+      `C = ${r.concurrency}, heartbeat timeout ${r.heartbeatSeconds} s); a new worker process is started at once. Recovery = SIGKILL → the`,
+    );
+    L.push("next ActivityTaskCompleted event in the job's history (the server's clock, same machine).", '');
     L.push('| figure | value |', '|---|---:|');
     L.push(`| SIGKILL → next finished subtask | ${fmt(scaleStat(r.recoveryMs, 1 / 1000), 2, ' s')} |`);
-    L.push(`| SIGKILL → first retried call started on the new worker | ${fmt(scaleStat(r.retryStartMs, 1 / 1000), 2, ' s')} |`);
-    L.push(`| new worker process start-up (spawn → polling; overlaps the heartbeat wait) | ${fmt(scaleStat(r.workerStartMs, 1 / 1000), 2, ' s')} |`);
+    L.push(
+      `| SIGKILL → first retried call started on the new worker | ${fmt(scaleStat(r.retryStartMs, 1 / 1000), 2, ' s')} |`,
+    );
+    L.push(
+      `| new worker process start-up (spawn → polling; overlaps the heartbeat wait) | ${fmt(scaleStat(r.workerStartMs, 1 / 1000), 2, ' s')} |`,
+    );
     L.push(`| subtasks in flight at the kill | ${fmt(r.inFlight, 0)} |`);
     L.push(`| subtask calls repeated | ${fmt(r.repeated, 0)} |`);
     L.push(`| finished subtasks requested again | ${r.repeatedFinished} |`, '');
-    const ok = r.recoveryMs.max <= (r.heartbeatSeconds + 2) * 1000 && r.repeated.max <= r.inFlight.min && r.repeatedFinished === 0;
-    targets.push(`| recovery ≤ heartbeat timeout + 2 s (= ${r.heartbeatSeconds + 2} s), repeats ≤ in flight | ${fmt(scaleStat(r.recoveryMs, 1 / 1000), 2, ' s')}; repeats ${fmt(r.repeated, 0)} of ${fmt(r.inFlight, 0)} in flight | ${verdict(ok)} |`);
+    const ok =
+      r.recoveryMs.max <= (r.heartbeatSeconds + 2) * 1000 &&
+      r.repeated.max <= r.inFlight.min &&
+      r.repeatedFinished === 0;
+    targets.push(
+      `| recovery ≤ heartbeat timeout + 2 s (= ${r.heartbeatSeconds + 2} s), repeats ≤ in flight | ${fmt(scaleStat(r.recoveryMs, 1 / 1000), 2, ' s')}; repeats ${fmt(r.repeated, 0)} of ${fmt(r.inFlight, 0)} in flight | ${verdict(ok)} |`,
+    );
   }
   if (results.cost) {
     const c = results.cost;
     L.push('## 5. Cost', '');
-    L.push(`A reference job of ${c.subtasks} subtasks (simulated token counts, list prices from shared/pricing.ts): planned and synthesized by`);
+    L.push(
+      `A reference job of ${c.subtasks} subtasks (simulated token counts, list prices from shared/pricing.ts): planned and synthesized by`,
+    );
     L.push(`${PLANNER}, subtasks on ${WORKER} — against the same job with the subtasks on ${PLANNER} too.`, '');
     L.push('| setup | model | input tokens | output tokens | cost |', '|---|---|---:|---:|---:|');
-    for (const [name, u] of [['Sonnet plans, Haiku works', c.mixed], ['all on Sonnet', c.allSonnet]] as const) {
-      for (const [model, m] of Object.entries(u.byModel)) L.push(`| ${name} | ${model} | ${m.inputTokens} | ${m.outputTokens} | $${m.costUsd.toFixed(4)} |`);
+    for (const [name, u] of [
+      ['Sonnet plans, Haiku works', c.mixed],
+      ['all on Sonnet', c.allSonnet],
+    ] as const) {
+      for (const [model, m] of Object.entries(u.byModel))
+        L.push(`| ${name} | ${model} | ${m.inputTokens} | ${m.outputTokens} | $${m.costUsd.toFixed(4)} |`);
       L.push(`| ${name} | **total** | | | **$${u.costUsd.toFixed(4)}** |`);
     }
-    L.push('', `Sonnet-plans-Haiku-works costs **${((c.mixed.costUsd / c.allSonnet.costUsd) * 100).toFixed(0)} %** of the all-Sonnet job.`, '');
+    L.push(
+      '',
+      `Sonnet-plans-Haiku-works costs **${((c.mixed.costUsd / c.allSonnet.costUsd) * 100).toFixed(0)} %** of the all-Sonnet job.`,
+      '',
+    );
   }
   L.push('## Targets', '', '| target | measured | |', '|---|---|---|', ...targets, '');
   return L.join('\n');
@@ -577,7 +702,8 @@ async function main(): Promise<void> {
   const profile = PROFILES[args.includes('--quick') ? 'quick' : 'full'];
   const onlyArg = args.find((a) => a.startsWith('--only='))?.slice(7);
   const only = onlyArg ? (onlyArg.split(',') as Section[]) : SECTIONS;
-  for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
+  for (const s of only)
+    if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
   const write = !args.includes('--no-write');
   const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
   const startedAt = new Date();
@@ -592,9 +718,19 @@ async function main(): Promise<void> {
   });
   const bundlePath = path.join(tmp, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);
-  const [server, sim] = await Promise.all([startDevServer({ uiPort: null, dynamicConfig: serverDynamicConfig() }), startSimulator({ apiKey: 'sim-key' })]);
+  const [server, sim] = await Promise.all([
+    startDevServer({ uiPort: null, dynamicConfig: serverDynamicConfig() }),
+    startSimulator({ apiKey: 'sim-key' }),
+  ]);
   const connection = await Connection.connect({ address: server.address });
-  const ctx: Ctx = { server, sim, client: new Client({ connection, namespace: server.namespace }), bundlePath, blobDir: path.join(tmp, 'blobs'), workers: [] };
+  const ctx: Ctx = {
+    server,
+    sim,
+    client: new Client({ connection, namespace: server.namespace }),
+    bundlePath,
+    blobDir: path.join(tmp, 'blobs'),
+    workers: [],
+  };
   const results: Results = {};
   try {
     if (only.includes('overhead')) results.overhead = await overhead(ctx, profile.overhead);
@@ -619,10 +755,21 @@ async function main(): Promise<void> {
     mkdirSync(path.join(REPO, 'docs'), { recursive: true });
     const svg = overheadChart(
       [
-        { name: 'renga (Temporal, durable)', color: '#2563eb', points: results.overhead.map((r) => ({ n: r.n, ratio: r.renga })) },
-        { name: 'baseline (in-process Promise.all)', color: '#6b7280', points: results.overhead.map((r) => ({ n: r.n, ratio: r.baseline })) },
+        {
+          name: 'renga (Temporal, durable)',
+          color: '#2563eb',
+          points: results.overhead.map((r) => ({ n: r.n, ratio: r.renga })),
+        },
+        {
+          name: 'baseline (in-process Promise.all)',
+          color: '#6b7280',
+          points: results.overhead.map((r) => ({ n: r.n, ratio: r.baseline })),
+        },
       ],
-      { title: `Overhead vs fan-out (L = ${profile.overhead.latencyMs} ms, C = ${profile.overhead.concurrency})`, target: 1.05 },
+      {
+        title: `Overhead vs fan-out (L = ${profile.overhead.latencyMs} ms, C = ${profile.overhead.concurrency})`,
+        target: 1.05,
+      },
     );
     writeFileSync(path.join(REPO, 'docs', 'bench-overhead.svg'), svg);
   }

@@ -112,7 +112,9 @@ export function jobSummary(input: JobInput): string {
 }
 
 function jobDetails(input: JobInput): string {
-  const ctx = input.context.length ? input.context.map((c) => `\`${c.name}\` (${c.content.length} chars)`).join(', ') : 'none';
+  const ctx = input.context.length
+    ? input.context.map((c) => `\`${c.name}\` (${c.content.length} chars)`).join(', ')
+    : 'none';
   const job = input.job.length > 2000 ? `${input.job.slice(0, 2000)}…` : input.job;
   return [
     `**Job:** ${job}`,
@@ -130,7 +132,11 @@ export async function ensureSearchAttributes(rc: RengaClient): Promise<void> {
   const missing = Object.entries(RENGA_SEARCH_ATTRIBUTES).filter(([name]) => !(name in have));
   if (missing.length === 0) return;
   const T = temporal.api.enums.v1.IndexedValueType;
-  const TYPE = { Keyword: T.INDEXED_VALUE_TYPE_KEYWORD, Int: T.INDEXED_VALUE_TYPE_INT, Double: T.INDEXED_VALUE_TYPE_DOUBLE } as const;
+  const TYPE = {
+    Keyword: T.INDEXED_VALUE_TYPE_KEYWORD,
+    Int: T.INDEXED_VALUE_TYPE_INT,
+    Double: T.INDEXED_VALUE_TYPE_DOUBLE,
+  } as const;
   await svc.addSearchAttributes({
     namespace: rc.config.TEMPORAL_NAMESPACE,
     searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, TYPE[type]])),
@@ -138,7 +144,11 @@ export async function ensureSearchAttributes(rc: RengaClient): Promise<void> {
   registered.delete(rc.client);
 }
 
-export async function startJob(rc: RengaClient, input: JobInputArg, opts: { workflowId?: string } = {}): Promise<string> {
+export async function startJob(
+  rc: RengaClient,
+  input: JobInputArg,
+  opts: { workflowId?: string } = {},
+): Promise<string> {
   const valid = validateJobInput(input);
   // Workflow ids are plaintext on the server: with encryption on they must not carry words of the job.
   const encrypted = Boolean(rc.config.RENGA_ENCRYPTION_KEYS || rc.config.RENGA_ENCRYPTION_KEYS_FILE);
@@ -180,7 +190,11 @@ export async function getResult(rc: RengaClient, workflowId: string): Promise<Re
     }
     const status = cause instanceof CancelledFailure ? 'cancelled' : 'failed';
     const reason =
-      cause instanceof TerminatedFailure ? 'terminated' : cause instanceof TimeoutFailure ? 'timed out' : (cause?.message ?? err.message);
+      cause instanceof TerminatedFailure
+        ? 'terminated'
+        : cause instanceof TimeoutFailure
+          ? 'timed out'
+          : (cause?.message ?? err.message);
     const description = await handle.describe();
     return emptyDocument(workflowId, status, reason, description);
   }

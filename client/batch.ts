@@ -4,7 +4,14 @@
  */
 import { ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleSummary } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { BatchInputSchema, BatchResultSchema, type BatchInput, type BatchInputArg, type BatchProgress, type BatchResult } from '../shared/batch';
+import {
+  BatchInputSchema,
+  BatchResultSchema,
+  type BatchInput,
+  type BatchInputArg,
+  type BatchProgress,
+  type BatchResult,
+} from '../shared/batch';
 import { describeZodError } from '../shared/schemas';
 import { batchProgressQuery } from '../workflows/batch-definitions';
 import type { batchWorkflow } from '../workflows';
@@ -25,10 +32,21 @@ export function validateBatchInput(input: BatchInputArg): BatchInput {
 }
 
 function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 32).replace(/-+$/, '') || 'batch';
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 32)
+      .replace(/-+$/, '') || 'batch'
+  );
 }
 
-export async function startBatch(rc: RengaClient, input: BatchInputArg, opts: { workflowId?: string } = {}): Promise<string> {
+export async function startBatch(
+  rc: RengaClient,
+  input: BatchInputArg,
+  opts: { workflowId?: string } = {},
+): Promise<string> {
   const valid = validateBatchInput(input);
   const workflowId = opts.workflowId ?? `renga-batch-${slug(valid.name)}-${randomUUID().slice(0, 8)}`;
   await rc.client.workflow.start<typeof batchWorkflow>('batchWorkflow', {
@@ -73,7 +91,9 @@ export async function createSchedule(rc: RengaClient, opts: CreateScheduleOption
   await rc.client.schedule.create({
     scheduleId: opts.name,
     spec: {
-      ...('cron' in opts.timing ? { cronExpressions: [opts.timing.cron] } : { intervals: [{ every: opts.timing.everyMs }] }),
+      ...('cron' in opts.timing
+        ? { cronExpressions: [opts.timing.cron] }
+        : { intervals: [{ every: opts.timing.everyMs }] }),
       ...(opts.timezone ? { timezone: opts.timezone } : {}),
     },
     action: {
@@ -86,7 +106,13 @@ export async function createSchedule(rc: RengaClient, opts: CreateScheduleOption
     },
     policies: { overlap: OVERLAP_POLICIES[opts.overlap] },
     // Kept as written: the server stores a cron expression as calendar specs.
-    memo: { timing: 'cron' in opts.timing ? `cron "${opts.timing.cron}"` : `every ${opts.timing.every}`, jobsFile: opts.jobsFile, jobs: input.jobs.length, mode: input.mode, concurrency: input.concurrency },
+    memo: {
+      timing: 'cron' in opts.timing ? `cron "${opts.timing.cron}"` : `every ${opts.timing.every}`,
+      jobsFile: opts.jobsFile,
+      jobs: input.jobs.length,
+      mode: input.mode,
+      concurrency: input.concurrency,
+    },
     state: { paused: opts.paused ?? false, ...(opts.note ? { note: opts.note } : {}) },
   });
 }
@@ -143,7 +169,14 @@ export async function describeSchedule(rc: RengaClient, name: string): Promise<S
     } else if (status === 'RUNNING') {
       progress = await handle.query(batchProgressQuery).catch(() => null);
     }
-    recentRuns.push({ workflowId, scheduledAt: a.scheduledAt.toISOString(), startedAt: a.takenAt.toISOString(), status, result, progress });
+    recentRuns.push({
+      workflowId,
+      scheduledAt: a.scheduledAt.toISOString(),
+      startedAt: a.takenAt.toISOString(),
+      status,
+      result,
+      progress,
+    });
   }
   return {
     name: d.scheduleId,

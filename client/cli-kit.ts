@@ -18,7 +18,8 @@ export interface CommandContext {
 
 export function positiveInt(flag: string) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${flag} takes a whole number ≥ 1, got '${value}'`);
+    if (!/^\d+$/.test(value) || Number(value) < 1)
+      throw new InvalidArgumentError(`${flag} takes a whole number ≥ 1, got '${value}'`);
     return Number(value);
   };
 }

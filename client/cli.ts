@@ -18,7 +18,9 @@ import { registerStackCommands } from './commands/stack';
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('renga')
-    .description('Durable LLM jobs on Temporal: a planner splits the job, fast workers run the parts, the planner combines them.')
+    .description(
+      'Durable LLM jobs on Temporal: a planner splits the job, fast workers run the parts, the planner combines them.',
+    )
     .showHelpAfterError()
     .exitOverride();
   registerJobCommands(program, ctx);

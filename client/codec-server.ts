@@ -62,7 +62,10 @@ function route(pathname: string): { op: 'encode' | 'decode' | null; pathToken: s
   return { op, pathToken };
 }
 
-export async function startCodecServer(config: CodecServerConfig, log: (line: string) => void = () => undefined): Promise<CodecServer> {
+export async function startCodecServer(
+  config: CodecServerConfig,
+  log: (line: string) => void = () => undefined,
+): Promise<CodecServer> {
   const codecs = createCodecs(config);
   const chain: PayloadCodec[] = codecs.chain;
   const tokenDigest = digest(config.RENGA_CODEC_TOKEN);
@@ -123,7 +126,9 @@ export async function startCodecServer(config: CodecServerConfig, log: (line: st
       try {
         parsed = WirePayloads.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       } catch (err) {
-        return send(400, { error: `body must be {"payloads":[{"metadata":{…},"data":"…"}]}: ${(err as Error).message}` });
+        return send(400, {
+          error: `body must be {"payloads":[{"metadata":{…},"data":"…"}]}: ${(err as Error).message}`,
+        });
       }
       run(op, parsed.payloads.map(fromWire)).then(
         (out) => send(200, { payloads: out.map(toWire) }),

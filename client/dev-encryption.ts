@@ -19,7 +19,9 @@ export function ensureDevKeys(dbFile: string, log: (line: string) => void): void
   const file = path.join(path.dirname(path.resolve(dbFile)), 'dev-keys');
   if (!existsSync(file)) {
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, `# renga dev encryption keys: first line encrypts, all decrypt\n${newKeyLine('dev1')}\n`, { mode: 0o600 });
+    writeFileSync(file, `# renga dev encryption keys: first line encrypts, all decrypt\n${newKeyLine('dev1')}\n`, {
+      mode: 0o600,
+    });
     log(`made a dev encryption key: ${file}`);
   }
   process.env.RENGA_ENCRYPTION_KEYS_FILE = file;

@@ -19,11 +19,14 @@ function readText(file: string, flag: string): string {
   try {
     size = statSync(file).size;
   } catch (err) {
-    throw new InvalidJobInputError(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new InvalidJobInputError(
+      `${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
   if (size > MAX_CONTEXT_CHARS * 4) throw new InvalidJobInputError(`${flag} ${file}: ${size} bytes is too large`);
   const buf = readFileSync(file);
-  if (buf.includes(0)) throw new InvalidJobInputError(`${flag} ${file}: binary file (contains NUL bytes); give a text file`);
+  if (buf.includes(0))
+    throw new InvalidJobInputError(`${flag} ${file}: binary file (contains NUL bytes); give a text file`);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(buf);
   } catch {
@@ -37,7 +40,8 @@ function readText(file: string, flag: string): string {
  */
 export function buildJobInput(jobArg: string | undefined, flags: JobFlags): JobInput {
   let base: JobInputArg;
-  if (flags.file && jobArg) throw new InvalidJobInputError('give the job either as an argument or with --file, not both');
+  if (flags.file && jobArg)
+    throw new InvalidJobInputError('give the job either as an argument or with --file, not both');
   if (flags.file) {
     const text = readText(flags.file, '--file');
     if (flags.file.endsWith('.json')) {
@@ -73,7 +77,8 @@ export function buildJobInput(jobArg: string | undefined, flags: JobFlags): JobI
   try {
     return validateJobInput(merged);
   } catch (err) {
-    if (err instanceof InvalidJobInputError && flags.file) throw new InvalidJobInputError(`--file ${flags.file}: ${err.message}`);
+    if (err instanceof InvalidJobInputError && flags.file)
+      throw new InvalidJobInputError(`--file ${flags.file}: ${err.message}`);
     throw err;
   }
 }

@@ -22,7 +22,9 @@ export function readJobsFile(file: string): JobsFile {
   try {
     size = statSync(file).size;
   } catch (err) {
-    throw new InvalidJobInputError(`${where}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new InvalidJobInputError(
+      `${where}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
   if (size > MAX_JOBS_FILE_BYTES) {
     throw new InvalidJobInputError(
@@ -67,9 +69,12 @@ export function parseJobsJsonl(text: string, where: string): JobInputArg[] {
   if (errors.length > 0) {
     const shown = errors.slice(0, MAX_REPORTED_ERRORS);
     const more = errors.length > shown.length ? `\n  … and ${errors.length - shown.length} more` : '';
-    throw new InvalidJobInputError(`${where}: ${errors.length} bad line${errors.length > 1 ? 's' : ''}:\n  ${shown.join('\n  ')}${more}`);
+    throw new InvalidJobInputError(
+      `${where}: ${errors.length} bad line${errors.length > 1 ? 's' : ''}:\n  ${shown.join('\n  ')}${more}`,
+    );
   }
   if (jobs.length === 0) throw new InvalidJobInputError(`${where}: no jobs (expected one JSON job input per line)`);
-  if (jobs.length > MAX_BATCH_JOBS) throw new InvalidJobInputError(`${where}: ${jobs.length} jobs, more than the ${MAX_BATCH_JOBS} allowed per batch`);
+  if (jobs.length > MAX_BATCH_JOBS)
+    throw new InvalidJobInputError(`${where}: ${jobs.length} jobs, more than the ${MAX_BATCH_JOBS} allowed per batch`);
   return jobs;
 }

@@ -16,7 +16,13 @@ export interface WatchOptions {
 }
 
 /** One line per subtask state as it changes: the text both modes print. */
-export function describeSubtask(id: string, title: string, state: string, attempt: number | null, error: string | null): string {
+export function describeSubtask(
+  id: string,
+  title: string,
+  state: string,
+  attempt: number | null,
+  error: string | null,
+): string {
   switch (state) {
     case 'running':
       return `${id} running (attempt ${attempt ?? 1})${error ? ` — last error: ${error}` : ''}: ${title}`;
@@ -44,7 +50,11 @@ export async function watchJob(rc: RengaClient, workflowId: string, opts: WatchO
   const color = opts.tty ? pc : pc.createColors(false);
   // A MultiBar with one bar: it can print log lines above the bar without breaking it.
   const bars = opts.tty
-    ? new MultiBar({ format: `${color.cyan('{bar}')} {value}/{total} · {phase} · {tokens} · \${cost}`, hideCursor: true, clearOnComplete: false })
+    ? new MultiBar({
+        format: `${color.cyan('{bar}')} {value}/{total} · {phase} · {tokens} · \${cost}`,
+        hideCursor: true,
+        clearOnComplete: false,
+      })
     : null;
   let bar: SingleBar | null = null;
   opts.write(`watching ${workflowId} — ${uiLink(rc.config, workflowId)}`);
@@ -63,7 +73,13 @@ export async function watchJob(rc: RengaClient, workflowId: string, opts: WatchO
         for (const s of live.progress.subtasks) {
           const l = live.live[s.id];
           const attempt = s.state === 'running' ? (l?.attempt ?? 1) : s.attempts;
-          const line = describeSubtask(s.id, s.title, s.state, attempt, s.state === 'running' ? (l?.lastError ?? null) : s.error);
+          const line = describeSubtask(
+            s.id,
+            s.title,
+            s.state,
+            attempt,
+            s.state === 'running' ? (l?.lastError ?? null) : s.error,
+          );
           if (seen.get(s.id) !== line && s.state !== 'queued') {
             seen.set(s.id, line);
             const paint = s.state === 'completed' ? color.green : s.state === 'failed' ? color.red : color.dim;
@@ -72,8 +88,13 @@ export async function watchJob(rc: RengaClient, workflowId: string, opts: WatchO
         }
         const summary = summaryLine(live);
         if (bars) {
-          if (!bar && live.progress.total > 0) bar = bars.create(live.progress.total, 0, { phase: live.progress.phase, tokens: '', cost: '0.0000' });
-          bar?.update(live.progress.completed + live.progress.failed, { phase: live.progress.phase, tokens: tokens(live.progress), cost: live.progress.costUsd.toFixed(4) });
+          if (!bar && live.progress.total > 0)
+            bar = bars.create(live.progress.total, 0, { phase: live.progress.phase, tokens: '', cost: '0.0000' });
+          bar?.update(live.progress.completed + live.progress.failed, {
+            phase: live.progress.phase,
+            tokens: tokens(live.progress),
+            cost: live.progress.costUsd.toFixed(4),
+          });
         } else if (summary !== lastSummary) {
           opts.write(`progress: ${summary}`);
         }
@@ -90,7 +111,11 @@ export async function watchJob(rc: RengaClient, workflowId: string, opts: WatchO
   const doc = await getResult(rc, workflowId);
   const paint = doc.status === 'completed' ? color.green : doc.status === 'partial' ? color.yellow : color.red;
   const done = doc.subtasks.filter((s) => s.status === 'completed').length;
-  opts.write(paint(`${workflowId}: ${doc.status} · ${done}/${doc.subtasks.length} subtasks · $${doc.usage.costUsd.toFixed(4)}${doc.error ? ` · ${doc.error}` : ''}`));
+  opts.write(
+    paint(
+      `${workflowId}: ${doc.status} · ${done}/${doc.subtasks.length} subtasks · $${doc.usage.costUsd.toFixed(4)}${doc.error ? ` · ${doc.error}` : ''}`,
+    ),
+  );
   return doc;
 }
 

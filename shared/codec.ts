@@ -69,11 +69,15 @@ export function parseKeys(text: string, source: string): EncryptionKey[] {
     const colon = entry.indexOf(':');
     const id = colon > 0 ? entry.slice(0, colon) : '';
     if (!KEY_ID.test(id)) {
-      throw new EncryptionKeyConfigError(`${source}: each key is "id:base64" with an id of letters, digits, '.', '_' or '-' (got an entry starting "${entry.slice(0, 8)}…")`);
+      throw new EncryptionKeyConfigError(
+        `${source}: each key is "id:base64" with an id of letters, digits, '.', '_' or '-' (got an entry starting "${entry.slice(0, 8)}…")`,
+      );
     }
     const key = Buffer.from(entry.slice(colon + 1), 'base64');
     if (key.length !== 32) {
-      throw new EncryptionKeyConfigError(`${source}: key "${id}" is ${key.length} bytes after base64 decoding; AES-256 needs 32 (make one with: openssl rand -base64 32)`);
+      throw new EncryptionKeyConfigError(
+        `${source}: key "${id}" is ${key.length} bytes after base64 decoding; AES-256 needs 32 (make one with: openssl rand -base64 32)`,
+      );
     }
     if (keys.some((k) => k.id === id)) throw new EncryptionKeyConfigError(`${source}: key id "${id}" appears twice`);
     keys.push({ id, key });
@@ -92,7 +96,10 @@ export function loadKeys(opts: { keys?: string; keysFile?: string }): Encryption
       throw new EncryptionKeyConfigError(`RENGA_ENCRYPTION_KEYS_FILE=${opts.keysFile}: ${(err as Error).message}`);
     }
     for (const k of parseKeys(text, `RENGA_ENCRYPTION_KEYS_FILE ${opts.keysFile}`)) {
-      if (keys.some((e) => e.id === k.id)) throw new EncryptionKeyConfigError(`key id "${k.id}" is in both RENGA_ENCRYPTION_KEYS and RENGA_ENCRYPTION_KEYS_FILE`);
+      if (keys.some((e) => e.id === k.id))
+        throw new EncryptionKeyConfigError(
+          `key id "${k.id}" is in both RENGA_ENCRYPTION_KEYS and RENGA_ENCRYPTION_KEYS_FILE`,
+        );
       keys.push(k);
     }
   }
@@ -185,7 +192,9 @@ export class EncryptionCodec implements PayloadCodec {
       decipher.setAAD(Buffer.from(id, 'utf8'));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
       try {
-        return deserializePayload(Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]));
+        return deserializePayload(
+          Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]),
+        );
       } catch {
         throw new PayloadDecryptionError(
           `payload encrypted with key "${id}" failed authentication: the configured key "${id}" is not the one that encrypted it (or the data was altered)`,
@@ -265,7 +274,9 @@ export interface RengaCodecs {
 }
 
 export function createCodecs(settings: CodecSettings): RengaCodecs {
-  const encryption = new EncryptionCodec(loadKeys({ keys: settings.RENGA_ENCRYPTION_KEYS, keysFile: settings.RENGA_ENCRYPTION_KEYS_FILE }));
+  const encryption = new EncryptionCodec(
+    loadKeys({ keys: settings.RENGA_ENCRYPTION_KEYS, keysFile: settings.RENGA_ENCRYPTION_KEYS_FILE }),
+  );
   const claimCheck = new ClaimCheckCodec(settings.RENGA_PAYLOAD_DIR, settings.RENGA_PAYLOAD_OFFLOAD_BYTES);
   return { encryption, claimCheck, chain: [encryption, claimCheck] };
 }

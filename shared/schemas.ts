@@ -55,7 +55,12 @@ export const JobInputSchema = z
     /** Wait after planning for `renga approve` / `renga reject` before spending on subtasks. */
     approvePlan: z.boolean().default(false),
     /** How long an unapproved plan waits before the job fails with PlanApprovalTimedOut. */
-    approvalTimeoutSeconds: z.number().int().min(1).max(30 * 86_400).default(86_400),
+    approvalTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400)
+      .default(86_400),
     /** 'batch-api': subtasks go through the Message Batches API (half price, results within 24 h). */
     fanOut: z.enum(['direct', 'batch-api']).default('direct'),
     /** First poll of a submitted message batch after this long; the interval then doubles, up to 10 minutes. */
@@ -209,7 +214,5 @@ export type Progress = z.infer<typeof ProgressSchema>;
 
 /** Turns a zod error into one line per problem, each naming its field. */
 export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .map((i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`)
-    .join('; ');
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`).join('; ');
 }

@@ -34,7 +34,10 @@ interface StoredBatch {
   record: MessageBatchRecord;
 }
 
-export type BatchRoute = { kind: 'answer'; status: number; body: unknown } | { kind: 'jsonl'; lines: string[] } | { kind: 'error'; error: ApiErrorSpec };
+export type BatchRoute =
+  | { kind: 'answer'; status: number; body: unknown }
+  | { kind: 'jsonl'; lines: string[] }
+  | { kind: 'error'; error: ApiErrorSpec };
 
 export interface BatchDeps {
   /** Absolute base URL of the simulator, for results_url. */
@@ -44,7 +47,6 @@ export interface BatchDeps {
   answer(request: MessagesRequest): Message | ApiErrorSpec;
   now(): number;
 }
-
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -111,7 +113,8 @@ export class MessageBatchStore {
       }
       if (seen.has(r.custom_id)) return fail(`requests.${i}.custom_id: duplicate custom_id '${r.custom_id}'`);
       seen.add(r.custom_id);
-      if (isObj(r.params) && r.params.stream === true) return fail(`requests.${i}.params.stream: streaming is not supported in batches`);
+      if (isObj(r.params) && r.params.stream === true)
+        return fail(`requests.${i}.params.stream: streaming is not supported in batches`);
       const v = validateMessagesRequest(r.params, false);
       if (!v.ok) return fail(`requests.${i}.params.${v.error.message}`);
       parsed.push({ customId: r.custom_id, request: v.request });
@@ -134,7 +137,14 @@ export class MessageBatchStore {
       record.outcomes[customId] = result.type;
       return { customId, result };
     });
-    const batch: StoredBatch = { id, createdAt: now, endsAt: now + this.config.processingMs, cancelAt: null, items, record };
+    const batch: StoredBatch = {
+      id,
+      createdAt: now,
+      endsAt: now + this.config.processingMs,
+      cancelAt: null,
+      items,
+      record,
+    };
     this.batches.set(id, batch);
     this.records.push(record);
     return { kind: 'answer', status: 200, body: this.view(batch) };
@@ -143,20 +153,30 @@ export class MessageBatchStore {
   private decide(request: MessagesRequest): MessageBatchResult {
     const text = request.lastUserText;
     const c = this.config;
-    const errored = c.erroredIncludes.some((s) => text.includes(s)) || (c.erroredRate > 0 && this.rng() < c.erroredRate);
+    const errored =
+      c.erroredIncludes.some((s) => text.includes(s)) || (c.erroredRate > 0 && this.rng() < c.erroredRate);
     if (errored) {
       return {
         type: 'errored',
-        error: { type: 'error', error: { type: 'api_error', message: 'Internal server error (injected batch item fault)' }, request_id: this.deps.newId('req_sim_') },
+        error: {
+          type: 'error',
+          error: { type: 'api_error', message: 'Internal server error (injected batch item fault)' },
+          request_id: this.deps.newId('req_sim_'),
+        },
       };
     }
-    const expired = c.expiredIncludes.some((s) => text.includes(s)) || (c.expiredRate > 0 && this.rng() < c.expiredRate);
+    const expired =
+      c.expiredIncludes.some((s) => text.includes(s)) || (c.expiredRate > 0 && this.rng() < c.expiredRate);
     if (expired) return { type: 'expired' };
     const answer = this.deps.answer(request);
     if ('status' in answer) {
       return {
         type: 'errored',
-        error: { type: 'error', error: { type: answer.type as 'not_found_error', message: answer.message }, request_id: this.deps.newId('req_sim_') },
+        error: {
+          type: 'error',
+          error: { type: answer.type as 'not_found_error', message: answer.message },
+          request_id: this.deps.newId('req_sim_'),
+        },
       };
     }
     // Batch answers are billed on the batch tier; the usage block says so.
@@ -183,7 +203,10 @@ export class MessageBatchStore {
       else counts[this.finalResult(batch, item.result).type] += 1;
     }
     batch.record.status = status;
-    const endedAt = status === 'ended' ? new Date(batch.cancelAt !== null ? Math.min(batch.cancelAt, batch.endsAt) : batch.endsAt).toISOString() : null;
+    const endedAt =
+      status === 'ended'
+        ? new Date(batch.cancelAt !== null ? Math.min(batch.cancelAt, batch.endsAt) : batch.endsAt).toISOString()
+        : null;
     return {
       id: batch.id,
       type: 'message_batch',
@@ -200,11 +223,17 @@ export class MessageBatchStore {
 
   private results(batch: StoredBatch): BatchRoute {
     if (this.status(batch) !== 'ended') {
-      return { kind: 'error', error: invalidRequest(`message batch ${batch.id} is still processing; results are available once it has ended`) };
+      return {
+        kind: 'error',
+        error: invalidRequest(`message batch ${batch.id} is still processing; results are available once it has ended`),
+      };
     }
     batch.record.resultsFetches += 1;
     const lines = batch.items.map((item) => {
-      const line: MessageBatchIndividualResponse = { custom_id: item.customId, result: this.finalResult(batch, item.result) };
+      const line: MessageBatchIndividualResponse = {
+        custom_id: item.customId,
+        result: this.finalResult(batch, item.result),
+      };
       return JSON.stringify(line);
     });
     return { kind: 'jsonl', lines };

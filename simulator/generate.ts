@@ -14,15 +14,36 @@ export function shortHash(text: string, length = 8): string {
 }
 
 const STOPWORDS = new Set([
-  'the', 'and', 'for', 'with', 'that', 'this', 'from', 'into', 'your', 'you', 'are', 'was', 'were',
-  'what', 'which', 'who', 'how', 'why', 'when', 'please', 'about', 'each', 'their', 'them', 'then',
+  'the',
+  'and',
+  'for',
+  'with',
+  'that',
+  'this',
+  'from',
+  'into',
+  'your',
+  'you',
+  'are',
+  'was',
+  'were',
+  'what',
+  'which',
+  'who',
+  'how',
+  'why',
+  'when',
+  'please',
+  'about',
+  'each',
+  'their',
+  'them',
+  'then',
 ]);
 
 /** A few content words of the prompt, so generated values visibly relate to what was asked. */
 export function promptWords(text: string, max = 4): string {
-  const words = (text.match(/[\p{L}\p{N}]+/gu) ?? []).filter(
-    (w) => w.length >= 3 && !STOPWORDS.has(w.toLowerCase()),
-  );
+  const words = (text.match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => w.length >= 3 && !STOPWORDS.has(w.toLowerCase()));
   const picked = words.slice(0, max).map((w) => w.toLowerCase());
   return picked.length > 0 ? picked.join(' ') : 'simulated output';
 }
@@ -200,9 +221,7 @@ function arrayValue(schema: Schema, ctx: Ctx, name: string, depth: number): unkn
     : Array.isArray(schema.items)
       ? schema.items
       : [];
-  const rest: unknown = Array.isArray(schema.items)
-    ? schema.additionalItems
-    : schema.items;
+  const rest: unknown = Array.isArray(schema.items) ? schema.additionalItems : schema.items;
   let count = depth >= MAX_DEPTH ? min : max !== undefined ? max : Math.max(min, ctx.arrayItems);
   if (rest === false) count = Math.min(count, prefix.length);
   const out: unknown[] = [];
@@ -292,5 +311,10 @@ function stringValue(schema: Schema, ctx: Ctx, name: string, index: number): str
 }
 
 function slug(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'item';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'item'
+  );
 }

@@ -26,7 +26,9 @@ class UsageError extends Error {}
 function number(flag: string, raw: string | undefined, { min = -Infinity, max = Infinity } = {}): number {
   const n = Number(raw);
   if (raw === undefined || raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`${flag}: expected a number${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` <= ${max}` : ''}, got ${raw ?? 'nothing'}`);
+    throw new UsageError(
+      `${flag}: expected a number${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` <= ${max}` : ''}, got ${raw ?? 'nothing'}`,
+    );
   }
   return n;
 }
@@ -45,7 +47,10 @@ function latency(raw: string | undefined): number | Record<string, number> {
 }
 
 function list(flag: string, raw: string | undefined): string[] {
-  const items = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const items = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new UsageError(`${flag}: expected a comma-separated list`);
   return items;
 }
@@ -57,33 +62,76 @@ export function parseArgs(argv: string[]): SimulatorOptions {
   let total: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined];
     const value = (): string | undefined => inline ?? argv[++i];
     const rate = (): number => number(flag!, value(), { min: 0, max: 1 });
     switch (flag) {
       case '--help':
       case '-h':
         throw new UsageError('');
-      case '--port': opts.port = number(flag, value(), { min: 0, max: 65535 }); break;
-      case '--host': opts.host = value(); break;
-      case '--seed': opts.seed = number(flag, value()); break;
-      case '--latency-ms': opts.latencyMs = latency(value()); break;
-      case '--stream-chunk-delay-ms': opts.streamChunkDelayMs = number(flag, value(), { min: 0 }); break;
-      case '--fault-rate': total = rate(); break;
-      case '--rate-limit': rates.rateLimit = rate(); break;
-      case '--overloaded': rates.overloaded = rate(); break;
-      case '--server-error': rates.server = rate(); break;
-      case '--reset': rates.reset = rate(); break;
-      case '--stream-error': rates.streamError = rate(); break;
-      case '--stall': rates.stall = rate(); break;
-      case '--retry-after': faults.retryAfterSeconds = number(flag, value(), { min: 0 }); break;
-      case '--only-models': faults.onlyModels = list(flag, value()); break;
-      case '--api-key': opts.apiKey = value(); break;
-      case '--models': opts.models = list(flag, value()); break;
-      case '--array-items': opts.arrayItems = number(flag, value(), { min: 0 }); break;
-      case '--batch-processing-ms': opts.batches = { ...opts.batches, processingMs: number(flag, value(), { min: 0 }) }; break;
-      case '--batch-errored-rate': opts.batches = { ...opts.batches, erroredRate: rate() }; break;
-      case '--batch-expired-rate': opts.batches = { ...opts.batches, expiredRate: rate() }; break;
+      case '--port':
+        opts.port = number(flag, value(), { min: 0, max: 65535 });
+        break;
+      case '--host':
+        opts.host = value();
+        break;
+      case '--seed':
+        opts.seed = number(flag, value());
+        break;
+      case '--latency-ms':
+        opts.latencyMs = latency(value());
+        break;
+      case '--stream-chunk-delay-ms':
+        opts.streamChunkDelayMs = number(flag, value(), { min: 0 });
+        break;
+      case '--fault-rate':
+        total = rate();
+        break;
+      case '--rate-limit':
+        rates.rateLimit = rate();
+        break;
+      case '--overloaded':
+        rates.overloaded = rate();
+        break;
+      case '--server-error':
+        rates.server = rate();
+        break;
+      case '--reset':
+        rates.reset = rate();
+        break;
+      case '--stream-error':
+        rates.streamError = rate();
+        break;
+      case '--stall':
+        rates.stall = rate();
+        break;
+      case '--retry-after':
+        faults.retryAfterSeconds = number(flag, value(), { min: 0 });
+        break;
+      case '--only-models':
+        faults.onlyModels = list(flag, value());
+        break;
+      case '--api-key':
+        opts.apiKey = value();
+        break;
+      case '--models':
+        opts.models = list(flag, value());
+        break;
+      case '--array-items':
+        opts.arrayItems = number(flag, value(), { min: 0 });
+        break;
+      case '--batch-processing-ms':
+        opts.batches = { ...opts.batches, processingMs: number(flag, value(), { min: 0 }) };
+        break;
+      case '--batch-errored-rate':
+        opts.batches = { ...opts.batches, erroredRate: rate() };
+        break;
+      case '--batch-expired-rate':
+        opts.batches = { ...opts.batches, expiredRate: rate() };
+        break;
       default:
         throw new UsageError(`unknown option ${arg}`);
     }

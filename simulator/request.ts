@@ -169,7 +169,8 @@ export function validateMessagesRequest(body: unknown, countTokens: boolean): Va
     if (!isObj(body.output_config)) return fail('output_config: Input should be a valid dictionary');
     const fmt = body.output_config.format;
     if (fmt !== undefined && fmt !== null) {
-      if (!isObj(fmt) || fmt.type !== 'json_schema') return fail("output_config.format.type: Input should be 'json_schema'");
+      if (!isObj(fmt) || fmt.type !== 'json_schema')
+        return fail("output_config.format.type: Input should be 'json_schema'");
       if (!isObj(fmt.schema)) return fail('output_config.format.schema: Input should be a valid dictionary');
       format = fmt.schema;
     }

@@ -167,7 +167,12 @@ function usageOf(input: number, output: number): Usage {
   };
 }
 
-function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify(value);
   res.writeHead(status, {
     'content-type': 'application/json',
@@ -472,7 +477,11 @@ class SimulatorServer implements Simulator {
         try {
           batchBody = JSON.parse(body.buf.toString('utf8'));
         } catch {
-          return sendError(invalidRequest('There was an error parsing the body of your request: invalid JSON'), 'error', null);
+          return sendError(
+            invalidRequest('There was an error parsing the body of your request: invalid JSON'),
+            'error',
+            null,
+          );
         }
       }
       const routed = this.batchStore.route(req.method ?? 'GET', path, batchBody);
@@ -493,7 +502,11 @@ class SimulatorServer implements Simulator {
     try {
       json = JSON.parse(body.buf.toString('utf8'));
     } catch {
-      return sendError(invalidRequest('There was an error parsing the body of your request: invalid JSON'), 'error', null);
+      return sendError(
+        invalidRequest('There was an error parsing the body of your request: invalid JSON'),
+        'error',
+        null,
+      );
     }
     Object.assign(entry, logFields(json));
 
@@ -582,7 +595,12 @@ class SimulatorServer implements Simulator {
     }
   }
 
-  private record(entry: RequestLogEntry, status: number, outcome: RequestLogEntry['outcome'], fault: string | null): void {
+  private record(
+    entry: RequestLogEntry,
+    status: number,
+    outcome: RequestLogEntry['outcome'],
+    fault: string | null,
+  ): void {
     entry.status = status;
     entry.outcome = outcome;
     entry.fault = fault;
@@ -617,7 +635,9 @@ class SimulatorServer implements Simulator {
     const limit = request.maxTokens ?? Infinity;
     // Like the real model, an answer longer than max_tokens is cut off (which also breaks its JSON).
     if (estimateTokens(text) > limit) {
-      text = Array.from(text).slice(0, limit * 4).join('');
+      text = Array.from(text)
+        .slice(0, limit * 4)
+        .join('');
       stopReason = 'max_tokens';
     }
     return {

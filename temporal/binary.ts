@@ -302,9 +302,7 @@ async function downloadViaTestingPackage(dirs: LocalDirs, log: BinaryLog): Promi
     startError = err;
   }
   if (isExecutable(ours)) return ours;
-  throw new Error(
-    `expected ${ours} after the SDK download` + (startError ? `: ${errorMessage(startError)}` : ''),
-  );
+  throw new Error(`expected ${ours} after the SDK download` + (startError ? `: ${errorMessage(startError)}` : ''));
 }
 
 function testingPackageVersion(): string {

@@ -32,7 +32,9 @@ export interface ServerBinaries {
 
 /** Builds (first time: ~3 min on 2 cores) or finds the server and schema tool. */
 export function ensureServerBinaries(log: (line: string) => void = () => undefined): ServerBinaries {
-  const dir = process.env.RENGA_TEMPORAL_SERVER_DIR ?? path.join(findRepoRoot(), '.temporal', `server-${TEMPORAL_SERVER_VERSION}`);
+  const dir =
+    process.env.RENGA_TEMPORAL_SERVER_DIR ??
+    path.join(findRepoRoot(), '.temporal', `server-${TEMPORAL_SERVER_VERSION}`);
   const bins = { server: path.join(dir, 'server'), sqlTool: path.join(dir, 'sql') };
   if (existsSync(bins.server) && existsSync(bins.sqlTool)) return bins;
   // Build into a scratch GOBIN, then rename: a half-finished build never looks usable.
@@ -43,7 +45,8 @@ export function ensureServerBinaries(log: (line: string) => void = () => undefin
       env: { ...process.env, GOTOOLCHAIN: 'local', GOBIN: scratch },
       encoding: 'utf8',
     });
-    if (r.status !== 0) throw new PostgresServerError(`go install ${MODULE}/${pkg} failed: ${r.error?.message ?? r.stderr.slice(-2000)}`);
+    if (r.status !== 0)
+      throw new PostgresServerError(`go install ${MODULE}/${pkg} failed: ${r.error?.message ?? r.stderr.slice(-2000)}`);
   }
   mkdirSync(dir, { recursive: true });
   renameSync(path.join(scratch, 'server'), bins.server);
@@ -71,7 +74,10 @@ function sqlTool(bins: ServerBinaries, pg: PostgresTarget, db: string, args: str
     },
     encoding: 'utf8',
   });
-  if (r.status !== 0) throw new PostgresServerError(`temporal-sql-tool ${args.join(' ')} on ${db}: ${r.stderr.slice(-2000) || r.stdout.slice(-2000)}`);
+  if (r.status !== 0)
+    throw new PostgresServerError(
+      `temporal-sql-tool ${args.join(' ')} on ${db}: ${r.stderr.slice(-2000) || r.stdout.slice(-2000)}`,
+    );
 }
 
 async function lowFreePort(taken: number[]): Promise<number> {
@@ -88,7 +94,11 @@ async function lowFreePort(taken: number[]): Promise<number> {
 }
 
 /** Creates fresh databases named `<prefix>` and `<prefix>_vis`, and starts a server on them. */
-export async function startPostgresTemporal(opts: { pg: PostgresTarget; dbPrefix: string; bins: ServerBinaries }): Promise<PostgresTemporal> {
+export async function startPostgresTemporal(opts: {
+  pg: PostgresTarget;
+  dbPrefix: string;
+  bins: ServerBinaries;
+}): Promise<PostgresTemporal> {
   const { pg, bins } = opts;
   const dbs = { main: opts.dbPrefix, vis: `${opts.dbPrefix}_vis` };
   for (const [db, schema] of [
@@ -104,7 +114,19 @@ export async function startPostgresTemporal(opts: { pg: PostgresTarget; dbPrefix
   // The cluster_membership table stores ports as SMALLINT: OS-assigned ephemeral ports (≥ 32768) overflow it.
   const ports: number[] = [];
   for (let i = 0; i < 11; i++) ports.push(i % 2 === 1 && i < 8 ? await lowFreePort(ports) : await freePort());
-  const [fe, feM, hi, hiM, ma, maM, wo, woM, http, pprof, metrics] = ports as [number, number, number, number, number, number, number, number, number, number, number];
+  const [fe, feM, hi, hiM, ma, maM, wo, woM, http, pprof, metrics] = ports as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const root = mkdtempSync(path.join(os.tmpdir(), 'renga-pg-temporal-'));
   mkdirSync(path.join(root, 'config', 'dynamicconfig'), { recursive: true });
   // Namespace registration becomes visible to the frontend quickly instead of after the 10 s cache.
@@ -174,9 +196,13 @@ dynamicConfigClient:
   pollInterval: "10s"
 `,
   );
-  const child: ChildProcess = spawn(bins.server, ['--root', root, '--config', 'config', '--env', 'development', 'start'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    bins.server,
+    ['--root', root, '--config', 'config', '--env', 'development', 'start'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
@@ -203,7 +229,9 @@ dynamicConfigClient:
   while (!(await isTemporalReachable(address, 1_000))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
-      throw new PostgresServerError(`Temporal server on PostgreSQL did not come up at ${address}:\n${out.slice(-4000)}`);
+      throw new PostgresServerError(
+        `Temporal server on PostgreSQL did not come up at ${address}:\n${out.slice(-4000)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }

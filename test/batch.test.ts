@@ -13,7 +13,11 @@ const stack = useStack({}, { worker: false });
 
 beforeEach(() => {
   stack.sim.clearLog();
-  stack.sim.configure({ latencyMs: 0, faults: {}, batches: { processingMs: 0, erroredIncludes: [], expiredIncludes: [] } });
+  stack.sim.configure({
+    latencyMs: 0,
+    faults: {},
+    batches: { processingMs: 0, erroredIncludes: [], expiredIncludes: [] },
+  });
 });
 
 test('a 200-job batch completes with bounded parallelism across continue-as-new; a failed job is recorded, not fatal', async () => {
@@ -24,19 +28,27 @@ test('a 200-job batch completes with bounded parallelism across continue-as-new;
       ? { job: `Topic ${i + 1}: name two rivers`, maxSubtasks: 2, workerModel: 'claude-nonexistent-9' }
       : { job: `Topic ${i + 1}: name two rivers`, maxSubtasks: 2 },
   );
-  const id = await startBatch(stack.rc, { name: 'two hundred', jobs, concurrency: 8, pageSize: 60 }, { workflowId: 'batch-200' });
+  const id = await startBatch(
+    stack.rc,
+    { name: 'two hundred', jobs, concurrency: 8, pageSize: 60 },
+    { workflowId: 'batch-200' },
+  );
 
   // Sample the live progress while it runs: never more than `concurrency` jobs at once.
   let samples = 0;
   let maxSeen = 0;
-  await waitUntil(async () => {
-    const p = await getBatchProgress(stack.rc, id).catch(() => null);
-    if (!p) return false;
-    samples++;
-    maxSeen = Math.max(maxSeen, p.running);
-    expect(p.running).toBeLessThanOrEqual(8);
-    return p.done >= 150;
-  }, 'three quarters of the jobs are done', 170_000);
+  await waitUntil(
+    async () => {
+      const p = await getBatchProgress(stack.rc, id).catch(() => null);
+      if (!p) return false;
+      samples++;
+      maxSeen = Math.max(maxSeen, p.running);
+      expect(p.running).toBeLessThanOrEqual(8);
+      return p.done >= 150;
+    },
+    'three quarters of the jobs are done',
+    170_000,
+  );
   const r = await getBatchResult(stack.rc, id);
 
   expect(samples).toBeGreaterThan(0);
@@ -63,7 +75,9 @@ test('a 200-job batch completes with bounded parallelism across continue-as-new;
   // Every job's plan went to the model once: no job ran twice across continue-as-new.
   const plans = stack.sim.log.filter((e) => e.structured).length;
   expect(plans).toBe(200);
-  console.log(`200-job batch: runs=${r.runs} peakRunning=${r.peakRunning} maxSampled=${maxSeen} cost=$${r.usage.costUsd} requests=${stack.sim.log.length}`);
+  console.log(
+    `200-job batch: runs=${r.runs} peakRunning=${r.peakRunning} maxSampled=${maxSeen} cost=$${r.usage.costUsd} requests=${stack.sim.log.length}`,
+  );
   await worker.stop();
 });
 
@@ -73,10 +87,17 @@ test('batch-api mode: subtasks go through Message Batches, survive a worker kill
   });
   const first = await stack.spawnWorker();
   const jobs = [1, 2, 3].map((n) => ({ job: `Batch job ${n}: describe four kinds of clouds`, maxSubtasks: 4 }));
-  const id = await startBatch(stack.rc, { name: 'via batches', jobs, concurrency: 3, mode: 'batch-api', batchPollSeconds: 1 }, { workflowId: 'batch-api-1' });
+  const id = await startBatch(
+    stack.rc,
+    { name: 'via batches', jobs, concurrency: 3, mode: 'batch-api', batchPollSeconds: 1 },
+    { workflowId: 'batch-api-1' },
+  );
 
   // Mid-poll: all three message batches submitted, each polled at least once, none ended yet.
-  await waitUntil(() => stack.sim.batches.length === 3 && stack.sim.batches.every((b) => b.retrieves >= 1), 'every job has submitted and polled its batch');
+  await waitUntil(
+    () => stack.sim.batches.length === 3 && stack.sim.batches.every((b) => b.retrieves >= 1),
+    'every job has submitted and polled its batch',
+  );
   expect(stack.sim.batches.every((b) => b.status === 'in_progress')).toBe(true);
   await first.kill('SIGKILL');
   await stack.spawnWorker();
@@ -113,8 +134,13 @@ test('batch-api mode: subtasks go through Message Batches, survive a worker kill
       }
     }
     const haiku = doc.usage.byModel['claude-haiku-4-5']!;
-    const expected = doc.subtasks.reduce((n, s) => n + costUsd(s.model, s.usage, { batch: s.id === 's1' || s.id === 's4' }), 0);
+    const expected = doc.subtasks.reduce(
+      (n, s) => n + costUsd(s.model, s.usage, { batch: s.id === 's1' || s.id === 's4' }),
+      0,
+    );
     expect(haiku.costUsd).toBeCloseTo(expected, 5);
   }
-  console.log(`batch-api: batched subtasks $${roundUsd(batchedCost)} (half price), fallbacks $${roundUsd(directCost)}, total $${r.usage.costUsd}`);
+  console.log(
+    `batch-api: batched subtasks $${roundUsd(batchedCost)} (half price), fallbacks $${roundUsd(directCost)}, total $${r.usage.costUsd}`,
+  );
 });

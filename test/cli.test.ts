@@ -30,11 +30,31 @@ describe('bad input exits 2 with a precise message and starts nothing', () => {
   test.each<[string, () => string[], RegExp]>([
     ['empty job', () => ['run', ''], /invalid input: job: the job text is empty/],
     ['unknown option', () => ['run', 'x', '--bogus'], /unknown option '--bogus'/],
-    ['non-numeric --max-subtasks', () => ['run', 'x', '--max-subtasks', 'many'], /--max-subtasks takes a whole number ≥ 1, got 'many'/],
-    ['too many subtasks', () => ['run', 'x', '--max-subtasks', '20000'], /maxSubtasks: Too big: expected number to be <=10000/],
-    ['oversized job file', () => ['run', '--file', file('huge.txt', 'a'.repeat(100_001))], /job: the job text is longer than 100000 characters/],
-    ['malformed JSON job file', () => ['run', '--file', file('bad.json', '{"job": "x",')], /--file .*bad.json: malformed JSON/],
-    ['missing context file', () => ['start', 'x', '--context', path.join(dir, 'absent.md')], /--context .*absent.md: no such file/],
+    [
+      'non-numeric --max-subtasks',
+      () => ['run', 'x', '--max-subtasks', 'many'],
+      /--max-subtasks takes a whole number ≥ 1, got 'many'/,
+    ],
+    [
+      'too many subtasks',
+      () => ['run', 'x', '--max-subtasks', '20000'],
+      /maxSubtasks: Too big: expected number to be <=10000/,
+    ],
+    [
+      'oversized job file',
+      () => ['run', '--file', file('huge.txt', 'a'.repeat(100_001))],
+      /job: the job text is longer than 100000 characters/,
+    ],
+    [
+      'malformed JSON job file',
+      () => ['run', '--file', file('bad.json', '{"job": "x",')],
+      /--file .*bad.json: malformed JSON/,
+    ],
+    [
+      'missing context file',
+      () => ['start', 'x', '--context', path.join(dir, 'absent.md')],
+      /--context .*absent.md: no such file/,
+    ],
     ['binary context file', () => ['start', 'x', '--context', file('blob.bin', Buffer.from([0, 1, 2]))], /binary file/],
     ['unknown command', () => ['frobnicate'], /unknown command 'frobnicate'/],
   ])('%s', async (_name, args, message) => {
@@ -59,7 +79,17 @@ test('Temporal unreachable exits 3 and names the address', async () => {
 });
 
 test('run --json prints the documented result document and exits 0', async () => {
-  const r = await renga(['run', 'Outline a talk on tidal energy', '--max-subtasks', '3', '--concurrency', '2', '--id', 'cli-json-1', '--json']);
+  const r = await renga([
+    'run',
+    'Outline a talk on tidal energy',
+    '--max-subtasks',
+    '3',
+    '--concurrency',
+    '2',
+    '--id',
+    'cli-json-1',
+    '--json',
+  ]);
   expect(r.code).toBe(0);
   const doc = ResultDocumentSchema.parse(JSON.parse(r.stdout));
   expect(doc).toMatchObject({ workflowId: 'cli-json-1', status: 'completed' });
@@ -80,7 +110,11 @@ test('start, status, result and an unknown id', async () => {
 
   const status = await renga(['status', 'cli-start-1', '--json']);
   expect(status.code).toBe(0);
-  expect(JSON.parse(status.stdout)).toMatchObject({ workflowId: 'cli-start-1', status: 'COMPLETED', progress: { phase: 'done', total: 2, completed: 2 } });
+  expect(JSON.parse(status.stdout)).toMatchObject({
+    workflowId: 'cli-start-1',
+    status: 'COMPLETED',
+    progress: { phase: 'done', total: 2, completed: 2 },
+  });
 
   const missing = await renga(['result', 'no-such-job']);
   expect(missing.code).toBe(2);

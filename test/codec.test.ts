@@ -52,9 +52,13 @@ describe('codecs (in process)', () => {
 
   test('a wrong key fails clearly: same id but other bytes, unknown id, no keys at all', async () => {
     const [enc] = await new EncryptionCodec(parseKeys(K1, 'test')).encode([json(CANARY)]);
-    await expect(new EncryptionCodec(parseKeys(K1_IMPOSTOR, 'test')).decode([enc!])).rejects.toThrow(PayloadDecryptionError);
+    await expect(new EncryptionCodec(parseKeys(K1_IMPOSTOR, 'test')).decode([enc!])).rejects.toThrow(
+      PayloadDecryptionError,
+    );
     await expect(new EncryptionCodec(parseKeys(K2, 'test')).decode([enc!])).rejects.toThrow(EncryptionKeyMissingError);
-    await expect(new EncryptionCodec([]).decode([enc!])).rejects.toThrow(/no encryption keys are configured; set RENGA_ENCRYPTION_KEYS/);
+    await expect(new EncryptionCodec([]).decode([enc!])).rejects.toThrow(
+      /no encryption keys are configured; set RENGA_ENCRYPTION_KEYS/,
+    );
   });
 
   test('malformed key configuration names the variable', () => {
@@ -72,7 +76,9 @@ describe('codecs (in process)', () => {
     expect(new TextDecoder().decode(ref!.metadata!.encoding!)).toBe(CLAIM_CHECK_ENCODING);
     expect(ref!.data!.length).toBeLessThan(200);
     expect(text((await cc.decode([ref!]))[0]!)).toBe(text(big));
-    await expect(new ClaimCheckCodec(`${dir}-elsewhere`, 1024).decode([ref!])).rejects.toThrow(/must share RENGA_PAYLOAD_DIR/);
+    await expect(new ClaimCheckCodec(`${dir}-elsewhere`, 1024).decode([ref!])).rejects.toThrow(
+      /must share RENGA_PAYLOAD_DIR/,
+    );
   });
 });
 
@@ -96,7 +102,12 @@ describe('on a real server', () => {
     };
     rc = await connect(config);
     codec = await startCodecServer(
-      loadCodecServerConfig({ ...env, RENGA_CODEC_TOKEN: TOKEN, RENGA_CODEC_PORT: '0', RENGA_CODEC_CORS_ORIGIN: UI_ORIGIN }),
+      loadCodecServerConfig({
+        ...env,
+        RENGA_CODEC_TOKEN: TOKEN,
+        RENGA_CODEC_PORT: '0',
+        RENGA_CODEC_CORS_ORIGIN: UI_ORIGIN,
+      }),
     );
   });
   afterAll(async () => {
@@ -124,7 +135,11 @@ describe('on a real server', () => {
   });
 
   const post = (route: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${codec.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(`${codec.url}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
 
   test('the codec server decodes history payloads with the token and refuses without it', async () => {
     const history = await stack.client.workflow.getHandle(jobId).fetchHistory();
@@ -132,7 +147,9 @@ describe('on a real server', () => {
     const wire = {
       payloads: [
         {
-          metadata: Object.fromEntries(Object.entries(started.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+          metadata: Object.fromEntries(
+            Object.entries(started.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+          ),
           data: Buffer.from(started.data!).toString('base64'),
         },
       ],
@@ -151,14 +168,30 @@ describe('on a real server', () => {
     expect((await post('/auth/not-the-token/decode', wire)).status).toBe(401);
 
     // CORS: the UI origin gets a grant; any other origin is refused before the token is looked at.
-    const pre = await fetch(`${codec.url}/decode`, { method: 'OPTIONS', headers: { origin: UI_ORIGIN, 'access-control-request-method': 'POST' } });
+    const pre = await fetch(`${codec.url}/decode`, {
+      method: 'OPTIONS',
+      headers: { origin: UI_ORIGIN, 'access-control-request-method': 'POST' },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
     expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
-    expect((await post('/decode', wire, { origin: 'http://evil.example', authorization: `Bearer ${TOKEN}` })).status).toBe(403);
+    expect(
+      (await post('/decode', wire, { origin: 'http://evil.example', authorization: `Bearer ${TOKEN}` })).status,
+    ).toBe(403);
 
     // Encode then decode round-trips through the same chain.
-    const enc = await post('/encode', { payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"x"').toString('base64') }] }, { authorization: `Bearer ${TOKEN}` });
+    const enc = await post(
+      '/encode',
+      {
+        payloads: [
+          {
+            metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+            data: Buffer.from('"x"').toString('base64'),
+          },
+        ],
+      },
+      { authorization: `Bearer ${TOKEN}` },
+    );
     const encoded = (await enc.json()) as { payloads: { metadata: Record<string, string> }[] };
     expect(Buffer.from(encoded.payloads[0]!.metadata.encoding!, 'base64').toString()).toBe(ENCRYPTED_ENCODING);
   });
@@ -166,7 +199,9 @@ describe('on a real server', () => {
   test('a client with the wrong key fails clearly instead of showing garbage', async () => {
     const wrong = await connect({ ...config, RENGA_ENCRYPTION_KEYS: K1_IMPOSTOR });
     try {
-      await expect(getResult(wrong, jobId)).rejects.toThrow(/failed authentication: the configured key "k1" is not the one that encrypted it/);
+      await expect(getResult(wrong, jobId)).rejects.toThrow(
+        /failed authentication: the configured key "k1" is not the one that encrypted it/,
+      );
     } finally {
       await wrong.close();
     }
@@ -181,9 +216,14 @@ describe('on a real server', () => {
     // Without renga's codecs the server rejects the start: this is the crash the claim check prevents.
     const refused = await stack.client.workflow
       .start('jobWorkflow', { args: [input], taskQueue: stack.taskQueue, workflowId: `too-big-${Date.now()}` })
-      .then(() => null, (err: Error) => err);
+      .then(
+        () => null,
+        (err: Error) => err,
+      );
     expect(refused).toBeInstanceOf(Error);
-    expect(`${refused!.message}: ${(refused!.cause as Error | undefined)?.message}`).toMatch(/Blob data size exceeds limit/i);
+    expect(`${refused!.message}: ${(refused!.cause as Error | undefined)?.message}`).toMatch(
+      /Blob data size exceeds limit/i,
+    );
 
     const id = await startJob(rc, input);
     const doc = await getResult(rc, id);

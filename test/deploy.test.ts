@@ -21,10 +21,13 @@ function block(name: string, indent: string): string {
   const lines = compose.split('\n');
   const start = lines.findIndex((l) => l === `${indent}${name}:` || l.startsWith(`${indent}${name}: `));
   if (start < 0) throw new Error(`docker-compose.yml has no ${name}`);
-  const end = lines.findIndex((l, i) => i > start && l.trim() !== '' && !l.startsWith(`${indent} `) && !l.startsWith('#'));
+  const end = lines.findIndex(
+    (l, i) => i > start && l.trim() !== '' && !l.startsWith(`${indent} `) && !l.startsWith('#'),
+  );
   return lines.slice(start, end < 0 ? undefined : end).join('\n');
 }
-const envKeys = (text: string) => [...text.matchAll(/^\s+((?:RENGA|TEMPORAL|ANTHROPIC)_[A-Z0-9_]+):/gm)].map((m) => m[1]!);
+const envKeys = (text: string) =>
+  [...text.matchAll(/^\s+((?:RENGA|TEMPORAL|ANTHROPIC)_[A-Z0-9_]+):/gm)].map((m) => m[1]!);
 
 const common = envKeys(block('x-renga-common', ''));
 const workerEnv = [...common, ...envKeys(block('worker', '  '))];
@@ -53,7 +56,9 @@ test('the image runs the built CLI as a non-root user, and the commands compose 
   // The entry point is what package.json's bin points at, and `npm run build` writes the bundle there.
   const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { bin: Record<string, string> };
   expect(pkg.bin.renga).toBe('dist/client/cli.js');
-  expect(path.relative(REPO, PRODUCTION_BUNDLE.replace(`${path.sep}worker${path.sep}..`, ''))).toMatch(/workflow-bundle\.js$/);
+  expect(path.relative(REPO, PRODUCTION_BUNDLE.replace(`${path.sep}worker${path.sep}..`, ''))).toMatch(
+    /workflow-bundle\.js$/,
+  );
   const commands = buildProgram({ setExit: () => undefined }).commands.map((c) => c.name());
   for (const m of compose.matchAll(/command: \["([a-z-]+)"\]/g)) expect(commands).toContain(m[1]);
   // Every directory the build compiles is copied into the build stage.
@@ -71,7 +76,10 @@ function composeCommand(): string[] | null {
   return null;
 }
 const composeCmd = composeCommand();
-if (!composeCmd) console.warn('SKIPPED compose validation: neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)');
+if (!composeCmd)
+  console.warn(
+    'SKIPPED compose validation: neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)',
+  );
 
 (composeCmd ? test : test.skip)(`${composeCmd?.join(' ') ?? 'docker compose'} config validates the file`, () => {
   const [cmd, ...pre] = composeCmd! as [string, ...string[]];

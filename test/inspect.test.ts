@@ -57,7 +57,12 @@ test('search attributes, the workflow summary and activity labels are set and re
     const r = await listJobs(stack.rc, { phase: 'done', status: 'completed' });
     return r.some((x) => x.workflowId === id) ? r : undefined;
   }, 'the job is listed as done');
-  expect(rows.find((x) => x.workflowId === id)).toMatchObject({ execution: 'COMPLETED', status: 'completed', done: 3, total: 3 });
+  expect(rows.find((x) => x.workflowId === id)).toMatchObject({
+    execution: 'COMPLETED',
+    status: 'completed',
+    done: 3,
+    total: 3,
+  });
   const costly = await stack.client.workflow.list({ query: `RengaPhase = 'done' AND RengaCostUsd > 1000` });
   for await (const w of costly) expect(w.workflowId).not.toBe(id);
 });
@@ -86,8 +91,15 @@ test('watch prints one plain line per change when stdout is not a TTY, through r
   }
   // s2's first call failed with a 500: the retry shows as attempt 2 with the reason.
   expect(lines.some((l) => /^s2 running \(attempt 2\) — last error: server error \(HTTP 500\)/.test(l))).toBe(true);
-  expect(lines.some((l) => /^progress: fanout · \d\/3 done · \d running · [\d,]+ in \/ [\d,]+ out tokens · \$\d+\.\d{4}$/.test(l))).toBe(true);
-  const counts = lines.map((l) => /^progress: \w+ · (\d)\/3 done/.exec(l)?.[1]).filter(Boolean).map(Number);
+  expect(
+    lines.some((l) =>
+      /^progress: fanout · \d\/3 done · \d running · [\d,]+ in \/ [\d,]+ out tokens · \$\d+\.\d{4}$/.test(l),
+    ),
+  ).toBe(true);
+  const counts = lines
+    .map((l) => /^progress: \w+ · (\d)\/3 done/.exec(l)?.[1])
+    .filter(Boolean)
+    .map(Number);
   expect(counts.length).toBeGreaterThan(1);
   expect([...counts].sort()).toEqual(counts); // progress only moves forward
   expect(lines[lines.length - 1]).toMatch(new RegExp(`^${id}: completed · 3/3 subtasks · \\$\\d+\\.\\d{4}$`));
@@ -121,10 +133,17 @@ test('cancel stops in-flight model calls through their heartbeats and keeps fini
 
 describe('plan approval', () => {
   const waitForApproval = (id: string) =>
-    waitUntil(async () => (await stack.client.workflow.getHandle(id).query(progressQuery)).phase === 'awaiting-approval', 'the job waits for approval');
+    waitUntil(
+      async () => (await stack.client.workflow.getHandle(id).query(progressQuery)).phase === 'awaiting-approval',
+      'the job waits for approval',
+    );
 
   test('approve: the job waits after planning, then runs', async () => {
-    const id = await startJob(stack.rc, { job: 'Draft a three-part onboarding email series', maxSubtasks: 3, approvePlan: true });
+    const id = await startJob(stack.rc, {
+      job: 'Draft a three-part onboarding email series',
+      maxSubtasks: 3,
+      approvePlan: true,
+    });
     await waitForApproval(id);
     expect(stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText))).toHaveLength(0);
     const d = await stack.client.workflow.getHandle(id).describe();
@@ -134,9 +153,14 @@ describe('plan approval', () => {
     stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': 1000 } });
     await approvePlan(stack.rc, id);
     // Approving twice is refused with a reason: the job is no longer waiting.
-    const again = await approvePlan(stack.rc, id).then(() => null, (e: unknown) => e);
+    const again = await approvePlan(stack.rc, id).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(again).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect((again as WorkflowUpdateFailedError).cause?.message).toMatch(/not waiting for plan approval \(phase: fanout\)/);
+    expect((again as WorkflowUpdateFailedError).cause?.message).toMatch(
+      /not waiting for plan approval \(phase: fanout\)/,
+    );
     const doc = await getResult(stack.rc, id);
     expect(doc.status).toBe('completed');
   });
@@ -153,7 +177,12 @@ describe('plan approval', () => {
   });
 
   test('no decision before the deadline fails the job with PlanApprovalTimedOut', async () => {
-    const id = await startJob(stack.rc, { job: 'Rename the project', maxSubtasks: 2, approvePlan: true, approvalTimeoutSeconds: 1 });
+    const id = await startJob(stack.rc, {
+      job: 'Rename the project',
+      maxSubtasks: 2,
+      approvePlan: true,
+      approvalTimeoutSeconds: 1,
+    });
     const doc = await getResult(stack.rc, id);
     expect(doc.status).toBe('failed');
     expect(doc.error).toMatch(/^PlanApprovalTimedOut: /);

@@ -24,7 +24,11 @@ const run = async (input: JobInputArg) => {
 };
 
 test('a job of N subtasks completes; plan, outputs, answer, usage and cost match what the simulator served', async () => {
-  const { id, doc } = await run({ job: 'Compare four sorting algorithms for nearly sorted data', maxSubtasks: 4, concurrency: 2 });
+  const { id, doc } = await run({
+    job: 'Compare four sorting algorithms for nearly sorted data',
+    maxSubtasks: 4,
+    concurrency: 2,
+  });
   expect(ResultDocumentSchema.parse(doc)).toEqual(doc);
   expect(doc.status).toBe('completed');
   expect(doc.workflowId).toBe(id);
@@ -34,13 +38,26 @@ test('a job of N subtasks completes; plan, outputs, answer, usage and cost match
   const served = JSON.parse(planCall.responseText!) as { subtasks: { title: string; instructions: string }[] };
   expect(planCall.model).toBe('claude-sonnet-4-6');
   expect(served.subtasks).toHaveLength(4);
-  expect(doc.plan!.subtasks).toEqual(served.subtasks.map((s, i) => ({ id: `s${i + 1}`, title: s.title, instructions: s.instructions })));
+  expect(doc.plan!.subtasks).toEqual(
+    served.subtasks.map((s, i) => ({ id: `s${i + 1}`, title: s.title, instructions: s.instructions })),
+  );
 
   for (const s of doc.subtasks) {
     const calls = ok.filter((e) => subtaskIdOf(e.lastUserText) === s.id);
     expect(calls).toHaveLength(1);
-    expect(s).toMatchObject({ status: 'completed', output: calls[0]!.responseText, model: 'claude-haiku-4-5', attempts: 1, error: null });
-    expect(s.usage).toEqual({ inputTokens: calls[0]!.usage!.input_tokens, outputTokens: calls[0]!.usage!.output_tokens, cacheReadTokens: 0, cacheWriteTokens: 0 });
+    expect(s).toMatchObject({
+      status: 'completed',
+      output: calls[0]!.responseText,
+      model: 'claude-haiku-4-5',
+      attempts: 1,
+      error: null,
+    });
+    expect(s.usage).toEqual({
+      inputTokens: calls[0]!.usage!.input_tokens,
+      outputTokens: calls[0]!.usage!.output_tokens,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+    });
   }
   const synthCall = ok[ok.length - 1]!;
   expect(synthCall.model).toBe('claude-sonnet-4-6');
@@ -52,15 +69,35 @@ test('a job of N subtasks completes; plan, outputs, answer, usage and cost match
     const calls = ok.filter((e) => e.model === model);
     const inputTokens = calls.reduce((n, e) => n + e.usage!.input_tokens, 0);
     const outputTokens = calls.reduce((n, e) => n + e.usage!.output_tokens, 0);
-    const cost = roundUsd(calls.reduce((n, e) => n + costUsd(model, { inputTokens: e.usage!.input_tokens, outputTokens: e.usage!.output_tokens, cacheReadTokens: 0, cacheWriteTokens: 0 }), 0));
+    const cost = roundUsd(
+      calls.reduce(
+        (n, e) =>
+          n +
+          costUsd(model, {
+            inputTokens: e.usage!.input_tokens,
+            outputTokens: e.usage!.output_tokens,
+            cacheReadTokens: 0,
+            cacheWriteTokens: 0,
+          }),
+        0,
+      ),
+    );
     expect(doc.usage.byModel[model]).toEqual({ inputTokens, outputTokens, costUsd: expect.closeTo(cost, 6) });
   }
-  expect(doc.usage.costUsd).toBeCloseTo(doc.usage.byModel['claude-sonnet-4-6']!.costUsd + doc.usage.byModel['claude-haiku-4-5']!.costUsd, 6);
+  expect(doc.usage.costUsd).toBeCloseTo(
+    doc.usage.byModel['claude-sonnet-4-6']!.costUsd + doc.usage.byModel['claude-haiku-4-5']!.costUsd,
+    6,
+  );
   expect(doc.usage.costUsd).toBeGreaterThan(0);
 });
 
 test('per-job models override the worker defaults', async () => {
-  const { doc } = await run({ job: 'Name three rivers', maxSubtasks: 2, plannerModel: 'claude-opus-4-6', workerModel: 'claude-sonnet-4-6' });
+  const { doc } = await run({
+    job: 'Name three rivers',
+    maxSubtasks: 2,
+    plannerModel: 'claude-opus-4-6',
+    workerModel: 'claude-sonnet-4-6',
+  });
   expect(doc.status).toBe('completed');
   expect(Object.keys(doc.usage.byModel).sort()).toEqual(['claude-opus-4-6', 'claude-sonnet-4-6']);
   expect(doc.subtasks.every((s) => s.model === 'claude-sonnet-4-6')).toBe(true);
@@ -68,7 +105,11 @@ test('per-job models override the worker defaults', async () => {
 
 test('large context is stored once and passed by reference, not copied into every subtask input', async () => {
   const big = 'Observation: the river rose by two centimetres overnight. '.repeat(800); // ~46 KB
-  const { id, doc } = await run({ job: 'Summarise the log', context: [{ name: 'log.txt', content: big }], maxSubtasks: 3 });
+  const { id, doc } = await run({
+    job: 'Summarise the log',
+    context: [{ name: 'log.txt', content: big }],
+    maxSubtasks: 3,
+  });
   expect(doc.status).toBe('completed');
   // Every model call saw the context...
   const ok = stack.sim.log.filter((e) => e.outcome === 'ok');
@@ -111,7 +152,10 @@ test('invalid input to the workflow fails it at once with a named error', async 
     taskQueue: stack.taskQueue,
     workflowId: `bad-input-${Date.now()}`,
   });
-  const err = await handle.result().then(() => null, (e: unknown) => e);
+  const err = await handle.result().then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
   expect(cause.type).toBe('InvalidJobInput');

@@ -52,7 +52,12 @@ test('under injected 429/529/500/resets/stream errors the job completes, each fa
     seed: 7,
     faults: { rateLimit: 0.15, overloaded: 0.15, server: 0.1, reset: 0.1, streamError: 0.1, retryAfterSeconds: 1 },
   });
-  const id = await startJob(stack.rc, { job: 'Explain ten common HTTP status codes', maxSubtasks: 10, concurrency: 4, maxAttempts: 30 });
+  const id = await startJob(stack.rc, {
+    job: 'Explain ten common HTTP status codes',
+    maxSubtasks: 10,
+    concurrency: 4,
+    maxAttempts: 30,
+  });
   const doc = await getResult(stack.rc, id);
   stack.sim.configure({ faults: {} });
 
@@ -68,8 +73,19 @@ test('under injected 429/529/500/resets/stream errors the job completes, each fa
 });
 
 test('an unknown worker model (404) fails the job fast, without retries, naming the model', async () => {
-  const id = await startJob(stack.rc, { job: 'Name four planets', maxSubtasks: 4, concurrency: 1, workerModel: 'claude-nonexistent-9' });
-  const err = await stack.client.workflow.getHandle(id).result().then(() => null, (e: unknown) => e);
+  const id = await startJob(stack.rc, {
+    job: 'Name four planets',
+    maxSubtasks: 4,
+    concurrency: 1,
+    workerModel: 'claude-nonexistent-9',
+  });
+  const err = await stack.client.workflow
+    .getHandle(id)
+    .result()
+    .then(
+      () => null,
+      (e: unknown) => e,
+    );
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
   expect(cause.type).toBe('ModelNotFound');

@@ -11,7 +11,12 @@ const dbFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'renga-db-')), 'temp
 const stack = useStack({ server: { dbFile }, sim: { latencyMs: { 'claude-haiku-4-5': 700 } } });
 
 test('a job in flight when the dev server restarts completes afterwards', async () => {
-  const id = await startJob(stack.rc, { job: 'Write five riddles about clocks', maxSubtasks: 5, concurrency: 1, heartbeatTimeoutSeconds: 5 });
+  const id = await startJob(stack.rc, {
+    job: 'Write five riddles about clocks',
+    maxSubtasks: 5,
+    concurrency: 1,
+    heartbeatTimeoutSeconds: 5,
+  });
   const handle = stack.client.workflow.getHandle(id);
   await waitUntil(async () => (await handle.query(progressQuery)).completed >= 1, 'a subtask has finished');
 
@@ -24,7 +29,9 @@ test('a job in flight when the dev server restarts completes afterwards', async 
   expect(doc.subtasks.map((s) => s.status)).toEqual(Array(5).fill('completed'));
   // Every subtask's answer is one the simulator served for that subtask.
   for (const s of doc.subtasks) {
-    const served = stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText) === s.id && e.outcome === 'ok').map((e) => e.responseText);
+    const served = stack.sim.log
+      .filter((e) => subtaskIdOf(e.lastUserText) === s.id && e.outcome === 'ok')
+      .map((e) => e.responseText);
     expect(served).toContain(s.output);
   }
 });

@@ -25,7 +25,11 @@ function jobsFile(name: string, lines: string[]): string {
   return p;
 }
 const twoJobs = () =>
-  jobsFile('two.jsonl', [JSON.stringify({ job: 'List three moons of Jupiter', maxSubtasks: 2 }), '', JSON.stringify({ job: 'Name two noble gases', maxSubtasks: 1 })]);
+  jobsFile('two.jsonl', [
+    JSON.stringify({ job: 'List three moons of Jupiter', maxSubtasks: 2 }),
+    '',
+    JSON.stringify({ job: 'Name two noble gases', maxSubtasks: 1 }),
+  ]);
 
 const describe_ = (name: string) => stack.client.schedule.getHandle(name).describe();
 async function scheduleIds(): Promise<string[]> {
@@ -35,7 +39,11 @@ async function scheduleIds(): Promise<string[]> {
 }
 async function runStatuses(name: string): Promise<string[]> {
   const d = await describe_(name);
-  return Promise.all(d.info.recentActions.map(async (a) => (await stack.client.workflow.getHandle(a.action.workflow.workflowId).describe()).status.name));
+  return Promise.all(
+    d.info.recentActions.map(
+      async (a) => (await stack.client.workflow.getHandle(a.action.workflow.workflowId).describe()).status.name,
+    ),
+  );
 }
 /**
  * Waits until the schedule has taken `n` runs and all of them have closed. (The dev server's
@@ -50,7 +58,19 @@ async function settled(name: string, n: number) {
 }
 
 test('a schedule created through the CLI fires on trigger, its run completes, and describe reports the outcome', async () => {
-  const created = await renga(['schedule', 'create', 'nightly', '--cron', '0 2 * * *', '--timezone', 'Europe/Berlin', '--jobs', twoJobs(), '--concurrency', '2']);
+  const created = await renga([
+    'schedule',
+    'create',
+    'nightly',
+    '--cron',
+    '0 2 * * *',
+    '--timezone',
+    'Europe/Berlin',
+    '--jobs',
+    twoJobs(),
+    '--concurrency',
+    '2',
+  ]);
   expect(created.stderr).toBe('');
   expect(created.code).toBe(0);
   expect(created.stdout).toMatch(/created schedule nightly \(2 jobs\)/);
@@ -70,10 +90,20 @@ test('a schedule created through the CLI fires on trigger, its run completes, an
   const shown = await renga(['schedule', 'describe', 'nightly', '--json']);
   expect(shown.code).toBe(0);
   const view = JSON.parse(shown.stdout) as ScheduleView;
-  expect(view).toMatchObject({ name: 'nightly', timing: 'cron "0 2 * * *"', timezone: 'Europe/Berlin', paused: false, actionsTaken: 1 });
+  expect(view).toMatchObject({
+    name: 'nightly',
+    timing: 'cron "0 2 * * *"',
+    timezone: 'Europe/Berlin',
+    paused: false,
+    actionsTaken: 1,
+  });
   expect(view.nextRuns.length).toBeGreaterThan(0);
   expect(view.recentRuns).toHaveLength(1);
-  expect(view.recentRuns[0]).toMatchObject({ workflowId: runId, status: 'COMPLETED', result: { jobs: 2, counts: { completed: 2, failed: 0 } } });
+  expect(view.recentRuns[0]).toMatchObject({
+    workflowId: runId,
+    status: 'COMPLETED',
+    result: { jobs: 2, counts: { completed: 2, failed: 0 } },
+  });
   expect(view.recentRuns[0]!.result!.usage.costUsd).toBeGreaterThan(0);
 
   const text = await renga(['schedule', 'describe', 'nightly']);
@@ -94,18 +124,25 @@ test('pause with a note, unpause, delete: each round-trips through describe and 
   expect((await describe_('roundtrip')).state).toMatchObject({ paused: false, note: 'back' });
 
   expect((await renga(['schedule', 'delete', 'roundtrip'])).code).toBe(0);
-  await waitUntil(async () => !(await scheduleIds()).includes('roundtrip'), 'the deleted schedule is gone from the list');
+  await waitUntil(
+    async () => !(await scheduleIds()).includes('roundtrip'),
+    'the deleted schedule is gone from the list',
+  );
   const gone = await renga(['schedule', 'describe', 'roundtrip']);
   expect(gone.code).toBe(2);
   expect(gone.stderr).toMatch(/no such schedule: roundtrip/);
 });
 
-test("overlap skip: a trigger while a run is going is skipped; buffer-one runs it afterwards", async () => {
+test('overlap skip: a trigger while a run is going is skipped; buffer-one runs it afterwards', async () => {
   // Slow planner: a run stays open long enough for the next triggers to find it running.
   stack.sim.configure({ latencyMs: { 'claude-sonnet-4-6': 4_000 } });
   const file = jobsFile('one.jsonl', [JSON.stringify({ job: 'Name one comet', maxSubtasks: 1 })]);
-  expect((await renga(['schedule', 'create', 'ov-skip', '--every', '1d', '--jobs', file, '--overlap', 'skip'])).code).toBe(0);
-  expect((await renga(['schedule', 'create', 'ov-buffer', '--every', '1d', '--jobs', file, '--overlap', 'buffer-one'])).code).toBe(0);
+  expect(
+    (await renga(['schedule', 'create', 'ov-skip', '--every', '1d', '--jobs', file, '--overlap', 'skip'])).code,
+  ).toBe(0);
+  expect(
+    (await renga(['schedule', 'create', 'ov-buffer', '--every', '1d', '--jobs', file, '--overlap', 'buffer-one'])).code,
+  ).toBe(0);
 
   for (const name of ['ov-skip', 'ov-buffer']) {
     // Every trigger through the CLI, which applies the schedule's own policy: the SDK's default
@@ -136,12 +173,39 @@ test("overlap skip: a trigger while a run is going is skipped; buffer-one runs i
 });
 
 test('backfill takes the runs of a past window, one after another', async () => {
-  expect((await renga(['schedule', 'create', 'hourly', '--every', '1h', '--jobs', twoJobs(), '--paused', '--note', 'backfill only'])).code).toBe(0);
-  const r = await renga(['schedule', 'backfill', 'hourly', '--from', '2026-01-01T00:30:00Z', '--to', '2026-01-01T03:30:00Z']);
+  expect(
+    (
+      await renga([
+        'schedule',
+        'create',
+        'hourly',
+        '--every',
+        '1h',
+        '--jobs',
+        twoJobs(),
+        '--paused',
+        '--note',
+        'backfill only',
+      ])
+    ).code,
+  ).toBe(0);
+  const r = await renga([
+    'schedule',
+    'backfill',
+    'hourly',
+    '--from',
+    '2026-01-01T00:30:00Z',
+    '--to',
+    '2026-01-01T03:30:00Z',
+  ]);
   expect(r.code).toBe(0);
   const d = await settled('hourly', 3);
   const ids = d.info.recentActions.map((a) => a.action.workflow.workflowId).sort();
-  expect(ids).toEqual(['renga-batch-hourly-2026-01-01T01:00:00Z', 'renga-batch-hourly-2026-01-01T02:00:00Z', 'renga-batch-hourly-2026-01-01T03:00:00Z']);
+  expect(ids).toEqual([
+    'renga-batch-hourly-2026-01-01T01:00:00Z',
+    'renga-batch-hourly-2026-01-01T02:00:00Z',
+    'renga-batch-hourly-2026-01-01T03:00:00Z',
+  ]);
   for (const id of ids) {
     expect(BatchResultSchema.parse(await stack.client.workflow.getHandle(id).result()).counts.completed).toBe(2);
   }
@@ -151,16 +215,52 @@ describe('bad input exits 2 and creates nothing', () => {
   test.each<[string, () => string[], RegExp]>([
     [
       'bad lines in the jobs file, each named',
-      () => ['schedule', 'create', 'bad1', '--every', '1h', '--jobs', jobsFile('bad.jsonl', ['{"job":"ok"}', '{"job":', '{"job":""}', '[1]', '{"job":"x","colour":"red"}'])],
+      () => [
+        'schedule',
+        'create',
+        'bad1',
+        '--every',
+        '1h',
+        '--jobs',
+        jobsFile('bad.jsonl', ['{"job":"ok"}', '{"job":', '{"job":""}', '[1]', '{"job":"x","colour":"red"}']),
+      ],
       /--jobs .*bad.jsonl: 4 bad lines:\n {2}line 2: malformed JSON .*\n {2}line 3: job: the job text is empty\n {2}line 4: expected a JSON object with at least "job"\n {2}line 5: .*colour/,
     ],
-    ['empty jobs file', () => ['schedule', 'create', 'bad2', '--every', '1h', '--jobs', jobsFile('empty.jsonl', [''])], /no jobs/],
-    ['neither --cron nor --every', () => ['schedule', 'create', 'bad3', '--jobs', twoJobs()], /give exactly one of --cron or --every/],
-    ['a bad interval', () => ['schedule', 'create', 'bad4', '--every', 'often', '--jobs', twoJobs()], /--every takes a duration such as 30s/],
-    ['a bad overlap policy', () => ['schedule', 'create', 'bad5', '--every', '1h', '--overlap', 'sometimes', '--jobs', twoJobs()], /--overlap takes skip, buffer-one, allow-all/],
-    ['an unknown time zone', () => ['schedule', 'create', 'bad6', '--cron', '0 2 * * *', '--timezone', 'Mars/Olympus', '--jobs', twoJobs()], /unknown time zone 'Mars\/Olympus'/],
-    ['a malformed cron', () => ['schedule', 'create', 'bad7', '--cron', '0 2 *', '--jobs', twoJobs()], /--cron takes 5 fields/],
-    ['batch run with a bad line', () => ['batch', 'run', jobsFile('bad2.jsonl', ['{"job":"fine"}', '{"job":"x","maxSubtasks":0}'])], /line 2: maxSubtasks/],
+    [
+      'empty jobs file',
+      () => ['schedule', 'create', 'bad2', '--every', '1h', '--jobs', jobsFile('empty.jsonl', [''])],
+      /no jobs/,
+    ],
+    [
+      'neither --cron nor --every',
+      () => ['schedule', 'create', 'bad3', '--jobs', twoJobs()],
+      /give exactly one of --cron or --every/,
+    ],
+    [
+      'a bad interval',
+      () => ['schedule', 'create', 'bad4', '--every', 'often', '--jobs', twoJobs()],
+      /--every takes a duration such as 30s/,
+    ],
+    [
+      'a bad overlap policy',
+      () => ['schedule', 'create', 'bad5', '--every', '1h', '--overlap', 'sometimes', '--jobs', twoJobs()],
+      /--overlap takes skip, buffer-one, allow-all/,
+    ],
+    [
+      'an unknown time zone',
+      () => ['schedule', 'create', 'bad6', '--cron', '0 2 * * *', '--timezone', 'Mars/Olympus', '--jobs', twoJobs()],
+      /unknown time zone 'Mars\/Olympus'/,
+    ],
+    [
+      'a malformed cron',
+      () => ['schedule', 'create', 'bad7', '--cron', '0 2 *', '--jobs', twoJobs()],
+      /--cron takes 5 fields/,
+    ],
+    [
+      'batch run with a bad line',
+      () => ['batch', 'run', jobsFile('bad2.jsonl', ['{"job":"fine"}', '{"job":"x","maxSubtasks":0}'])],
+      /line 2: maxSubtasks/,
+    ],
   ])('%s', async (_name, args, message) => {
     const before = await scheduleIds();
     const r = await renga(args());
@@ -174,5 +274,10 @@ test('batch run --json runs a jobs file once and prints the batch result', async
   const r = await renga(['batch', 'run', twoJobs(), '--id', 'cli-batch-1', '--json']);
   expect(r.code).toBe(0);
   const result = BatchResultSchema.parse(JSON.parse(r.stdout));
-  expect(result).toMatchObject({ workflowId: 'cli-batch-1', jobs: 2, counts: { completed: 2, failed: 0 }, mode: 'direct' });
+  expect(result).toMatchObject({
+    workflowId: 'cli-batch-1',
+    jobs: 2,
+    counts: { completed: 2, failed: 0 },
+    mode: 'direct',
+  });
 });

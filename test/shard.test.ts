@@ -12,7 +12,12 @@ import { subtaskIdOf, useStack } from './helpers/stack';
 const stack = useStack();
 
 test('1,200 subtasks with shardSize 500 run as three child workflows; every output is stored once and the result stays compact', async () => {
-  const id = await startJob(stack.rc, { job: 'Write one line about each of many numbers', maxSubtasks: 1200, concurrency: 50, shardSize: 500 });
+  const id = await startJob(stack.rc, {
+    job: 'Write one line about each of many numbers',
+    maxSubtasks: 1200,
+    concurrency: 50,
+    shardSize: 500,
+  });
   const doc = await getResult(stack.rc, id);
 
   expect(ResultDocumentSchema.parse(doc)).toEqual(doc);

@@ -12,7 +12,10 @@ let sim: Simulator;
 let client: Anthropic;
 
 beforeAll(async () => {
-  sim = await startSimulator({ apiKey: 'sim-key', batches: { processingMs: 300, erroredIncludes: ['break me'], expiredIncludes: ['too late'] } });
+  sim = await startSimulator({
+    apiKey: 'sim-key',
+    batches: { processingMs: 300, erroredIncludes: ['break me'], expiredIncludes: ['too late'] },
+  });
   client = new Anthropic({ apiKey: 'sim-key', baseURL: sim.url, maxRetries: 0 });
 });
 afterAll(async () => {
@@ -26,9 +29,19 @@ const request = (id: string, text: string, model = 'claude-haiku-4-5') => ({
 
 test('a batch is in_progress, then ended with counts, a results URL and JSONL results the SDK decodes', async () => {
   const created = await client.messages.batches.create({
-    requests: [request('a', 'hello there'), request('b', 'please break me'), request('c', 'too late now'), request('d', 'hi', 'claude-nonexistent-9')],
+    requests: [
+      request('a', 'hello there'),
+      request('b', 'please break me'),
+      request('c', 'too late now'),
+      request('d', 'hi', 'claude-nonexistent-9'),
+    ],
   });
-  expect(created).toMatchObject({ type: 'message_batch', processing_status: 'in_progress', results_url: null, ended_at: null });
+  expect(created).toMatchObject({
+    type: 'message_batch',
+    processing_status: 'in_progress',
+    results_url: null,
+    ended_at: null,
+  });
   expect(created.request_counts).toEqual({ processing: 4, succeeded: 0, errored: 0, canceled: 0, expired: 0 });
   expect(Date.parse(created.expires_at) - Date.parse(created.created_at)).toBe(24 * 3600 * 1000);
   await expect(client.messages.batches.results(created.id)).rejects.toThrow(/No batch `results_url`/);
@@ -71,15 +84,29 @@ test('cancel before the end: canceling, then ended with every item canceled', as
 });
 
 test('bad batches are refused as the API does: 400 naming the field, 404 for an unknown batch, 401 for a bad key', async () => {
-  await expect(client.messages.batches.create({ requests: [] })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/requests: List should have at least 1 item/) });
-  await expect(client.messages.batches.create({ requests: [request('a', 'x'), request('a', 'y')] })).rejects.toMatchObject({
+  await expect(client.messages.batches.create({ requests: [] })).rejects.toMatchObject({
+    status: 400,
+    message: expect.stringMatching(/requests: List should have at least 1 item/),
+  });
+  await expect(
+    client.messages.batches.create({ requests: [request('a', 'x'), request('a', 'y')] }),
+  ).rejects.toMatchObject({
     status: 400,
     message: expect.stringMatching(/duplicate custom_id 'a'/),
   });
   await expect(
-    client.messages.batches.create({ requests: [{ custom_id: 'z', params: { model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'x' }] } as never }] }),
-  ).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/requests\.0\.params\.max_tokens: Field required/) });
+    client.messages.batches.create({
+      requests: [
+        { custom_id: 'z', params: { model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'x' }] } as never },
+      ],
+    }),
+  ).rejects.toMatchObject({
+    status: 400,
+    message: expect.stringMatching(/requests\.0\.params\.max_tokens: Field required/),
+  });
   await expect(client.messages.batches.retrieve('msgbatch_nope')).rejects.toBeInstanceOf(Anthropic.NotFoundError);
   const wrongKey = new Anthropic({ apiKey: 'wrong', baseURL: sim.url, maxRetries: 0 });
-  await expect(wrongKey.messages.batches.create({ requests: [request('a', 'x')] })).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
+  await expect(wrongKey.messages.batches.create({ requests: [request('a', 'x')] })).rejects.toBeInstanceOf(
+    Anthropic.AuthenticationError,
+  );
 });

@@ -116,7 +116,13 @@ describe('successful messages', () => {
       messages: [
         { role: 'user', content: 'first question' },
         { role: 'assistant', content: 'first answer' },
-        { role: 'user', content: [{ type: 'text', text: 'part one' }, { type: 'text', text: 'part two' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'part one' },
+            { type: 'text', text: 'part two' },
+          ],
+        },
       ],
     });
     expect(lastLog().lastUserText).toBe('part one\npart two');
@@ -141,7 +147,9 @@ describe('successful messages', () => {
   });
 
   test('max_tokens cuts the answer off like the real model', async () => {
-    const msg = await client.messages.create(ask('A question long enough to need more than two tokens', { max_tokens: 2 }));
+    const msg = await client.messages.create(
+      ask('A question long enough to need more than two tokens', { max_tokens: 2 }),
+    );
     expect(msg.stop_reason).toBe('max_tokens');
     expect(textOf(msg)).toHaveLength(8);
     expect(msg.usage.output_tokens).toBe(2);
@@ -149,7 +157,11 @@ describe('successful messages', () => {
 
   test('count_tokens matches the input estimate of create', async () => {
     const params = ask('How many tokens is this prompt, roughly speaking?', { system: 'sys' });
-    const counted = await client.messages.countTokens({ model: params.model, messages: params.messages, system: 'sys' });
+    const counted = await client.messages.countTokens({
+      model: params.model,
+      messages: params.messages,
+      system: 'sys',
+    });
     const msg = await client.messages.create(params);
     expect(counted.input_tokens).toBe(msg.usage.input_tokens);
     expect(sim.log[0]).toMatchObject({ path: '/v1/messages/count_tokens', outcome: 'ok' });
@@ -217,7 +229,12 @@ describe('structured output', () => {
         },
       },
       definitions: {
-        leaf: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'], additionalProperties: false },
+        leaf: {
+          type: 'object',
+          properties: { ok: { type: 'boolean' } },
+          required: ['ok'],
+          additionalProperties: false,
+        },
       },
     };
     const Expected = z.strictObject({
@@ -287,7 +304,11 @@ describe('structured output', () => {
     if (block?.type !== 'tool_use') throw new Error(`expected tool_use, got ${block?.type}`);
     expect(block.id).toMatch(/^toolu_sim_/);
     expect(block.name).toBe('get_weather');
-    const Input = z.strictObject({ city: z.string(), days: z.number().int().min(1).max(7), units: z.enum(['metric', 'imperial']) });
+    const Input = z.strictObject({
+      city: z.string(),
+      days: z.number().int().min(1).max(7),
+      units: z.enum(['metric', 'imperial']),
+    });
     expect(Input.safeParse(block.input).success).toBe(true);
     expect(lastLog()).toMatchObject({ structured: true, responseText: JSON.stringify(block.input) });
 
@@ -314,7 +335,13 @@ describe('errors map to the SDK error classes', () => {
     expect(e.type).toBe('rate_limit_error');
     expect(e.requestID).toMatch(/^req_sim_/);
     expect(e.error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' }, request_id: e.requestID });
-    expect(lastLog()).toMatchObject({ status: 429, outcome: 'fault', fault: 'rateLimit', usage: null, responseText: null });
+    expect(lastLog()).toMatchObject({
+      status: 429,
+      outcome: 'fault',
+      fault: 'rateLimit',
+      usage: null,
+      responseText: null,
+    });
   });
 
   test('500 → InternalServerError, 529 → APIError status 529', async () => {
@@ -385,7 +412,9 @@ describe('errors map to the SDK error classes', () => {
     expect(badJson.status).toBe(400);
     expect(badJson.headers.get('request-id')).toMatch(/^req_sim_/);
 
-    const huge = await post(JSON.stringify({ ...ask('x'.repeat(33 * 1024 * 1024)) }), { 'anthropic-version': '2023-06-01' });
+    const huge = await post(JSON.stringify({ ...ask('x'.repeat(33 * 1024 * 1024)) }), {
+      'anthropic-version': '2023-06-01',
+    });
     expect(huge.status).toBe(413);
     expect(await huge.json()).toMatchObject({ error: { type: 'request_too_large' } });
 
@@ -482,9 +511,9 @@ describe('random faults', () => {
     expect(third).not.toEqual(first);
     expect(new Set(first)).toEqual(new Set(['ok', '429', '529', '500', 'conn']));
     const faultsLogged = sim.log.slice(0, 30).map((l) => l.fault ?? 'ok');
-    expect(faultsLogged.map((f) => ({ ok: 'ok', rateLimit: '429', overloaded: '529', server: '500', reset: 'conn' })[f])).toEqual(
-      first,
-    );
+    expect(
+      faultsLogged.map((f) => ({ ok: 'ok', rateLimit: '429', overloaded: '529', server: '500', reset: 'conn' })[f]),
+    ).toEqual(first);
   });
 
   test('onlyModels limits random faults to the named models', async () => {

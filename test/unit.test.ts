@@ -41,10 +41,20 @@ describe('job input schema', () => {
   });
   test('the DESIGN.md example document satisfies the result schema', () => {
     const doc = {
-      workflowId: 'w', status: 'completed',
+      workflowId: 'w',
+      status: 'completed',
       plan: { subtasks: [{ id: 's1', title: 't', instructions: 'i' }] },
-      subtasks: [{ id: 's1', status: 'completed', output: 'o', model: 'claude-haiku-4-5', attempts: 1,
-        usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, error: null }],
+      subtasks: [
+        {
+          id: 's1',
+          status: 'completed',
+          output: 'o',
+          model: 'claude-haiku-4-5',
+          attempts: 1,
+          usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+          error: null,
+        },
+      ],
       answer: 'a',
       usage: { byModel: { 'claude-haiku-4-5': { inputTokens: 0, outputTokens: 0, costUsd: 0 } }, costUsd: 0 },
       timing: { startedAt: '2026-11-25T00:00:00.000Z', endedAt: '2026-11-25T00:00:01.000Z' },
@@ -114,14 +124,20 @@ describe('cost math', () => {
   });
   test('an unpriced model costs 0 rather than failing', () => {
     expect(priceFor('some-future-model')).toBeNull();
-    expect(costUsd('some-future-model', { inputTokens: 5, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0 })).toBe(0);
+    expect(
+      costUsd('some-future-model', { inputTokens: 5, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0 }),
+    ).toBe(0);
   });
 });
 
 describe('configuration', () => {
   test('defaults', () => {
     const c = loadWorkerConfig({});
-    expect(c).toMatchObject({ TEMPORAL_ADDRESS: 'localhost:7233', RENGA_TASK_QUEUE: 'renga', RENGA_WORKER_MODEL: 'claude-haiku-4-5' });
+    expect(c).toMatchObject({
+      TEMPORAL_ADDRESS: 'localhost:7233',
+      RENGA_TASK_QUEUE: 'renga',
+      RENGA_WORKER_MODEL: 'claude-haiku-4-5',
+    });
     expect(c.RENGA_PLANNER_MODEL).toBe('claude-sonnet-4-6');
   });
   test('a bad value fails fast naming the variable', () => {
@@ -148,11 +164,23 @@ describe('CLI job input', () => {
     expect(buildJobInput(undefined, { file: f })).toMatchObject({ job: 'from json', concurrency: 2 });
   });
   test.each([
-    ['missing file', () => buildJobInput(undefined, { file: path.join(dir, 'nope.txt') }), /--file .*nope.txt: no such file/],
+    [
+      'missing file',
+      () => buildJobInput(undefined, { file: path.join(dir, 'nope.txt') }),
+      /--file .*nope.txt: no such file/,
+    ],
     ['malformed JSON', () => buildJobInput(undefined, { file: file('bad.json', '{"job": ') }), /malformed JSON/],
     ['binary context', () => buildJobInput('x', { context: [file('b.bin', Buffer.from([1, 0, 2]))] }), /binary file/],
-    ['invalid UTF-8', () => buildJobInput('x', { context: [file('l.txt', Buffer.from([0xff, 0xfe, 0x41]))] }), /not valid UTF-8/],
-    ['JSON with a bad field', () => buildJobInput(undefined, { file: file('f.json', '{"job":"x","maxSubtasks":-1}') }), /maxSubtasks/],
+    [
+      'invalid UTF-8',
+      () => buildJobInput('x', { context: [file('l.txt', Buffer.from([0xff, 0xfe, 0x41]))] }),
+      /not valid UTF-8/,
+    ],
+    [
+      'JSON with a bad field',
+      () => buildJobInput(undefined, { file: file('f.json', '{"job":"x","maxSubtasks":-1}') }),
+      /maxSubtasks/,
+    ],
     ['no job at all', () => buildJobInput(undefined, {}), /no job given/],
   ])('%s is a precise InvalidJobInputError', (_name, fn, message) => {
     expect(fn).toThrow(InvalidJobInputError);

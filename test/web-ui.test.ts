@@ -32,7 +32,15 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // This machine's network is closed: background services would only fail and slow the start.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 afterAll(async () => {
@@ -40,32 +48,38 @@ afterAll(async () => {
   await stack?.close();
 });
 
-browserTest('a finished job shows its summary, plan details and labelled activities; the list filters on search attributes', async () => {
-  const id = await startJob(rc, { job: 'Survey three rainwater harvesting methods', maxSubtasks: 3 });
-  const doc = await getResult(rc, id);
-  expect(doc.status).toBe('completed');
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const ui = stack.server.uiUrl!;
+browserTest(
+  'a finished job shows its summary, plan details and labelled activities; the list filters on search attributes',
+  async () => {
+    const id = await startJob(rc, { job: 'Survey three rainwater harvesting methods', maxSubtasks: 3 });
+    const doc = await getResult(rc, id);
+    expect(doc.status).toBe('completed');
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const ui = stack.server.uiUrl!;
 
-  await page.goto(`${ui}/namespaces/default/workflows/${id}`);
-  // The timeline labels each activity with its type and renga's summary.
-  await page.getByText('planJob • plan').waitFor();
-  for (const s of doc.plan!.subtasks) await page.getByText(`runSubtask • subtask ${s.id}: ${s.title}`).waitFor();
-  await page.getByText('synthesize • synthesize').waitFor();
-  await page.screenshot({ path: path.join(OUT, 'ui-timeline.png') });
+    await page.goto(`${ui}/namespaces/default/workflows/${id}`);
+    // The timeline labels each activity with its type and renga's summary.
+    await page.getByText('planJob • plan').waitFor();
+    for (const s of doc.plan!.subtasks) await page.getByText(`runSubtask • subtask ${s.id}: ${s.title}`).waitFor();
+    await page.getByText('synthesize • synthesize').waitFor();
+    await page.screenshot({ path: path.join(OUT, 'ui-timeline.png') });
 
-  await page.getByText('User Metadata', { exact: true }).click();
-  // The UI renders user-supplied Markdown in sandboxed frames: summary, details, current details.
-  const frames = page.frameLocator('iframe');
-  await frames.nth(0).getByText('Survey three rainwater harvesting methods · up to 3 subtasks').waitFor();
-  await frames.nth(1).getByText('Max subtasks:').waitFor();
-  await frames.nth(2).getByText(/Phase: done · status: completed/).waitFor();
-  for (const s of doc.plan!.subtasks) await frames.nth(2).getByRole('cell', { name: s.title }).waitFor();
-  await page.screenshot({ path: path.join(OUT, 'ui-metadata.png') });
+    await page.getByText('User Metadata', { exact: true }).click();
+    // The UI renders user-supplied Markdown in sandboxed frames: summary, details, current details.
+    const frames = page.frameLocator('iframe');
+    await frames.nth(0).getByText('Survey three rainwater harvesting methods · up to 3 subtasks').waitFor();
+    await frames.nth(1).getByText('Max subtasks:').waitFor();
+    await frames
+      .nth(2)
+      .getByText(/Phase: done · status: completed/)
+      .waitFor();
+    for (const s of doc.plan!.subtasks) await frames.nth(2).getByRole('cell', { name: s.title }).waitFor();
+    await page.screenshot({ path: path.join(OUT, 'ui-metadata.png') });
 
-  const query = `RengaPhase = 'done' AND RengaCostUsd > 0`;
-  await page.goto(`${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
-  await page.getByRole('link', { name: id }).waitFor();
-  await page.screenshot({ path: path.join(OUT, 'ui-filter.png') });
-  await page.close();
-});
+    const query = `RengaPhase = 'done' AND RengaCostUsd > 0`;
+    await page.goto(`${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+    await page.getByRole('link', { name: id }).waitFor();
+    await page.screenshot({ path: path.join(OUT, 'ui-filter.png') });
+    await page.close();
+  },
+);

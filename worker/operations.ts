@@ -61,20 +61,28 @@ export interface RuntimeSetup {
  */
 export function installRuntime(config: WorkerConfig): RuntimeSetup {
   const level: LogLevel = config.RENGA_LOG_LEVEL;
-  const logger = config.RENGA_LOG_FORMAT === 'json' ? new DefaultLogger(level, jsonLogFunction()) : new DefaultLogger(level);
+  const logger =
+    config.RENGA_LOG_FORMAT === 'json' ? new DefaultLogger(level, jsonLogFunction()) : new DefaultLogger(level);
   try {
     Runtime.install({
       logger,
       telemetryOptions: {
         // Core's own logs go through the same logger, so JSON mode is JSON everywhere.
-        logging: { filter: { core: level === 'TRACE' || level === 'DEBUG' ? level : 'WARN', other: 'ERROR' }, forward: {} },
-        ...(config.RENGA_METRICS_ADDRESS ? { metrics: { prometheus: { bindAddress: config.RENGA_METRICS_ADDRESS } } } : {}),
+        logging: {
+          filter: { core: level === 'TRACE' || level === 'DEBUG' ? level : 'WARN', other: 'ERROR' },
+          forward: {},
+        },
+        ...(config.RENGA_METRICS_ADDRESS
+          ? { metrics: { prometheus: { bindAddress: config.RENGA_METRICS_ADDRESS } } }
+          : {}),
       },
     });
     return { logger, installed: true };
   } catch (err) {
     // Runtime.install throws once a runtime exists; keep working with the existing one, but say so.
-    logger.warn(`Temporal runtime already installed; log format and metrics settings not applied (${(err as Error).message})`);
+    logger.warn(
+      `Temporal runtime already installed; log format and metrics settings not applied (${(err as Error).message})`,
+    );
     return { logger, installed: false };
   }
 }
@@ -95,7 +103,11 @@ export function activityLogInterceptor(ctx: ActivityContext): ActivityIntercepto
           return result;
         } catch (err) {
           const e = err as Error & { type?: string };
-          ctx.log.warn('activity failed', { durationMs: Date.now() - started, error: e.type ?? e.name, message: e.message });
+          ctx.log.warn('activity failed', {
+            durationMs: Date.now() - started,
+            error: e.type ?? e.name,
+            message: e.message,
+          });
           throw err;
         }
       },

@@ -28,16 +28,25 @@ export interface RengaWorkerOptions {
   /** See ActivityDeps.planMaxTokens (benchmarks against the simulator only). */
   planMaxTokens?: number;
   /** Poller and cache settings, passed through to Worker.create (the benchmark compares them). */
-  pollers?: Pick<WorkerOptions, 'maxConcurrentActivityTaskPolls' | 'maxConcurrentWorkflowTaskPolls' | 'maxCachedWorkflows' | 'stickyQueueScheduleToStartTimeout'>;
+  pollers?: Pick<
+    WorkerOptions,
+    | 'maxConcurrentActivityTaskPolls'
+    | 'maxConcurrentWorkflowTaskPolls'
+    | 'maxCachedWorkflows'
+    | 'stickyQueueScheduleToStartTimeout'
+  >;
 }
 
 /** The bundle `npm run build` writes; Temporal recommends shipping prebuilt workflow code. */
 export const PRODUCTION_BUNDLE = path.resolve(__dirname, '..', 'workflow-bundle.js');
 
-export function workflowCodeOption(bundle?: WorkflowBundleOption): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
+export function workflowCodeOption(
+  bundle?: WorkflowBundleOption,
+): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
   if (bundle) return { workflowBundle: bundle };
   // Only trust the prebuilt bundle when running compiled code next to it; from sources, bundle fresh.
-  if (__filename.endsWith('.js') && existsSync(PRODUCTION_BUNDLE)) return { workflowBundle: { codePath: PRODUCTION_BUNDLE } };
+  if (__filename.endsWith('.js') && existsSync(PRODUCTION_BUNDLE))
+    return { workflowBundle: { codePath: PRODUCTION_BUNDLE } };
   return { workflowsPath: require.resolve('../workflows') };
 }
 
@@ -61,7 +70,9 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     maxHeartbeatThrottleInterval: '2s',
     // The default of 0 would cancel every in-flight model call the moment a deploy sends SIGTERM.
     shutdownGraceTime: opts.tuning?.shutdownGraceTime ?? opts.shutdownGraceTime ?? '30s',
-    ...(opts.tuning?.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: opts.tuning.maxConcurrentWorkflowTasks } : {}),
+    ...(opts.tuning?.maxConcurrentWorkflowTasks
+      ? { maxConcurrentWorkflowTaskExecutions: opts.tuning.maxConcurrentWorkflowTasks }
+      : {}),
     ...(opts.tuning?.maxActivitiesPerSecond ? { maxActivitiesPerSecond: opts.tuning.maxActivitiesPerSecond } : {}),
     ...(opts.tuning?.maxTaskQueueActivitiesPerSecond
       ? { maxTaskQueueActivitiesPerSecond: opts.tuning.maxTaskQueueActivitiesPerSecond }

@@ -29,7 +29,12 @@ export interface BatchFanOutHost {
 
 export async function fanOutViaMessageBatches(host: BatchFanOutHost): Promise<void> {
   const { input, subtasks } = host;
-  const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '60s', maximumAttempts: input.maxAttempts };
+  const retry: RetryPolicy = {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '60s',
+    maximumAttempts: input.maxAttempts,
+  };
   const acts = proxyActivities<RengaActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '60s', retry });
 
   for (const s of subtasks) host.markRunning(s.id);
@@ -55,7 +60,11 @@ export async function fanOutViaMessageBatches(host: BatchFanOutHost): Promise<vo
     const seen = new Set<string>();
     let offset: number | null = 0;
     while (offset !== null) {
-      const page: FetchBatchResultsOutput = await acts.fetchSubtaskBatchResults({ batchId, offset, maxChars: RESULTS_PAGE_CHARS });
+      const page: FetchBatchResultsOutput = await acts.fetchSubtaskBatchResults({
+        batchId,
+        offset,
+        maxChars: RESULTS_PAGE_CHARS,
+      });
       for (const item of page.items) {
         seen.add(item.id);
         if (item.kind === 'succeeded') host.succeeded(item.id, item);

@@ -35,7 +35,11 @@ import { jobWorkflow } from './job';
 export async function batchWorkflow(rawInput: BatchInputArg): Promise<BatchResult> {
   const parsed = BatchInputSchema.safeParse(rawInput);
   if (!parsed.success) {
-    throw ApplicationFailure.create({ type: 'InvalidBatchInput', nonRetryable: true, message: `invalid batch input: ${describeZodError(parsed.error)}` });
+    throw ApplicationFailure.create({
+      type: 'InvalidBatchInput',
+      nonRetryable: true,
+      message: `invalid batch input: ${describeZodError(parsed.error)}`,
+    });
   }
   const input = parsed.data;
   const info = workflowInfo();
@@ -124,12 +128,19 @@ async function runJob(input: BatchInput, index: number): Promise<JobRunOutcome> 
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
     });
     const doc = ResultDocumentSchema.safeParse(result);
-    return doc.success ? outcome(doc.data, doc.data.status, doc.data.error ?? null) : outcome(null, 'failed', 'unreadable result document');
+    return doc.success
+      ? outcome(doc.data, doc.data.status, doc.data.error ?? null)
+      : outcome(null, 'failed', 'unreadable result document');
   } catch (err) {
     if (isCancellation(err) && !(err instanceof ChildWorkflowFailure)) throw err;
     const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
     const doc = cause instanceof ApplicationFailure ? ResultDocumentSchema.safeParse(cause.details?.[0]) : null;
-    const message = cause instanceof ApplicationFailure ? `${cause.type ?? 'Error'}: ${cause.message}` : cause instanceof Error ? cause.message : String(cause);
+    const message =
+      cause instanceof ApplicationFailure
+        ? `${cause.type ?? 'Error'}: ${cause.message}`
+        : cause instanceof Error
+          ? cause.message
+          : String(cause);
     const status = isCancellation(cause) ? 'cancelled' : 'failed';
     return outcome(doc?.success ? doc.data : null, status, message);
   }
@@ -145,5 +156,6 @@ function record(carry: BatchCarry, { outcome, usage }: JobRunOutcome): void {
     m.costUsd = roundUsd(m.costUsd + u.costUsd);
   }
   if (carry.outcomes.length < MAX_LISTED_OUTCOMES) carry.outcomes.push(outcome);
-  if ((outcome.status === 'failed' || outcome.status === 'cancelled') && carry.failures.length < MAX_LISTED_FAILURES) carry.failures.push(outcome);
+  if ((outcome.status === 'failed' || outcome.status === 'cancelled') && carry.failures.length < MAX_LISTED_FAILURES)
+    carry.failures.push(outcome);
 }

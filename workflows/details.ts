@@ -33,6 +33,16 @@ export function detailsMarkdown(p: Progress, plan: Plan | null, job: string): st
     const t = p.subtasks.find((x) => x.id === s.id);
     return `| ${s.id} | ${cell(s.title, 80)} | ${STATE_LABEL[t?.state ?? 'queued']} | ${t?.attempts ?? 0} | ${cell(s.instructions)} |`;
   });
-  const more = plan.subtasks.length > MAX_ROWS ? ['', `…and ${plan.subtasks.length - MAX_ROWS} more subtasks (\`renga status <id>\`)`] : [];
-  return [...head, '', '| id | subtask | state | attempts | instructions |', '|---|---|---|---|---|', ...rows, ...more].join('\n');
+  const more =
+    plan.subtasks.length > MAX_ROWS
+      ? ['', `…and ${plan.subtasks.length - MAX_ROWS} more subtasks (\`renga status <id>\`)`]
+      : [];
+  return [
+    ...head,
+    '',
+    '| id | subtask | state | attempts | instructions |',
+    '|---|---|---|---|---|',
+    ...rows,
+    ...more,
+  ].join('\n');
 }

@@ -102,7 +102,12 @@ class JobRun {
     this.activityDefaults = {
       startToCloseTimeout: `${input.subtaskTimeoutSeconds}s`,
       heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '60s', maximumAttempts: input.maxAttempts },
+      retry: {
+        initialInterval: '1s',
+        backoffCoefficient: 2,
+        maximumInterval: '60s',
+        maximumAttempts: input.maxAttempts,
+      },
     };
     setHandler(progressQuery, () => this.progress());
     setHandler(planQuery, () => this.plan);
@@ -111,7 +116,8 @@ class JobRun {
       this.work.cancel();
     });
     const mustBeWaiting = () => {
-      if (this.phase !== 'awaiting-approval' || this.decision) throw new Error(`the job is not waiting for plan approval (phase: ${this.phase})`);
+      if (this.phase !== 'awaiting-approval' || this.decision)
+        throw new Error(`the job is not waiting for plan approval (phase: ${this.phase})`);
     };
     setHandler(
       approvePlanUpdate,
@@ -195,7 +201,14 @@ class JobRun {
     this.plan = out.plan;
     this.shared = out.shared;
     for (const s of out.plan.subtasks) {
-      this.tracks.set(s.id, { state: 'queued', attempts: 0, output: null, model: null, usage: ZERO_USAGE, error: null });
+      this.tracks.set(s.id, {
+        state: 'queued',
+        attempts: 0,
+        output: null,
+        model: null,
+        usage: ZERO_USAGE,
+        error: null,
+      });
     }
   }
 
@@ -253,7 +266,14 @@ class JobRun {
         this.report();
       },
       succeeded: (id, item) => {
-        Object.assign(this.tracks.get(id)!, { state: 'completed', attempts: 1, output: item.output, model: item.call.model, usage: item.call.usage, error: null });
+        Object.assign(this.tracks.get(id)!, {
+          state: 'completed',
+          attempts: 1,
+          output: item.output,
+          model: item.call.model,
+          usage: item.call.usage,
+          error: null,
+        });
         this.calls.push(item.call);
         this.workerModel ??= item.call.model;
         this.report();
@@ -308,12 +328,15 @@ class JobRun {
     this.setPhase('synthesizing');
     const finished = this.plan!.subtasks.filter((s) => this.tracks.get(s.id)!.state !== 'skipped');
     const perPart = Math.max(500, Math.floor(SYNTHESIS_BUDGET_CHARS / Math.max(1, finished.length)));
-    const parts: SynthesisPart[] = this.sharded?.synthesisParts() ?? finished.map((s) => {
-      const t = this.tracks.get(s.id)!;
-      // Trimmed here, not in the activity, so the activity input in the history stays small too.
-      const output = t.output !== null && t.output.length > perPart ? `${t.output.slice(0, perPart)}\n[…trimmed]` : t.output;
-      return { id: s.id, title: s.title, output, error: t.error };
-    });
+    const parts: SynthesisPart[] =
+      this.sharded?.synthesisParts() ??
+      finished.map((s) => {
+        const t = this.tracks.get(s.id)!;
+        // Trimmed here, not in the activity, so the activity input in the history stays small too.
+        const output =
+          t.output !== null && t.output.length > perPart ? `${t.output.slice(0, perPart)}\n[…trimmed]` : t.output;
+        return { id: s.id, title: s.title, output, error: t.error };
+      });
     const out = await this.activities('synthesize').synthesize({
       shared: this.shared!,
       parts,
@@ -362,14 +385,23 @@ class JobRun {
     const doc = this.document(status, failure);
     if (!failure) return doc;
     // The failure carries the document so finished work is never lost with the job.
-    return ApplicationFailure.create({ type: failure.type ?? undefined, nonRetryable: true, message: failure.message, details: [doc] });
+    return ApplicationFailure.create({
+      type: failure.type ?? undefined,
+      nonRetryable: true,
+      message: failure.message,
+      details: [doc],
+    });
   }
 
   private failure(err: unknown): ApplicationFailure {
     const cause = err instanceof ActivityFailure ? err.cause : err;
     if (cause instanceof ApplicationFailure && cause.type === 'PlanApprovalTimedOut') return cause;
     const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'JobFailed';
-    return ApplicationFailure.create({ type, nonRetryable: true, message: `${this.phase} failed: ${describeFailure(cause)}` });
+    return ApplicationFailure.create({
+      type,
+      nonRetryable: true,
+      message: `${this.phase} failed: ${describeFailure(cause)}`,
+    });
   }
 
   private firstError(): string {
@@ -405,8 +437,17 @@ class JobRun {
       running: count('running'),
       cancelRequested: this.cancel !== null,
       costUsd: usage.costUsd,
-      tokens: { input: byModel.reduce((n, m) => n + m.inputTokens, 0), output: byModel.reduce((n, m) => n + m.outputTokens, 0) },
-      subtasks: tracks.map(({ s, t }) => ({ id: s.id, title: s.title, state: t.state, attempts: t.attempts, error: t.error })),
+      tokens: {
+        input: byModel.reduce((n, m) => n + m.inputTokens, 0),
+        output: byModel.reduce((n, m) => n + m.outputTokens, 0),
+      },
+      subtasks: tracks.map(({ s, t }) => ({
+        id: s.id,
+        title: s.title,
+        state: t.state,
+        attempts: t.attempts,
+        error: t.error,
+      })),
       plannerModel: this.plannerModel,
       workerModel: this.workerModel,
     };

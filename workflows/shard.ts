@@ -20,7 +20,15 @@ import {
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef, SynthesisPart } from '../activities/types';
 import { ZERO_USAGE, addUsage, roundUsd } from '../shared/pricing';
-import type { CallUsage, JobInput, ResultDocument, ShardSummary, Subtask, SubtaskResult, SubtaskState } from '../shared/schemas';
+import type {
+  CallUsage,
+  JobInput,
+  ResultDocument,
+  ShardSummary,
+  Subtask,
+  SubtaskResult,
+  SubtaskState,
+} from '../shared/schemas';
 import { attemptOf, describeFailure } from './failures';
 
 /** Children running at once; the job's concurrency is split between them so the total stays C. */
@@ -70,7 +78,12 @@ export interface ShardOutput {
 
 /** Child workflow: runs one shard of a plan with bounded lanes; registered next to jobWorkflow. */
 export async function shardWorkflow(input: ShardInput): Promise<ShardOutput> {
-  const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '60s', maximumAttempts: input.maxAttempts };
+  const retry: RetryPolicy = {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '60s',
+    maximumAttempts: input.maxAttempts,
+  };
   const acts = proxyActivities<RengaActivities>({
     startToCloseTimeout: `${input.subtaskTimeoutSeconds}s`,
     heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
@@ -104,7 +117,11 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardOutput> {
         error: null,
       });
       const sum = calls.get(out.call.model) ?? { model: out.call.model, usage: { ...ZERO_USAGE }, costUsd: 0 };
-      calls.set(out.call.model, { model: sum.model, usage: addUsage(sum.usage, out.call.usage), costUsd: roundUsd(sum.costUsd + out.call.costUsd) });
+      calls.set(out.call.model, {
+        model: sum.model,
+        usage: addUsage(sum.usage, out.call.usage),
+        costUsd: roundUsd(sum.costUsd + out.call.costUsd),
+      });
     } catch (err) {
       if (isCancellation(err)) throw err;
       const cause = err instanceof ActivityFailure ? err.cause : err;
@@ -141,7 +158,15 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardOutput> {
   const full = input.subtasks.map((s) => ({
     title: s.title,
     instructions: s.instructions,
-    ...(results.get(s.id) ?? { id: s.id, status: 'skipped' as const, output: null, model: input.model ?? 'default', attempts: 0, usage: { ...ZERO_USAGE }, error: null }),
+    ...(results.get(s.id) ?? {
+      id: s.id,
+      status: 'skipped' as const,
+      output: null,
+      model: input.model ?? 'default',
+      attempts: 0,
+      usage: { ...ZERO_USAGE },
+      error: null,
+    }),
   }));
   const resultsRef = await store.storeBlob(JSON.stringify(full));
 
@@ -195,7 +220,10 @@ export class ShardedFanOut {
   async run(): Promise<ShardOutput['fatal']> {
     const parallel = Math.min(this.shards.length, this.input.concurrency, MAX_PARALLEL_SHARDS);
     // Split C between the parallel children so the job never has more than C calls in flight.
-    const lanes = Array.from({ length: parallel }, (_, i) => Math.floor(this.input.concurrency / parallel) + (i < this.input.concurrency % parallel ? 1 : 0));
+    const lanes = Array.from(
+      { length: parallel },
+      (_, i) => Math.floor(this.input.concurrency / parallel) + (i < this.input.concurrency % parallel ? 1 : 0),
+    );
     const digestChars = Math.floor(SYNTHESIS_BUDGET_CHARS / this.shards.length);
     const previewChars = Math.min(1_000, Math.max(80, Math.floor(digestChars / this.input.shardSize)));
     let next = 0;
@@ -250,7 +278,12 @@ export class ShardedFanOut {
       .sort((a, b) => a.index - b.index)
       .map((out) => {
         const shard = this.shards[out.index] ?? [];
-        return { id: `shard-${out.index + 1}`, title: `subtasks ${span(shard).first}–${span(shard).last}`, output: out.digest, error: null };
+        return {
+          id: `shard-${out.index + 1}`,
+          title: `subtasks ${span(shard).first}–${span(shard).last}`,
+          output: out.digest,
+          error: null,
+        };
       });
   }
 
@@ -271,7 +304,12 @@ export class ShardedFanOut {
       };
     });
     // Capped too: a job whose 10,000 subtasks all failed must still fit the result limit.
-    return { ...doc, plan: null, subtasks: doc.subtasks.filter((s) => s.status !== 'completed').slice(0, MAX_LISTED_SUBTASKS), shards };
+    return {
+      ...doc,
+      plan: null,
+      subtasks: doc.subtasks.filter((s) => s.status !== 'completed').slice(0, MAX_LISTED_SUBTASKS),
+      shards,
+    };
   }
 }
 

@@ -15,7 +15,8 @@ export interface BatchFlags {
 }
 
 export function parseMode(value: string): BatchMode {
-  if (value !== 'direct' && value !== 'batch-api') throw new InvalidArgumentError(`--mode takes direct or batch-api, got '${value}'`);
+  if (value !== 'direct' && value !== 'batch-api')
+    throw new InvalidArgumentError(`--mode takes direct or batch-api, got '${value}'`);
   return value;
 }
 
@@ -23,9 +24,17 @@ export function parseMode(value: string): BatchMode {
 export function batchOptions(cmd: Command): Command {
   return cmd
     .option('--concurrency <N>', 'jobs running at once (default 10)', positiveInt('--concurrency'))
-    .option('--mode <mode>', 'direct (one call per subtask) or batch-api (Message Batches: half price, results within 24 h)', parseMode)
+    .option(
+      '--mode <mode>',
+      'direct (one call per subtask) or batch-api (Message Batches: half price, results within 24 h)',
+      parseMode,
+    )
     .option('--page-size <N>', 'jobs per workflow run before continue-as-new (default 200)', positiveInt('--page-size'))
-    .option('--poll-seconds <N>', 'batch-api: first poll of a message batch after N seconds, doubling up to 10 min (default 30)', positiveInt('--poll-seconds'));
+    .option(
+      '--poll-seconds <N>',
+      'batch-api: first poll of a message batch after N seconds, doubling up to 10 min (default 30)',
+      positiveInt('--poll-seconds'),
+    );
 }
 
 export function batchInputFrom(name: string, jobsPath: string, flags: BatchFlags): BatchInputArg {
@@ -67,7 +76,9 @@ interface RunOpts extends BatchFlags {
 }
 
 export function registerBatchCommands(program: Command, ctx: CommandContext): void {
-  const batch = program.command('batch').description('run a jobs file (JSONL, one job input per line) once, without a schedule');
+  const batch = program
+    .command('batch')
+    .description('run a jobs file (JSONL, one job input per line) once, without a schedule');
 
   batchOptions(batch.command('run <jobs.jsonl>'))
     .description('run every job of the file as a child workflow and wait; exit 1 if any job failed')

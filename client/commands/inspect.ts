@@ -12,7 +12,8 @@ export function parseSince(value: string, now: Date = new Date()): Date {
     return new Date(now.getTime() - Number(rel[1]) * unit);
   }
   const abs = new Date(value);
-  if (Number.isNaN(abs.getTime())) throw new InvalidArgumentError(`--since takes 30m, 2h, 7d or a date, got '${value}'`);
+  if (Number.isNaN(abs.getTime()))
+    throw new InvalidArgumentError(`--since takes 30m, 2h, 7d or a date, got '${value}'`);
   return abs;
 }
 
@@ -51,7 +52,10 @@ export function registerInspectCommands(program: Command, ctx: CommandContext): 
   program
     .command('list')
     .description('find jobs (visibility query over renga search attributes)')
-    .option('--status <S>', 'Running, Completed, Failed, Canceled, Terminated, or a renga status: completed, partial, failed, cancelled')
+    .option(
+      '--status <S>',
+      'Running, Completed, Failed, Canceled, Terminated, or a renga status: completed, partial, failed, cancelled',
+    )
     .option('--phase <P>', 'planning, awaiting-approval, fanout, synthesizing, done')
     .option('--since <when>', 'started after: 30m, 2h, 7d or an ISO date', (v) => parseSince(v))
     .option('--limit <N>', 'at most N jobs', positiveInt('--limit'), 50)

@@ -39,7 +39,10 @@ export function registerJobCommands(program: Command, ctx: CommandContext): void
       await withClient(async (rc) => {
         const id = await startJob(rc, input, { workflowId: opts.id });
         if (!opts.json) process.stderr.write(`started ${id}\n  ${uiLink(rc.config, id)}\n`);
-        if (input.approvePlan) process.stderr.write(`the plan waits for approval: renga approve ${id}  (or: renga reject ${id} --reason …)\n`);
+        if (input.approvePlan)
+          process.stderr.write(
+            `the plan waits for approval: renga approve ${id}  (or: renga reject ${id} --reason …)\n`,
+          );
         ctx.setExit(print(await getResult(rc, id), opts.json));
       });
     });

@@ -18,13 +18,15 @@ const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 
 
 function parseEvery(value: string): { every: string; everyMs: number } {
   const m = /^(\d+)([smhd])$/.exec(value.trim());
-  if (!m || Number(m[1]) < 1) throw new InvalidArgumentError(`--every takes a duration such as 30s, 15m, 6h or 1d, got '${value}'`);
+  if (!m || Number(m[1]) < 1)
+    throw new InvalidArgumentError(`--every takes a duration such as 30s, 15m, 6h or 1d, got '${value}'`);
   return { every: value.trim(), everyMs: Number(m[1]) * UNIT_MS[m[2]!]! };
 }
 
 function parseOverlap(allowed: readonly OverlapName[]) {
   return (value: string): OverlapName => {
-    if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(`--overlap takes ${allowed.join(', ')}, got '${value}'`);
+    if (!(allowed as readonly string[]).includes(value))
+      throw new InvalidArgumentError(`--overlap takes ${allowed.join(', ')}, got '${value}'`);
     return value as OverlapName;
   };
 }
@@ -32,7 +34,8 @@ function parseOverlap(allowed: readonly OverlapName[]) {
 function parseDate(flag: string) {
   return (value: string): Date => {
     const d = new Date(value);
-    if (Number.isNaN(d.getTime())) throw new InvalidArgumentError(`${flag} takes a date/time such as 2026-11-01T02:00:00Z, got '${value}'`);
+    if (Number.isNaN(d.getTime()))
+      throw new InvalidArgumentError(`${flag} takes a date/time such as 2026-11-01T02:00:00Z, got '${value}'`);
     return d;
   };
 }
@@ -42,7 +45,9 @@ function checkCron(cron: string): string {
   const c = cron.trim();
   const fields = c.split(/\s+/);
   if (!c.startsWith('@') && (fields.length < 5 || fields.length > 7)) {
-    throw new UsageError(`--cron takes 5 fields (minute hour day-of-month month day-of-week), e.g. "0 2 * * *"; got '${cron}'`);
+    throw new UsageError(
+      `--cron takes 5 fields (minute hour day-of-month month day-of-week), e.g. "0 2 * * *"; got '${cron}'`,
+    );
   }
   return c;
 }
@@ -101,21 +106,37 @@ export function registerScheduleCommands(program: Command): void {
     .option('--cron <expr>', 'cron expression, e.g. "0 2 * * *"')
     .option('--every <duration>', 'interval, e.g. 6h, 30m, 1d', parseEvery)
     .requiredOption('--jobs <jobs.jsonl>', 'one job input (JSON) per line')
-    .option('--overlap <policy>', 'when a run is still going: skip (default), buffer-one or allow-all', parseOverlap(['skip', 'buffer-one', 'allow-all']))
+    .option(
+      '--overlap <policy>',
+      'when a run is still going: skip (default), buffer-one or allow-all',
+      parseOverlap(['skip', 'buffer-one', 'allow-all']),
+    )
     .option('--timezone <tz>', 'IANA time zone for --cron (default UTC)')
     .option('--paused', 'create it paused')
     .option('--note <text>', 'note recorded with the (paused) state')
     .action(async (name: string, opts: CreateOpts) => {
-      if (!SCHEDULE_NAME.test(name)) throw new UsageError(`schedule name '${name}': use letters, digits, '.', '_' and '-' (at most 100)`);
-      if ((opts.cron === undefined) === (opts.every === undefined)) throw new UsageError('give exactly one of --cron or --every');
+      if (!SCHEDULE_NAME.test(name))
+        throw new UsageError(`schedule name '${name}': use letters, digits, '.', '_' and '-' (at most 100)`);
+      if ((opts.cron === undefined) === (opts.every === undefined))
+        throw new UsageError('give exactly one of --cron or --every');
       const timing: ScheduleTiming = opts.cron !== undefined ? { cron: checkCron(opts.cron) } : opts.every!;
       const timezone = opts.timezone !== undefined ? checkTimezone(opts.timezone) : undefined;
       const input = batchInputFrom(name, opts.jobs, opts);
       await withClient(async (rc) => {
         try {
-          await createSchedule(rc, { name, timing, timezone, overlap: opts.overlap ?? 'skip', input, jobsFile: opts.jobs, paused: opts.paused, note: opts.note });
+          await createSchedule(rc, {
+            name,
+            timing,
+            timezone,
+            overlap: opts.overlap ?? 'skip',
+            input,
+            jobsFile: opts.jobs,
+            paused: opts.paused,
+            note: opts.note,
+          });
         } catch (err) {
-          if (err instanceof ScheduleAlreadyRunning) throw new UsageError(`schedule '${name}' already exists (delete it first, or pick another name)`);
+          if (err instanceof ScheduleAlreadyRunning)
+            throw new UsageError(`schedule '${name}' already exists (delete it first, or pick another name)`);
           throw err;
         }
         process.stdout.write(`created schedule ${name} (${input.jobs.length} jobs)\n`);
@@ -130,7 +151,13 @@ export function registerScheduleCommands(program: Command): void {
       withClient(async (rc) => {
         const all = await listSchedules(rc);
         if (opts.json) {
-          const rows = all.map((s) => ({ name: s.scheduleId, paused: s.state.paused, note: s.state.note ?? null, memo: s.memo ?? {}, nextRuns: s.info.nextActionTimes.map((t) => t.toISOString()) }));
+          const rows = all.map((s) => ({
+            name: s.scheduleId,
+            paused: s.state.paused,
+            note: s.state.note ?? null,
+            memo: s.memo ?? {},
+            nextRuns: s.info.nextActionTimes.map((t) => t.toISOString()),
+          }));
           process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         } else {
           process.stdout.write(all.length ? `${all.map(formatSummary).join('\n')}\n` : '(no schedules)\n');
@@ -174,13 +201,19 @@ export function registerScheduleCommands(program: Command): void {
   schedule
     .command('trigger <name>')
     .description("run now, subject to the schedule's overlap policy unless --overlap overrides it")
-    .option('--overlap <policy>', 'skip, buffer-one, buffer-all or allow-all for this trigger', parseOverlap(['skip', 'buffer-one', 'buffer-all', 'allow-all']))
+    .option(
+      '--overlap <policy>',
+      'skip, buffer-one, buffer-all or allow-all for this trigger',
+      parseOverlap(['skip', 'buffer-one', 'buffer-all', 'allow-all']),
+    )
     .action(async (name: string, opts: { overlap?: OverlapName }) =>
       withClient(async (rc) => {
         const handle = rc.client.schedule.getHandle(name);
         // The SDK's trigger() defaults to ALLOW_ALL, which would start a second run next to a
         // running one even on a `skip` schedule: pass the schedule's own policy instead.
-        const overlap = opts.overlap ? OVERLAP_POLICIES[opts.overlap] : ((await handle.describe()).policies.overlap ?? ScheduleOverlapPolicy.SKIP);
+        const overlap = opts.overlap
+          ? OVERLAP_POLICIES[opts.overlap]
+          : ((await handle.describe()).policies.overlap ?? ScheduleOverlapPolicy.SKIP);
         await handle.trigger(overlap);
         process.stdout.write(`triggered ${name} (overlap ${overlap})\n`);
       }),
@@ -191,12 +224,20 @@ export function registerScheduleCommands(program: Command): void {
     .description('take the runs the schedule would have taken between --from and --to')
     .requiredOption('--from <time>', 'start, e.g. 2026-11-01T00:00:00Z', parseDate('--from'))
     .requiredOption('--to <time>', 'end', parseDate('--to'))
-    .option('--overlap <policy>', 'skip, buffer-one, buffer-all (default: one after another) or allow-all', parseOverlap(['skip', 'buffer-one', 'buffer-all', 'allow-all']))
+    .option(
+      '--overlap <policy>',
+      'skip, buffer-one, buffer-all (default: one after another) or allow-all',
+      parseOverlap(['skip', 'buffer-one', 'buffer-all', 'allow-all']),
+    )
     .action(async (name: string, opts: { from: Date; to: Date; overlap?: OverlapName }) => {
       if (opts.to <= opts.from) throw new UsageError('--to must be after --from');
       await withClient(async (rc) => {
-        await rc.client.schedule.getHandle(name).backfill({ start: opts.from, end: opts.to, overlap: OVERLAP_POLICIES[opts.overlap ?? 'buffer-all'] });
-        process.stdout.write(`backfill requested for ${name}: ${opts.from.toISOString()} .. ${opts.to.toISOString()}\n`);
+        await rc.client.schedule
+          .getHandle(name)
+          .backfill({ start: opts.from, end: opts.to, overlap: OVERLAP_POLICIES[opts.overlap ?? 'buffer-all'] });
+        process.stdout.write(
+          `backfill requested for ${name}: ${opts.from.toISOString()} .. ${opts.to.toISOString()}\n`,
+        );
       });
     });
 

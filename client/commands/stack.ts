@@ -16,7 +16,9 @@ export function registerStackCommands(program: Command, ctx: CommandContext): vo
 
   program
     .command('dev [job]')
-    .description('run the whole stack locally: Temporal dev server + Web UI, simulator (without a key), worker; then run a job')
+    .description(
+      'run the whole stack locally: Temporal dev server + Web UI, simulator (without a key), worker; then run a job',
+    )
     .option('--once', 'stop the stack after the job instead of keeping it up for the UI')
     .addOption(new Option('--db <file>', 'dev server database file').default('.temporal/dev.db'))
     .option('--encrypt', 'encrypt payloads (dev key beside the database) and serve a codec server for the Web UI')

@@ -148,7 +148,12 @@ export async function startStack(opts: { sim?: SimulatorOptions; server?: DevSer
 
   const rc: RengaClient = {
     client,
-    config: { ...loadClientConfig({}), TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace, RENGA_TASK_QUEUE: taskQueue },
+    config: {
+      ...loadClientConfig({}),
+      TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_NAMESPACE: server.namespace,
+      RENGA_TASK_QUEUE: taskQueue,
+    },
     // The stack owns the connection and closes it in close().
     close: async () => undefined,
   };
@@ -220,7 +225,11 @@ export function useStack(opts: Parameters<typeof startStack>[0] = {}, { worker =
  * Polls a condition against live state (a query, the simulator log) until it holds: the wait is
  * on an observable fact, never on an amount of time.
  */
-export async function waitUntil<T>(probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 120_000): Promise<T> {
+export async function waitUntil<T>(
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let delay = 20;
   for (;;) {
