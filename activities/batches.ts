@@ -56,7 +56,7 @@ export interface BatchActivityDeps {
 }
 export interface BatchActivityHelpers {
   loadShared(ref: SharedContextRef): Promise<string>;
-  sharedBlock(text: string): TextBlockParam;
+  sharedBlock(text: string, model: string): TextBlockParam;
 }
 
 function stateOf(b: MessageBatch): BatchState {
@@ -88,13 +88,17 @@ export function createBatchActivities(deps: BatchActivityDeps, helpers: BatchAct
             params: {
               model,
               max_tokens: input.maxTokens,
-              system: prompts.WORKER_SYSTEM,
+              // The direct path's layout (activities/layout.ts), so batch items share its cache prefix.
+              system: prompts.SYSTEM,
               messages: [
                 {
                   role: 'user',
                   content: [
-                    helpers.sharedBlock(shared),
-                    { type: 'text', text: prompts.subtaskText(subtask, input.total) },
+                    helpers.sharedBlock(shared, model),
+                    {
+                      type: 'text',
+                      text: prompts.roleText(prompts.WORKER_SYSTEM, prompts.subtaskText(subtask, input.total)),
+                    },
                   ],
                 },
               ],

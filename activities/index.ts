@@ -5,7 +5,7 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
-import type { MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import type { MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { type z } from 'zod';
@@ -13,8 +13,11 @@ import { PlannerOutputSchema, describeZodError, type CallUsage, type Plan } from
 import { createBatchActivities } from './batches';
 import { type BlobStore } from './blob-store';
 import { FailureType, ModelOutputError, classifyError } from './errors';
+import { requestLayout, sharedBlock } from './layout';
 import { callModel, type ModelCall } from './llm';
+import { outputIssues } from './output-schema';
 import * as prompts from './prompts';
+import { createSpendActivities } from './spend';
 import type {
   PlanInput,
   PlanOutput,
@@ -34,8 +37,6 @@ export interface ActivityDeps {
   streamIdleMs: number;
   /** Shared context longer than this goes to the blob store instead of every subtask's input. */
   inlineContextLimit?: number;
-  /** Anthropic caches a prefix only from about 1–4 K tokens on; below that a cache marker only costs. */
-  cacheMinChars?: number;
   /**
    * Ceiling on the planner's output tokens (default 64,000, Sonnet 4.x's maximum). Only the local
    * simulator can answer more, which the 10,000-subtask benchmark needs.
@@ -46,13 +47,17 @@ export interface ActivityDeps {
 const PLAN_MAX_TOKENS = 8_192;
 /** A plan spends ~30 tokens per subtask: leave room for that, up to the model's ceiling. */
 const PLAN_TOKENS_PER_SUBTASK = 48;
-const SYNTH_MAX_TOKENS = 8_192;
+export const SYNTH_MAX_TOKENS = 8_192;
+
+/** The planner's output allowance for a plan of up to `maxSubtasks` (the budget reserves the same). */
+export function planMaxTokens(maxSubtasks: number, ceiling = 64_000): number {
+  return Math.min(ceiling, Math.max(PLAN_MAX_TOKENS, maxSubtasks * PLAN_TOKENS_PER_SUBTASK));
+}
 
 export function createActivities(deps: ActivityDeps) {
   const inlineLimit = deps.inlineContextLimit ?? 16_384;
-  const cacheMinChars = deps.cacheMinChars ?? 16_384;
 
-  async function call(model: ModelCall): Promise<{ text: string; call: CallUsage }> {
+  async function call(model: ModelCall): Promise<{ text: string; stopReason: string | null; call: CallUsage }> {
     const info = activityInfo();
     // Heartbeats on a timer only: before the first streamed byte there are no events, and one per
     // stream event would cross into the native core every few characters (measured: a large share
@@ -64,7 +69,7 @@ export function createActivities(deps: ActivityDeps) {
         idleMs: deps.streamIdleMs,
         signal: cancellationSignal(),
       });
-      return { text: answer.text, call: answer.call };
+      return { text: answer.text, stopReason: answer.stopReason, call: answer.call };
     } catch (err) {
       if (cancellationSignal().aborted) throw err;
       throw classifyError(err, info.attempt, { model: model.model });
@@ -86,30 +91,38 @@ export function createActivities(deps: ActivityDeps) {
     return text;
   }
 
-  /** The shared prefix as a system-adjacent user block, marked for prompt caching when it is big enough. */
-  function sharedBlock(text: string): TextBlockParam {
-    return text.length >= cacheMinChars
-      ? { type: 'text', text, cache_control: { type: 'ephemeral' } }
-      : { type: 'text', text };
-  }
-
-  /** One user turn: the job's shared prefix (cacheable across its calls), then this call's own text. */
+  /**
+   * Every role's request (activities/layout.ts): one system prompt, the shared block, the role's
+   * instructions and this call's text; a continuation or a repair adds turns after that.
+   */
   async function callAfterShared(
     ref: SharedContextRef,
-    c: { model: string; system: string; text: string; maxTokens: number },
-  ): Promise<{ text: string; call: CallUsage }> {
-    const shared = await loadShared(ref);
+    c: {
+      model: string;
+      role: string;
+      text: string;
+      maxTokens: number;
+      after?: MessageParam[];
+      outputFormat?: ModelCall['outputFormat'];
+      thinkingTokens?: number;
+    },
+  ): Promise<{ text: string; stopReason: string | null; call: CallUsage }> {
+    const layout = requestLayout(await loadShared(ref), c.model, prompts.roleText(c.role, c.text));
     return call({
       model: c.model,
-      system: c.system,
-      messages: [{ role: 'user', content: [sharedBlock(shared), { type: 'text', text: c.text }] }],
+      system: layout.system,
+      messages: [...layout.messages, ...(c.after ?? [])],
       maxTokens: c.maxTokens,
+      ...(c.outputFormat ? { outputFormat: c.outputFormat } : {}),
+      ...(c.thinkingTokens ? { thinkingTokens: c.thinkingTokens } : {}),
     });
   }
 
   return {
     // submitSubtaskBatch, checkSubtaskBatch, fetchSubtaskBatchResults, cancelSubtaskBatch (fanOut: 'batch-api').
     ...createBatchActivities(deps, { loadShared, sharedBlock }),
+    // preflight: count_tokens of the shared prefix on each model, before anything is paid.
+    ...createSpendActivities(deps),
     /** Ask the planner model for subtasks; validate them, with one repair round before giving up. */
     async planJob(input: PlanInput): Promise<PlanOutput> {
       const attempt = activityInfo().attempt;
@@ -123,24 +136,21 @@ export function createActivities(deps: ActivityDeps) {
         subtasks: PlannerOutputSchema.shape.subtasks.max(input.maxSubtasks),
       });
       const format = zodOutputFormat(schema);
-      const messages: MessageParam[] = [
-        {
-          role: 'user',
-          content: [sharedBlock(text), { type: 'text', text: prompts.plannerUserText(input.maxSubtasks) }],
-        },
-      ];
+      const model = input.model ?? deps.models.planner;
+      const after: MessageParam[] = [];
       const calls: CallUsage[] = [];
       let issues = '';
-      for (let round = 0; round < 2; round++) {
-        const answer = await call({
-          model: input.model ?? deps.models.planner,
-          system: prompts.PLANNER_SYSTEM,
-          messages,
-          maxTokens: Math.min(
-            deps.planMaxTokens ?? 64_000,
-            Math.max(PLAN_MAX_TOKENS, input.maxSubtasks * PLAN_TOKENS_PER_SUBTASK),
-          ),
+      // A budget may allow only one round (workflows/budget.ts reserves for what it allows).
+      const rounds = input.maxRounds ?? 2;
+      for (let round = 0; round < rounds; round++) {
+        const answer = await callAfterShared(shared, {
+          model,
+          role: prompts.PLANNER_SYSTEM,
+          text: prompts.plannerUserText(input.maxSubtasks),
+          after,
+          maxTokens: planMaxTokens(input.maxSubtasks, deps.planMaxTokens),
           outputFormat: { type: 'json_schema', schema: format.schema },
+          ...(input.thinkingTokens ? { thinkingTokens: input.thinkingTokens } : {}),
         });
         calls.push(answer.call);
         const parsed = parseJson(answer.text, schema);
@@ -150,35 +160,63 @@ export function createActivities(deps: ActivityDeps) {
               id: `s${i + 1}`,
               title: s.title.length > 80 ? `${s.title.slice(0, 77)}…` : s.title,
               instructions: s.instructions,
+              kind: s.kind,
+              tier: s.tier,
+              tierReason: s.tierReason,
             })),
           };
-          return { plan, shared, calls, attempt };
+          return { plan, shared, calls, attempt, models: deps.models };
         }
         issues = parsed.issues;
-        messages.push(
-          { role: 'assistant', content: answer.text },
-          { role: 'user', content: prompts.repairText(issues) },
-        );
+        after.push({ role: 'assistant', content: answer.text }, { role: 'user', content: prompts.repairText(issues) });
       }
       // Retryable as a whole: a fresh attempt samples a fresh plan. The retry policy bounds it.
       throw classifyError(
-        new ModelOutputError(`the planner's plan is invalid after a repair attempt: ${issues}`),
+        new ModelOutputError(`the planner's plan is invalid after ${rounds - 1} repair attempt(s): ${issues}`),
         attempt,
       );
     },
 
-    /** One subtask on the worker model, streamed with heartbeats. */
+    /**
+     * One model call for a subtask. The workflow reads how it ended (workflows/subtask-policy.ts):
+     * a cut-off answer comes back here as a continuation (`prefill`, the text so far as the
+     * assistant's turn), an answer that misses the job's output schema as a repair round.
+     */
     async runSubtask(input: SubtaskInput): Promise<SubtaskOutput> {
       const attempt = activityInfo().attempt;
+      const schema = input.outputSchema;
+      const after: MessageParam[] = [];
+      if (input.repair) {
+        after.push(
+          { role: 'assistant', content: input.repair.previous },
+          { role: 'user', content: prompts.repairText(input.repair.issues) },
+        );
+      }
+      // The API refuses an assistant turn that ends in whitespace.
+      if (input.prefill) after.push({ role: 'assistant', content: input.prefill.trimEnd() });
       const answer = await callAfterShared(input.shared, {
         model: input.model ?? deps.models.worker,
-        system: prompts.WORKER_SYSTEM,
-        text: prompts.subtaskText(input.subtask, input.total),
+        role: prompts.WORKER_SYSTEM,
+        text:
+          prompts.subtaskText(input.subtask, input.total) + (schema ? `\n\n${prompts.outputSchemaText(schema)}` : ''),
+        after,
         maxTokens: input.maxTokens,
+        ...(schema ? { outputFormat: { type: 'json_schema', schema } } : {}),
+        ...(input.thinkingTokens ? { thinkingTokens: input.thinkingTokens } : {}),
       });
-      if (input.previewChars === undefined) return { output: answer.text, call: answer.call, attempt };
-      const outputRef = await deps.blobs.put(answer.text);
-      return { output: answer.text.slice(0, input.previewChars), outputRef, call: answer.call, attempt };
+      // A continuation re-adds the whitespace the prefill lost.
+      const text =
+        input.prefill && input.prefill !== input.prefill.trimEnd() && !/^\s/.test(answer.text)
+          ? input.prefill.slice(input.prefill.trimEnd().length) + answer.text
+          : answer.text;
+      const invalid =
+        schema && answer.stopReason !== 'max_tokens' && answer.stopReason !== 'refusal'
+          ? outputIssues(schema, text)
+          : null;
+      const ended = { stopReason: answer.stopReason, ...(invalid ? { invalid } : {}) };
+      if (input.previewChars === undefined) return { output: text, call: answer.call, attempt, ...ended };
+      const outputRef = await deps.blobs.put(text);
+      return { output: text.slice(0, input.previewChars), outputRef, call: answer.call, attempt, ...ended };
     },
 
     /** Stores a document (a shard's per-subtask results) and returns its key; idempotent, so retry-safe. */
@@ -191,11 +229,12 @@ export function createActivities(deps: ActivityDeps) {
       const attempt = activityInfo().attempt;
       const answer = await callAfterShared(input.shared, {
         model: input.model ?? deps.models.planner,
-        system: prompts.SYNTHESIZER_SYSTEM,
+        role: prompts.SYNTHESIZER_SYSTEM,
         text: prompts.synthesisText(input.parts, input.partial),
-        maxTokens: SYNTH_MAX_TOKENS,
+        maxTokens: input.maxTokens ?? SYNTH_MAX_TOKENS,
+        ...(input.thinkingTokens ? { thinkingTokens: input.thinkingTokens } : {}),
       });
-      return { answer: answer.text, call: answer.call, attempt };
+      return { answer: answer.text, call: answer.call, attempt, stopReason: answer.stopReason };
     },
   };
 }

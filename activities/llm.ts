@@ -15,6 +15,8 @@ export interface ModelCall {
   messages: MessageParam[];
   maxTokens: number;
   outputFormat?: JSONOutputFormat;
+  /** Extended thinking budget (tokens); `maxTokens` is the answer's own allowance on top of it. */
+  thinkingTokens?: number;
 }
 
 export interface ModelAnswer {
@@ -60,10 +62,11 @@ export async function callModel(client: Anthropic, call: ModelCall, opts: CallOp
     const stream = client.messages.stream(
       {
         model: call.model,
-        max_tokens: call.maxTokens,
+        max_tokens: call.maxTokens + (call.thinkingTokens ?? 0),
         system: call.system,
         messages: call.messages,
         ...(call.outputFormat ? { output_config: { format: call.outputFormat } } : {}),
+        ...(call.thinkingTokens ? { thinking: { type: 'enabled', budget_tokens: call.thinkingTokens } } : {}),
       },
       { signal: abort.signal },
     );

@@ -2,12 +2,34 @@
 import type { ContextFile, Subtask } from '../shared/schemas';
 import type { SynthesisPart } from './types';
 
+/**
+ * One system prompt for every role: the cached prefix is system + shared context, so the planner's
+ * cache write is the synthesizer's (and an escalated subtask's) cache read. Role instructions
+ * follow the shared block, in each call's own text.
+ */
+export const SYSTEM = [
+  'You are part of renga, a system that runs large jobs by splitting them into subtasks for several models.',
+  'The job and its context come first; your role and your part of the work follow them.',
+].join(' ');
+
 export const PLANNER_SYSTEM = [
   'You are the planner of renga, a system that runs large jobs by splitting them across many fast worker models.',
   'Split the job into independent subtasks that can run in parallel: a worker sees the job, its context and',
   "its own subtask only, never the output of other subtasks. Make each subtask's instructions self-contained,",
   'specific and checkable. Prefer fewer, meatier subtasks over many trivial ones.',
+  ROUTING_GUIDANCE(),
 ].join(' ');
+
+function ROUTING_GUIDANCE(): string {
+  return [
+    'For each subtask name its kind of work and the model tier it needs, with a one-line reason.',
+    "Tier 'fast' runs on a small, cheap model (Haiku): good for drafting, rewriting, summarising given text,",
+    'classifying, extracting from the given context and simple transformations.',
+    "Tier 'strong' runs on the planner's own model (Sonnet): use it where accuracy matters, because the small model",
+    'hallucinates more on fact lookups (names, numbers, dates, citations not in the context) and on code',
+    'references (APIs, signatures, file paths), and for multi-step reasoning. Choose fast unless there is such a reason.',
+  ].join(' ');
+}
 
 export function plannerUserText(maxSubtasks: number): string {
   return `Plan the job above as between 1 and ${maxSubtasks} subtasks. Answer with JSON only.`;
@@ -36,6 +58,15 @@ export function sharedText(job: string, context: ContextFile[]): string {
 
 export function subtaskText(subtask: Subtask, total: number): string {
   return `Subtask ${subtask.id} of ${total}: ${subtask.title}\n\n${subtask.instructions}`;
+}
+
+/** Role instructions, then the call's own text: what follows the shared block in every request. */
+export function roleText(role: string, text: string): string {
+  return `<role>\n${role}\n</role>\n\n${text}`;
+}
+
+export function outputSchemaText(schema: Record<string, unknown>): string {
+  return `Answer with JSON only, matching this JSON Schema:\n${JSON.stringify(schema)}`;
 }
 
 export function synthesisText(parts: SynthesisPart[], partial: boolean): string {

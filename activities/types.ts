@@ -14,12 +14,17 @@ export interface PlanInput {
   maxSubtasks: number;
   /** null: the worker's configured planner model (RENGA_PLANNER_MODEL). */
   model: string | null;
+  /** Plan rounds allowed (a first answer and repairs); default 2. A budget may allow only one. */
+  maxRounds?: number;
+  thinkingTokens?: number;
 }
 export interface PlanOutput {
   plan: Plan;
   shared: SharedContextRef;
   calls: CallUsage[];
   attempt: number;
+  /** The worker's configured default models (what a job that names none runs on). */
+  models?: { planner: string; worker: string };
 }
 
 export interface SubtaskInput {
@@ -34,13 +39,25 @@ export interface SubtaskInput {
    * so 10,000 outputs never pass through a workflow history.
    */
   previewChars?: number;
+  /** A continuation: the answer so far, sent as the assistant's turn for the model to go on from. */
+  prefill?: string;
+  /** A repair round: the previous answer and what was wrong with it. */
+  repair?: { previous: string; issues: string };
+  /** The job's subtaskOutputSchema: structured output, then validated. */
+  outputSchema?: Record<string, unknown>;
+  thinkingTokens?: number;
 }
 export interface SubtaskOutput {
+  /** The answer (for a continuation: only the new part). */
   output: string;
   /** Blob key of the full output, when `previewChars` was set. */
   outputRef?: string;
   call: CallUsage;
   attempt: number;
+  /** How the answer ended: end_turn, max_tokens, refusal, … (absent from results recorded before it existed). */
+  stopReason?: string | null;
+  /** With an output schema: what the answer got wrong. */
+  invalid?: string;
 }
 
 export interface SynthesisPart {
@@ -54,9 +71,13 @@ export interface SynthesizeInput {
   parts: SynthesisPart[];
   model: string | null;
   partial: boolean;
+  /** Output allowance; default 8,192 (a budget may set less). */
+  maxTokens?: number;
+  thinkingTokens?: number;
 }
 export interface SynthesizeOutput {
   answer: string;
   call: CallUsage;
   attempt: number;
+  stopReason?: string | null;
 }

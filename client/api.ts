@@ -136,6 +136,7 @@ export async function ensureSearchAttributes(rc: RengaClient): Promise<void> {
     Keyword: T.INDEXED_VALUE_TYPE_KEYWORD,
     Int: T.INDEXED_VALUE_TYPE_INT,
     Double: T.INDEXED_VALUE_TYPE_DOUBLE,
+    Bool: T.INDEXED_VALUE_TYPE_BOOL,
   } as const;
   await svc.addSearchAttributes({
     namespace: rc.config.TEMPORAL_NAMESPACE,

@@ -63,3 +63,52 @@ export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
     cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
   };
 }
+
+/**
+ * What a model can take and when it caches, by longest prefix like the prices. The cache minimum is
+ * the shortest prefix the API caches at all (below it a cache marker is ignored and nothing is
+ * written); a context window bounds input plus output.
+ */
+export interface ModelLimits {
+  contextWindow: number;
+  cacheMinTokens: number;
+}
+const LIMITS: ReadonlyArray<readonly [prefix: string, limits: ModelLimits]> = [
+  ['claude-haiku-4-5', { contextWindow: 200_000, cacheMinTokens: 4_096 }],
+  ['claude-haiku', { contextWindow: 200_000, cacheMinTokens: 2_048 }],
+  ['claude-sonnet', { contextWindow: 200_000, cacheMinTokens: 1_024 }],
+  ['claude-opus-4-5', { contextWindow: 200_000, cacheMinTokens: 4_096 }],
+  ['claude-opus-4-6', { contextWindow: 200_000, cacheMinTokens: 4_096 }],
+  ['claude-opus', { contextWindow: 200_000, cacheMinTokens: 1_024 }],
+];
+const DEFAULT_LIMITS: ModelLimits = { contextWindow: 200_000, cacheMinTokens: 1_024 };
+
+export function limitsFor(model: string): ModelLimits {
+  let best: readonly [string, ModelLimits] | null = null;
+  for (const entry of LIMITS) {
+    if (model.startsWith(entry[0]) && (!best || entry[0].length > best[0].length)) best = entry;
+  }
+  return best ? best[1] : DEFAULT_LIMITS;
+}
+
+/**
+ * The most one call can cost before it starts: every input token written to the cache (1.25×, the
+ * dearest way to pay for input) and every allowed output token produced. A model missing from the
+ * price table is priced as the dearest known one, so an unknown model can never slip past a budget.
+ */
+export function worstCaseUsd(model: string, c: { inputTokens: number; maxOutputTokens: number }): number {
+  const price = priceFor(model) ?? DEAREST;
+  const cost =
+    (c.inputTokens * price.inputPerMTok * CACHE_WRITE_MULTIPLIER + c.maxOutputTokens * price.outputPerMTok) / 1_000_000;
+  // Rounded up so micro-dollar rounding of the actual cost can never exceed it.
+  return Math.ceil(cost * 1e6) / 1e6;
+}
+const DEAREST: ModelPrice = {
+  inputPerMTok: Math.max(...PRICES.map(([, p]) => p.inputPerMTok)),
+  outputPerMTok: Math.max(...PRICES.map(([, p]) => p.outputPerMTok)),
+};
+
+/** Input tokens of text that has not been counted: generous (one per 3 UTF-16 units, plus framing) so the estimate stays an upper bound. */
+export function estimateInputTokens(chars: number): number {
+  return Math.ceil(chars / 3) + 32;
+}

@@ -31,6 +31,22 @@ export const ContextFileSchema = z.object({
 });
 export type ContextFile = z.infer<typeof ContextFileSchema>;
 
+/** What `renga redo` carries into the new job: the original's plan and outputs, and what to run again. */
+export const RedoSpecSchema = z.strictObject({
+  originalId: z.string().min(1),
+  plan: z.lazy(() => PlanSchema),
+  /** Finished outputs of the original, by subtask id (those not redone are reused as they are). */
+  reuse: z.record(
+    z.string(),
+    z.object({ output: z.string(), model: z.string(), stopReason: z.string().nullable().optional() }),
+  ),
+  /** Subtask ids to run again; the synthesis always runs again. */
+  subtasks: z.array(z.string()),
+  /** The model for what is redone (subtasks, or the synthesis when `subtasks` is empty). */
+  model: modelId.optional(),
+});
+export type RedoSpec = z.infer<typeof RedoSpecSchema>;
+
 export const JobInputSchema = z
   .object({
     job: z
@@ -67,9 +83,37 @@ export const JobInputSchema = z
     batchPollSeconds: z.number().int().min(1).max(3_600).default(30),
     /** Plans with more subtasks than this run in child workflows of this many subtasks each. */
     shardSize: z.number().int().min(2).max(MAX_SHARD_SIZE).default(DEFAULT_SHARD_SIZE),
+    // Spend and quality (workflows/budget.ts, workflows/routing.ts, workflows/subtask-policy.ts).
+    /** Ceiling on the job's model spend in USD; no call starts whose worst case would cross it. */
+    budgetUsd: z.number().positive().max(1_000_000).optional(),
+    /** 'auto': each subtask runs on the model of the tier the planner gave it; 'off': all on the worker model. */
+    route: z.enum(['auto', 'off']).default('auto'),
+    /** A JSON Schema every subtask answer must match (structured output, then validated). */
+    subtaskOutputSchema: z.record(z.string(), z.unknown()).optional(),
+    /** Extended thinking budgets (tokens, priced as output) for the planner/synthesizer and the workers. */
+    plannerThinkingTokens: z.number().int().min(1_024).max(32_000).optional(),
+    workerThinkingTokens: z.number().int().min(1_024).max(32_000).optional(),
+    /** Set by `renga redo`: finished outputs of the original job to reuse instead of paying again. */
+    redo: RedoSpecSchema.optional(),
   })
   .strict()
   .superRefine((input, ctx) => {
+    // The ledger lives in one workflow run: sharded children and a Message Batch (all submitted at
+    // once) would need their own share of it, which they do not have yet.
+    if (input.budgetUsd !== undefined && input.fanOut === 'batch-api') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['budgetUsd'],
+        message: "a budget cannot be used with fanOut 'batch-api' yet",
+      });
+    }
+    if (input.budgetUsd !== undefined && input.maxSubtasks > input.shardSize) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['budgetUsd'],
+        message: `a budget needs maxSubtasks ≤ shardSize (${input.shardSize}): sharded fan-outs cannot share a budget yet`,
+      });
+    }
     const total = input.context.reduce((n, f) => n + f.content.length, 0);
     if (total > MAX_CONTEXT_CHARS) {
       ctx.addIssue({
@@ -91,16 +135,32 @@ export const PlannerOutputSchema = z.object({
       z.object({
         title: z.string().min(1).describe('a short title, at most 80 characters'),
         instructions: z.string().min(1).describe('self-contained instructions for a worker model'),
+        kind: z
+          .string()
+          .min(1)
+          .describe('what kind of work: e.g. writing, summary, fact-lookup, code-reference, analysis'),
+        // A union of literals (not an enum) so that the schema's first choice is the cheap one.
+        tier: z
+          .union([z.literal('fast'), z.literal('strong')])
+          .describe('fast (cheap model) or strong (accurate model) — see the routing guidance'),
+        tierReason: z.string().min(1).describe('one line: why this tier'),
       }),
     )
     .min(1),
 });
 export type PlannerOutput = z.infer<typeof PlannerOutputSchema>;
 
+export const TierSchema = z.enum(['fast', 'strong']);
+export type Tier = z.infer<typeof TierSchema>;
+
 export const SubtaskSchema = z.object({
   id: z.string(),
   title: z.string(),
   instructions: z.string(),
+  /** The planner's routing: the kind of work, the tier it needs and why (absent in plans made before routing). */
+  kind: z.string().optional(),
+  tier: TierSchema.optional(),
+  tierReason: z.string().optional(),
 });
 export type Subtask = z.infer<typeof SubtaskSchema>;
 
@@ -135,6 +195,14 @@ export const SubtaskResultSchema = z.object({
   attempts: z.number().int().nonnegative(),
   usage: TokenUsageSchema,
   error: z.string().nullable(),
+  /** How the accepted (or last) answer ended: end_turn, max_tokens, refusal, … */
+  stopReason: z.string().nullable().optional(),
+  /** The model the subtask started on when it was escalated to another (refusal, truncation, invalid output). */
+  escalatedFrom: z.string().nullable().optional(),
+  /** USD per model over every call of this subtask (continuations, repairs and escalations included). */
+  costByModel: z.record(z.string(), z.number().nonnegative()).optional(),
+  /** Output taken from the original job by `renga redo`, not paid for again. */
+  reused: z.boolean().optional(),
 });
 export type SubtaskResult = z.infer<typeof SubtaskResultSchema>;
 
@@ -159,6 +227,29 @@ export const ShardSummarySchema = z.object({
 });
 export type ShardSummary = z.infer<typeof ShardSummarySchema>;
 
+export const BudgetSummarySchema = z.object({
+  limitUsd: z.number().nonnegative(),
+  spentUsd: z.number().nonnegative(),
+  exhausted: z.boolean(),
+});
+export type BudgetSummary = z.infer<typeof BudgetSummarySchema>;
+
+export const CostReportSchema = z.object({
+  /** The strong model every call would have used. */
+  strongModel: z.string(),
+  actualUsd: z.number().nonnegative(),
+  /** The same tokens, all on the strong model, no cache, no batch discount. */
+  allStrongUsd: z.number().nonnegative(),
+  /** actualUsd / allStrongUsd. */
+  ratio: z.number().nonnegative(),
+  savingsUsd: z.object({
+    routing: z.number(),
+    caching: z.number(),
+    batches: z.number(),
+  }),
+});
+export type CostReport = z.infer<typeof CostReportSchema>;
+
 export const ResultDocumentSchema = z.object({
   workflowId: z.string(),
   status: JobStatusSchema,
@@ -177,6 +268,19 @@ export const ResultDocumentSchema = z.object({
    * shard's full per-subtask results (JSON array of SubtaskResult) are in the blob store under `resultsRef`.
    */
   shards: z.array(ShardSummarySchema).optional(),
+  /** Jobs with `budgetUsd`: the ceiling, what was spent, and whether it stopped the fan-out. */
+  budget: BudgetSummarySchema.optional(),
+  /** What the job would have cost all on the strong model, and what routing, caching and batches saved. */
+  costReport: CostReportSchema.optional(),
+  /** Jobs made by `renga redo`: the original and what was taken from it unpaid. */
+  redo: z
+    .object({
+      originalId: z.string(),
+      reusedSubtasks: z.array(z.string()),
+      redoneSubtasks: z.array(z.string()),
+      synthesisRedone: z.boolean(),
+    })
+    .optional(),
 });
 export type ResultDocument = z.infer<typeof ResultDocumentSchema>;
 
@@ -209,6 +313,7 @@ export const ProgressSchema = z.object({
   ),
   plannerModel: z.string().nullable(),
   workerModel: z.string().nullable(),
+  budget: BudgetSummarySchema.optional(),
 });
 export type Progress = z.infer<typeof ProgressSchema>;
 

@@ -69,6 +69,8 @@ type Schema = Record<string, unknown>;
 export interface GenerateOptions {
   words: string;
   arrayItems: number;
+  /** Values to use for a property name, by item index (cycling): scripted answers (simulator/answers.ts). */
+  fields?: Record<string, unknown[]>;
 }
 
 interface Ctx extends GenerateOptions {
@@ -192,7 +194,8 @@ function objectValue(schema: Schema, ctx: Ctx, index: number, depth: number): Re
   };
   for (const [key, sub] of Object.entries(props)) {
     if (atLimit && !required.includes(key)) continue;
-    set(key, gen(sub, ctx, key, index, depth + 1));
+    const scripted = ctx.fields?.[key];
+    set(key, scripted ? scripted[index % scripted.length] : gen(sub, ctx, key, index, depth + 1));
   }
   for (const key of required) {
     if (!Object.prototype.hasOwnProperty.call(out, key)) set(key, gen({}, ctx, key, index, depth + 1));

@@ -1,4 +1,5 @@
 import { invalidRequest, type ApiErrorSpec } from './errors';
+import { checkPoints, type CheckPoint } from './cache';
 import { shortHash } from './generate';
 
 type Obj = Record<string, unknown>;
@@ -22,6 +23,12 @@ export interface MessagesRequest {
   promptDigest: string;
   format: Obj | null;
   forcedTool: ForcedTool | null;
+  /** Where the prompt cache could cut the prefix (simulator/cache.ts). */
+  cachePoints: CheckPoint[];
+  /** Extended thinking budget, when enabled. */
+  thinkingTokens: number | null;
+  /** The last message is the assistant's: the answer continues it (prefill). */
+  prefill: boolean;
 }
 
 export interface LogFields {
@@ -176,6 +183,18 @@ export function validateMessagesRequest(body: unknown, countTokens: boolean): Va
     }
   }
 
+  let thinkingTokens: number | null = null;
+  if (isObj(body.thinking) && body.thinking.type === 'enabled') {
+    const budget = body.thinking.budget_tokens;
+    if (typeof budget !== 'number' || !Number.isInteger(budget) || budget < 1024)
+      return fail('thinking.enabled.budget_tokens: Input should be greater than or equal to 1024');
+    if (maxTokens !== null && budget >= maxTokens)
+      return fail('`max_tokens` must be greater than `thinking.budget_tokens`');
+    thinkingTokens = budget;
+  }
+  const messages = body.messages as Obj[];
+  const prefill = messages[messages.length - 1]?.role === 'assistant';
+
   let inputChars = 0;
   if (body.system !== undefined && body.system !== null) inputChars += contentChars(body.system);
   for (const m of body.messages as Obj[]) inputChars += contentChars(m.content);
@@ -192,6 +211,9 @@ export function validateMessagesRequest(body: unknown, countTokens: boolean): Va
       promptDigest: shortHash(JSON.stringify([body.system ?? null, body.messages])),
       format,
       forcedTool,
+      cachePoints: checkPoints(body),
+      thinkingTokens,
+      prefill,
     },
   };
 }

@@ -21,7 +21,9 @@ import {
   unauthorized,
   type ApiErrorSpec,
 } from './errors';
+import { AnswerScript, REFUSAL_TEXT, ScriptedAnswersSchema, textOfLength, type ScriptedAnswer } from './answers';
 import { MessageBatchStore, sendJsonl } from './batches';
+import { PromptCache } from './cache';
 import { FaultPlanner, type FaultDecision } from './faults';
 import { chunk, estimateTokens, generateFromSchema, promptWords, textAnswer, tokensForChars } from './generate';
 import { logFields, validateMessagesRequest, type MessagesRequest } from './request';
@@ -64,6 +66,7 @@ const ConfigPatchSchema = z.strictObject({
   faults: FaultConfigSchema.optional(),
   streamChunkDelayMs: z.number().min(0).optional(),
   seed: z.number().int().optional(),
+  promptCache: z.boolean().optional(),
   batches: z
     .strictObject({
       processingMs: z.number().min(0).optional(),
@@ -152,13 +155,13 @@ function presentedKey(req: http.IncomingMessage): string | undefined {
   return match ? match[1] : undefined;
 }
 
-function usageOf(input: number, output: number): Usage {
+function usageOf(input: number, output: number, cache: { read: number; written: number } = NO_CACHE): Usage {
   return {
     input_tokens: input,
     output_tokens: output,
-    cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
-    cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+    cache_creation_input_tokens: cache.written,
+    cache_read_input_tokens: cache.read,
+    cache_creation: { ephemeral_5m_input_tokens: cache.written, ephemeral_1h_input_tokens: 0 },
     inference_geo: null,
     output_tokens_details: null,
     server_tool_use: null,
@@ -182,14 +185,20 @@ function sendJson(
   res.end(body);
 }
 
+const NO_CACHE = { read: 0, written: 0 };
+
 /** What the simulated model produced for one request. */
 interface Produced {
   block: ContentBlock;
   /** Text, or the JSON of a tool input, exactly as served. */
   served: string;
   stopReason: StopReason;
+  /** Uncached input tokens (input_tokens); the cache's share is in `cache`. */
   inputTokens: number;
   outputTokens: number;
+  cache: { read: number; written: number };
+  /** Makes this request's cache write readable; called once the answer has been served. */
+  commitCache: () => void;
 }
 
 type SseEvent =
@@ -218,6 +227,8 @@ class SimulatorServer implements Simulator {
   private readonly instanceTag = randomBytes(3).toString('hex');
   private closing: Promise<void> | null = null;
   private readonly batchStore: MessageBatchStore;
+  private readonly answers = new AnswerScript();
+  private readonly promptCache = new PromptCache(() => Date.now());
 
   constructor(opts: SimulatorOptions) {
     this.seed = opts.seed ?? 1;
@@ -227,6 +238,7 @@ class SimulatorServer implements Simulator {
     this.arrayItems = opts.arrayItems ?? 3;
     this.latencyMs = opts.latencyMs ?? 0;
     this.streamChunkDelayMs = opts.streamChunkDelayMs ?? 0;
+    this.promptCache.setEnabled(opts.promptCache ?? true);
     this.batchStore = new MessageBatchStore(
       {
         baseUrl: () => this.url,
@@ -271,6 +283,7 @@ class SimulatorServer implements Simulator {
     if (patch.batches !== undefined) this.batchStore.configure(patch.batches);
     if (patch.latencyMs !== undefined) this.latencyMs = patch.latencyMs;
     if (patch.streamChunkDelayMs !== undefined) this.streamChunkDelayMs = patch.streamChunkDelayMs;
+    if (patch.promptCache !== undefined) this.promptCache.setEnabled(patch.promptCache);
     // `faults` replaces the whole config, so `{ faults: {} }` switches random faults off.
     if (patch.faults !== undefined) this.planner.setConfig(patch.faults);
     if (patch.seed !== undefined) {
@@ -281,6 +294,14 @@ class SimulatorServer implements Simulator {
 
   script(...faults: ScriptedFault[]): void {
     this.planner.enqueue(faults);
+  }
+
+  scriptAnswers(...rules: ScriptedAnswer[]): void {
+    this.answers.add(rules);
+  }
+
+  clearCache(): void {
+    this.promptCache.clear();
   }
 
   clearLog(): void {
@@ -305,6 +326,7 @@ class SimulatorServer implements Simulator {
     latencyMs: number | Record<string, number>;
     streamChunkDelayMs: number;
     seed: number;
+    promptCache: boolean;
     faults: FaultConfig;
     batches: ReturnType<MessageBatchStore['getConfig']>;
   } {
@@ -312,6 +334,7 @@ class SimulatorServer implements Simulator {
       latencyMs: this.latencyMs,
       streamChunkDelayMs: this.streamChunkDelayMs,
       seed: this.seed,
+      promptCache: this.promptCache.isEnabled(),
       faults: this.planner.getConfig(),
       batches: this.batchStore.getConfig(),
     };
@@ -414,6 +437,23 @@ class SimulatorServer implements Simulator {
     }
     if (path === '/_sim/script' && method === 'DELETE') {
       this.planner.clearScript();
+      sendJson(res, 200, { ok: true });
+      return;
+    }
+    if (path === '/_sim/answers' && method === 'POST') {
+      const rules = parseBody(ScriptedAnswersSchema);
+      if (rules === null) return;
+      this.scriptAnswers(...(Array.isArray(rules) ? rules : [rules]));
+      sendJson(res, 200, { ok: true, pending: this.answers.pending() });
+      return;
+    }
+    if (path === '/_sim/answers' && method === 'DELETE') {
+      this.answers.clear();
+      sendJson(res, 200, { ok: true });
+      return;
+    }
+    if (path === '/_sim/cache' && method === 'DELETE') {
+      this.promptCache.clear();
       sendJson(res, 200, { ok: true });
       return;
     }
@@ -561,8 +601,10 @@ class SimulatorServer implements Simulator {
       return this.serveStream(res, entry, request, produced, requestId, mode, ac.signal);
     }
     const message = this.messageOf(request, produced, produced.block, produced.stopReason, produced.outputTokens);
-    entry.usage = { input_tokens: produced.inputTokens, output_tokens: produced.outputTokens };
+    entry.usage = this.logUsage(produced);
+    entry.stopReason = produced.stopReason;
     entry.responseText = produced.served;
+    produced.commitCache();
     this.record(entry, 200, 'ok', null);
     sendJson(res, 200, message, { 'request-id': requestId, ...rateLimitHeaders(new Date(), false, 60) });
   }
@@ -571,7 +613,17 @@ class SimulatorServer implements Simulator {
   private batchAnswer(request: MessagesRequest): Message | ApiErrorSpec {
     if (!this.models.has(request.model)) return notFound(`model: ${request.model}`);
     const produced = this.produce(request);
+    produced.commitCache();
     return this.messageOf(request, produced, produced.block, produced.stopReason, produced.outputTokens);
+  }
+
+  private logUsage(p: Produced): NonNullable<RequestLogEntry['usage']> {
+    return {
+      input_tokens: p.inputTokens,
+      output_tokens: p.outputTokens,
+      cache_read_input_tokens: p.cache.read,
+      cache_creation_input_tokens: p.cache.written,
+    };
   }
 
   private faultError(fault: FaultDecision, request: MessagesRequest): ApiErrorSpec {
@@ -609,8 +661,23 @@ class SimulatorServer implements Simulator {
   }
 
   private produce(request: MessagesRequest): Produced {
-    const inputTokens = tokensForChars(request.inputChars);
-    const gen = { words: promptWords(request.lastUserText), arrayItems: this.arrayItems };
+    const totalInput = tokensForChars(request.inputChars);
+    const cacheUse = this.promptCache.use(request.model, request.cachePoints, totalInput);
+    const inputTokens = cacheUse.uncached;
+    const cache = { read: cacheUse.read, written: cacheUse.written };
+    const commitCache = () => cacheUse.commit();
+    const shape = this.answers.take({
+      model: request.model,
+      lastUserText: request.lastUserText,
+      digest: request.promptDigest,
+    });
+    // Extended thinking is billed as output; the simulated model "thinks" a little, within its budget.
+    const thinking = request.thinkingTokens === null ? 0 : Math.min(request.thinkingTokens, 64);
+    const gen = {
+      words: promptWords(request.lastUserText),
+      arrayItems: this.arrayItems,
+      ...(shape?.fields ? { fields: shape.fields } : {}),
+    };
     if (request.forcedTool) {
       const input = generateFromSchema(request.forcedTool.inputSchema ?? { type: 'object' }, gen);
       const served = JSON.stringify(input);
@@ -625,14 +692,34 @@ class SimulatorServer implements Simulator {
         served,
         stopReason: 'tool_use',
         inputTokens,
-        outputTokens: estimateTokens(served),
+        outputTokens: estimateTokens(served) + thinking,
+        cache,
+        commitCache,
+      };
+    }
+    if (shape?.stopReason === 'refusal') {
+      return {
+        block: { type: 'text', text: REFUSAL_TEXT, citations: null },
+        served: REFUSAL_TEXT,
+        stopReason: 'refusal',
+        inputTokens,
+        outputTokens: estimateTokens(REFUSAL_TEXT) + thinking,
+        cache,
+        commitCache,
       };
     }
     let text = request.format
-      ? JSON.stringify(generateFromSchema(request.format, gen))
+      ? JSON.stringify(
+          shape?.invalidOutput
+            ? { unexpected: 'not what the schema asked for' }
+            : generateFromSchema(request.format, gen),
+        )
       : textAnswer(request.model, request.lastUserText, request.promptDigest);
     let stopReason: StopReason = 'end_turn';
-    const limit = request.maxTokens ?? Infinity;
+    const limit = Math.max(1, (request.maxTokens ?? Infinity) - thinking);
+    if (!request.format && shape?.lengthTokens !== undefined) text = textOfLength(text, shape.lengthTokens);
+    // Scripted truncation: an answer that runs on past the limit.
+    if (shape?.stopReason === 'max_tokens' && Number.isFinite(limit)) text = textOfLength(text, limit * 2);
     // Like the real model, an answer longer than max_tokens is cut off (which also breaks its JSON).
     if (estimateTokens(text) > limit) {
       text = Array.from(text)
@@ -645,7 +732,9 @@ class SimulatorServer implements Simulator {
       served: text,
       stopReason,
       inputTokens,
-      outputTokens: Math.min(estimateTokens(text), limit),
+      outputTokens: Math.min(estimateTokens(text), limit) + thinking,
+      cache,
+      commitCache,
     };
   }
 
@@ -667,7 +756,7 @@ class SimulatorServer implements Simulator {
       stop_details: null,
       container: null,
       diagnostics: null,
-      usage: usageOf(produced.inputTokens, outputTokens),
+      usage: usageOf(produced.inputTokens, outputTokens, produced.cache),
     };
   }
 
@@ -736,14 +825,16 @@ class SimulatorServer implements Simulator {
       usage: {
         input_tokens: produced.inputTokens,
         output_tokens: produced.outputTokens,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: produced.cache.written,
+        cache_read_input_tokens: produced.cache.read,
         output_tokens_details: null,
         server_tool_use: null,
       },
     });
-    entry.usage = { input_tokens: produced.inputTokens, output_tokens: produced.outputTokens };
+    entry.usage = this.logUsage(produced);
+    entry.stopReason = produced.stopReason;
     entry.responseText = produced.served;
+    produced.commitCache();
     this.record(entry, 200, 'ok', null);
     send({ type: 'message_stop' });
     res.end();

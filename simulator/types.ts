@@ -1,3 +1,4 @@
+import type { ScriptedAnswer } from './answers';
 // Public contract of the simulator. Other packages import these names; keep them stable.
 
 export interface SimulatorOptions {
@@ -12,6 +13,8 @@ export interface SimulatorOptions {
   arrayItems?: number;
   /** Message Batches endpoints: processing time and per-item fault injection. */
   batches?: BatchSimConfig;
+  /** Model the prompt cache (simulator/cache.ts); default on, like the service. */
+  promptCache?: boolean;
 }
 
 export interface BatchSimConfig {
@@ -83,12 +86,19 @@ export interface RequestLogEntry {
   status: number;
   outcome: 'ok' | 'fault' | 'error';
   fault: string | null;
-  usage: { input_tokens: number; output_tokens: number } | null;
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_read_input_tokens?: number;
+    cache_creation_input_tokens?: number;
+  } | null;
   responseText: string | null;
+  /** How the served answer ended (Messages only). */
+  stopReason?: string | null;
 }
 
 export type SimulatorConfigPatch = Partial<
-  Pick<SimulatorOptions, 'latencyMs' | 'faults' | 'streamChunkDelayMs' | 'seed' | 'batches'>
+  Pick<SimulatorOptions, 'latencyMs' | 'faults' | 'streamChunkDelayMs' | 'seed' | 'batches' | 'promptCache'>
 >;
 
 export interface Simulator {
@@ -99,6 +109,10 @@ export interface Simulator {
   batches: MessageBatchRecord[];
   configure(patch: SimulatorConfigPatch): void;
   script(...faults: ScriptedFault[]): void;
+  /** Shape the answers of matching requests: stop reason, validity, length, field values (simulator/answers.ts). */
+  scriptAnswers(...rules: ScriptedAnswer[]): void;
+  /** Forget every cached prompt prefix. */
+  clearCache(): void;
   clearLog(): void;
   close(): Promise<void>;
 }

@@ -35,12 +35,12 @@ test('a job of N subtasks completes; plan, outputs, answer, usage and cost match
 
   const ok = stack.sim.log.filter((e) => e.outcome === 'ok');
   const planCall = ok.find((e) => e.structured)!;
-  const served = JSON.parse(planCall.responseText!) as { subtasks: { title: string; instructions: string }[] };
+  const served = JSON.parse(planCall.responseText!) as {
+    subtasks: { title: string; instructions: string; kind: string; tier: string; tierReason: string }[];
+  };
   expect(planCall.model).toBe('claude-sonnet-4-6');
   expect(served.subtasks).toHaveLength(4);
-  expect(doc.plan!.subtasks).toEqual(
-    served.subtasks.map((s, i) => ({ id: `s${i + 1}`, title: s.title, instructions: s.instructions })),
-  );
+  expect(doc.plan!.subtasks).toEqual(served.subtasks.map((s, i) => ({ id: `s${i + 1}`, ...s })));
 
   for (const s of doc.subtasks) {
     const calls = ok.filter((e) => subtaskIdOf(e.lastUserText) === s.id);

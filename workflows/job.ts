@@ -46,6 +46,8 @@ import {
 import { detailsMarkdown } from './details';
 import { attemptOf, describeFailure } from './failures';
 import { ShardedFanOut } from './shard';
+import { JobSpend } from './spend';
+import { applyOutcome, spendDocument } from './spend-hooks';
 
 /** Types that mean every other call would fail the same way: stop the job instead of retrying N times. */
 const FATAL_FOR_JOB = new Set(['ModelNotFound', 'AuthenticationFailed', 'PermissionDenied']);
@@ -61,6 +63,9 @@ interface SubtaskTrack {
   model: string | null;
   usage: SubtaskResult['usage'];
   error: string | null;
+  stopReason?: string | null;
+  escalatedFrom?: string | null;
+  costByModel?: Record<string, number>;
 }
 
 export async function jobWorkflow(rawInput: JobInputArg): Promise<ResultDocument> {
@@ -95,6 +100,8 @@ class JobRun {
   private readonly activityDefaults: ActivityOptions;
   /** Set when the plan is larger than `shardSize` and runs through child workflows (workflows/shard.ts). */
   private sharded: ShardedFanOut | null = null;
+  /** Budget, routing, stop reasons and cache warm-up (workflows/spend.ts). */
+  private readonly spend: JobSpend;
 
   constructor(private readonly input: JobInput) {
     this.plannerModel = input.plannerModel ?? null;
@@ -109,6 +116,7 @@ class JobRun {
         maximumAttempts: input.maxAttempts,
       },
     };
+    this.spend = new JobSpend(input, (summary, extra) => this.activities(summary, extra));
     setHandler(progressQuery, () => this.progress());
     setHandler(planQuery, () => this.plan);
     setHandler(cancelSignal, (req) => {
@@ -151,6 +159,7 @@ class JobRun {
   async run(): Promise<ResultDocument> {
     try {
       await this.work.run(async () => {
+        await this.spend.preflight();
         await this.planStep();
         if (this.input.approvePlan) await this.awaitApproval();
         await this.fanOut();
@@ -175,6 +184,18 @@ class JobRun {
       }
       return this.end('cancelled');
     }
+    const exhausted = this.spend.ledger.exhausted;
+    if (exhausted) for (const t of tracks) if (t.state === 'queued') t.state = 'skipped';
+    if (exhausted && done === 0) {
+      throw this.end(
+        'failed',
+        ApplicationFailure.create({
+          type: 'BudgetExhausted',
+          nonRetryable: true,
+          message: `the budget of $${this.input.budgetUsd} ran out before any subtask finished`,
+        }),
+      );
+    }
     if (done === 0 || failed / total > this.input.maxFailureRatio) {
       throw this.end(
         'failed',
@@ -185,17 +206,21 @@ class JobRun {
         }),
       );
     }
-    await this.synthesizeStep(failed > 0);
-    return this.end(failed > 0 ? 'partial' : 'completed');
+    await this.synthesizeStep(failed > 0 || exhausted);
+    return this.end(failed > 0 || exhausted ? 'partial' : 'completed');
   }
 
   private async planStep(): Promise<void> {
+    const { reservation, maxRounds } = await this.spend.reservePlan();
     const out = await this.activities('plan').planJob({
       job: this.input.job,
       context: this.input.context,
       maxSubtasks: this.input.maxSubtasks,
       model: this.input.plannerModel ?? null,
+      ...(maxRounds ? { maxRounds } : {}),
+      ...(this.input.plannerThinkingTokens ? { thinkingTokens: this.input.plannerThinkingTokens } : {}),
     });
+    this.spend.afterPlan(reservation, out.calls, out.models, out.plan.subtasks.length);
     this.calls.push(...out.calls);
     this.plannerModel = out.calls[0]?.model ?? this.plannerModel;
     this.plan = out.plan;
@@ -246,7 +271,7 @@ class JobRun {
     }
     let next = 0;
     const lane = async () => {
-      for (let s = subtasks[next]; s !== undefined && !this.fatal; s = subtasks[next]) {
+      for (let s = subtasks[next]; s !== undefined && !this.fatal && !this.spend.ledger.exhausted; s = subtasks[next]) {
         next++;
         await this.runSubtask(s.id, subtasks.length);
       }
@@ -289,23 +314,10 @@ class JobRun {
     track.state = 'running';
     this.report();
     try {
-      const out = await this.activities(`subtask ${id}: ${subtask.title}`, { activityId: `subtask-${id}` }).runSubtask({
-        subtask,
-        total,
-        shared: this.shared!,
-        model: this.input.workerModel ?? null,
-        maxTokens: this.input.subtaskMaxTokens,
-      });
-      Object.assign(track, {
-        state: 'completed',
-        attempts: out.attempt,
-        output: out.output,
-        model: out.call.model,
-        usage: out.call.usage,
-        error: null,
-      });
-      this.workerModel ??= out.call.model;
-      this.calls.push(out.call);
+      const outcome = await this.spend.runSubtask(subtask, { total, shared: this.shared! });
+      applyOutcome(track, outcome);
+      if (outcome.state === 'completed' && !outcome.escalatedFrom) this.workerModel ??= outcome.model;
+      this.calls.push(...outcome.calls);
     } catch (err) {
       if (isCancellation(err)) throw err;
       const cause = err instanceof ActivityFailure ? err.cause : err;
@@ -337,12 +349,18 @@ class JobRun {
           t.output !== null && t.output.length > perPart ? `${t.output.slice(0, perPart)}\n[…trimmed]` : t.output;
         return { id: s.id, title: s.title, output, error: t.error };
       });
+    const terms = await this.spend.reserveSynthesis(parts);
+    // The budget could not even pay for a trimmed synthesis: the outputs stand without an answer.
+    if (!terms) return;
     const out = await this.activities('synthesize').synthesize({
       shared: this.shared!,
-      parts,
-      model: this.input.plannerModel ?? null,
+      parts: terms.parts,
+      model: this.spend.models?.strong ?? this.input.plannerModel ?? null,
       partial,
+      maxTokens: terms.maxTokens,
+      ...(this.input.plannerThinkingTokens ? { thinkingTokens: this.input.plannerThinkingTokens } : {}),
     });
+    this.spend.settle(terms.reservation, [out.call]);
     this.calls.push(out.call);
     this.answer = out.answer;
   }
@@ -372,6 +390,9 @@ class JobRun {
       { key: SA.RengaCostUsd, value: p.costUsd },
       ...(this.plannerModel ? [{ key: SA.RengaPlannerModel, value: this.plannerModel }] : []),
       ...(this.workerModel ? [{ key: SA.RengaWorkerModel, value: this.workerModel }] : []),
+      ...(this.input.budgetUsd !== undefined
+        ? [{ key: SA.RengaBudgetExhausted, value: this.spend.ledger.exhausted }]
+        : []),
     ]);
   }
 
@@ -450,6 +471,7 @@ class JobRun {
       })),
       plannerModel: this.plannerModel,
       workerModel: this.workerModel,
+      ...(this.spend.ledger.summary() ? { budget: this.spend.ledger.summary() } : {}),
     };
   }
 
@@ -469,6 +491,9 @@ class JobRun {
           attempts: t.attempts,
           usage: t.usage,
           error: t.error,
+          ...(t.stopReason !== undefined ? { stopReason: t.stopReason } : {}),
+          ...(t.escalatedFrom !== undefined ? { escalatedFrom: t.escalatedFrom } : {}),
+          ...(t.costByModel ? { costByModel: t.costByModel } : {}),
         };
       }),
       answer: this.answer,
@@ -478,7 +503,8 @@ class JobRun {
         startedAt: workflowInfo().startTime.toISOString(),
         endedAt: new Date().toISOString(),
       },
-      error: failure ? `${failure.type}: ${failure.message}` : (this.cancel?.reason ?? null),
+      error: failure ? `${failure.type}: ${failure.message}` : (this.cancel?.reason ?? this.spend.endReason()),
+      ...spendDocument(this.spend, this.calls),
     };
     return this.sharded ? this.sharded.compact(doc) : doc;
   }

@@ -1,0 +1,298 @@
+/**
+ * Spend and quality control of one job (workflow-safe), hooked into jobWorkflow where model calls
+ * start: the pre-flight (context windows and budget, before anything is paid), the budget ledger
+ * (workflows/budget.ts), routing (workflows/routing.ts), the stop-reason policy of each subtask
+ * (workflows/subtask-policy.ts) and cache warm-up: on a model whose cache the job's shared prefix
+ * can use, the first call writes the cache alone and the others wait for it, instead of C parallel
+ * calls each paying the 1.25× write.
+ */
+import { ApplicationFailure, condition, type ActivityOptions } from '@temporalio/workflow';
+import type { RengaActivities } from '../activities';
+import type { SharedContextRef, SubtaskOutput, SynthesisPart } from '../activities/types';
+import { estimateInputTokens, limitsFor, roundUsd, worstCaseUsd } from '../shared/pricing';
+import type { CallUsage, JobInput, Subtask } from '../shared/schemas';
+import { BudgetLedger, type Reservation } from './budget';
+import { modelForSubtask, type TierModels } from './routing';
+import { runSubtaskPolicy, type PolicyCall, type PolicyOutcome } from './subtask-policy';
+
+/**
+ * Characters every call adds around the shared block: system prompt, role instructions, tags.
+ * An upper bound of activities/prompts.ts (a unit test holds it to that).
+ */
+export const PROMPT_OVERHEAD_CHARS = 4_000;
+/** The synthesizer's output allowance (the activity's default too). */
+export const SYNTH_MAX_TOKENS = 8_192;
+/** What the synthesizer reads at most, in characters, split evenly between subtasks. */
+export const SYNTHESIS_BUDGET_CHARS = 400_000;
+/** Framing the synthesis adds per part (`<result id=… title=…>` and the title). */
+const PART_FRAMING_CHARS = 200;
+/** Without a budget, only a context this large (estimated tokens) is worth counting before planning. */
+const PREFLIGHT_FROM_TOKENS = 50_000;
+
+type Activities = (summary: string, extra?: Partial<ActivityOptions>) => RengaActivities;
+
+export class JobSpend {
+  readonly ledger: BudgetLedger;
+  /** Resolved models: known after the pre-flight or the plan. */
+  models: TierModels | null = null;
+  private sharedTokens: Record<string, number> = {};
+  private readonly sharedChars: number;
+  private readonly warm = new Map<string, 'warming' | 'warm'>();
+
+  constructor(
+    private readonly input: JobInput,
+    private readonly activities: Activities,
+  ) {
+    this.ledger = new BudgetLedger(input.budgetUsd ?? null);
+    // prompts.sharedText: `<job>…</job>` then one `<context name="…">…</context>` per file.
+    this.sharedChars =
+      input.job.length + 16 + input.context.reduce((n, f) => n + f.content.length + f.name.length + 32, 0);
+  }
+
+  /** Input tokens of the shared prefix on `model`: counted by the pre-flight, else a generous estimate. */
+  private prefixTokens(model: string): number {
+    return this.sharedTokens[model] ?? estimateInputTokens(this.sharedChars);
+  }
+
+  private plannerMaxTokens(): number {
+    return Math.min(64_000, Math.max(8_192, this.input.maxSubtasks * 48)) + (this.input.plannerThinkingTokens ?? 0);
+  }
+
+  /**
+   * Counts the shared context on each model before anything is paid (count_tokens is free) and
+   * fails the job at once when it cannot fit a context window or the budget. Runs when a budget is
+   * set or the context is large enough to matter.
+   */
+  async preflight(): Promise<void> {
+    if (this.input.budgetUsd === undefined && this.sharedChars / 4 < PREFLIGHT_FROM_TOKENS) return;
+    const out = await this.activities('pre-flight: count the shared context').preflight({
+      job: this.input.job,
+      context: this.input.context,
+      plannerModel: this.input.plannerModel ?? null,
+      workerModel: this.input.workerModel ?? null,
+    });
+    this.models = { fast: out.models.worker, strong: out.models.planner };
+    this.sharedTokens = out.sharedTokens;
+    const needs: Array<[model: string, output: number, role: string]> = [
+      [out.models.planner, this.plannerMaxTokens(), 'the planner'],
+      [out.models.worker, this.input.subtaskMaxTokens + (this.input.workerThinkingTokens ?? 0), 'the workers'],
+    ];
+    for (const [model, output, role] of needs) {
+      const window = limitsFor(model).contextWindow;
+      const tokens = out.sharedTokens[model] ?? 0;
+      if (tokens + output > window) {
+        throw ApplicationFailure.create({
+          type: 'ContextTooLarge',
+          nonRetryable: true,
+          message: `the job and its context are ${tokens} tokens on ${model} (${role}); with ${output} output tokens that is more than its ${window}-token context window`,
+        });
+      }
+    }
+    this.setSynthesisTerms(0);
+    const plan = this.planWorstCase(1);
+    const firstCall = this.subtaskWorstCase(out.models.worker, 200);
+    const least = roundUsd(plan + this.ledger.synthesisReserve(firstCall.synthesisTokens) + firstCall.usd);
+    if (this.input.budgetUsd !== undefined && least > this.input.budgetUsd) {
+      throw ApplicationFailure.create({
+        type: 'BudgetTooSmall',
+        nonRetryable: true,
+        message: `the budget of $${this.input.budgetUsd} is less than the $${least} that planning, one subtask and the synthesis can cost at worst (the context is ${this.prefixTokens(out.models.planner)} tokens on ${out.models.planner})`,
+      });
+    }
+  }
+
+  private setSynthesisTerms(parts: number): void {
+    const model = this.models?.strong;
+    if (!model) return;
+    this.ledger.setSynthesis({
+      model,
+      baseInputTokens:
+        this.prefixTokens(model) + estimateInputTokens(PROMPT_OVERHEAD_CHARS + parts * PART_FRAMING_CHARS),
+      maxOutputTokens: SYNTH_MAX_TOKENS + (this.input.plannerThinkingTokens ?? 0),
+      maxPartsTokens: estimateInputTokens(SYNTHESIS_BUDGET_CHARS),
+    });
+  }
+
+  /** Worst case of planning in `rounds` calls (a repair round also reads the first answer). */
+  private planWorstCase(rounds: number): number {
+    const model = this.models?.strong ?? this.input.plannerModel ?? 'unknown';
+    const out = this.plannerMaxTokens();
+    let usd = 0;
+    for (let r = 0; r < rounds; r++) {
+      const input = this.prefixTokens(model) + estimateInputTokens(PROMPT_OVERHEAD_CHARS) + r * (out + 1_000);
+      usd += worstCaseUsd(model, { inputTokens: input, maxOutputTokens: out });
+    }
+    return usd;
+  }
+
+  /** Reserves planning (two rounds when the budget allows, else one); the plan activity is told how many. */
+  async reservePlan(): Promise<{ reservation: Reservation | null; maxRounds: number | undefined }> {
+    if (this.ledger.limitUsd === null) return { reservation: null, maxRounds: undefined };
+    const rounds = this.ledger.fits(this.planWorstCase(2)) ? 2 : 1;
+    const reservation = await this.ledger.reserve(this.planWorstCase(rounds));
+    if (!reservation) {
+      throw ApplicationFailure.create({
+        type: 'BudgetTooSmall',
+        nonRetryable: true,
+        message: `the budget of $${this.ledger.limitUsd} does not cover planning ($${roundUsd(this.planWorstCase(1))} at worst) and the synthesis`,
+      });
+    }
+    return { reservation, maxRounds: rounds };
+  }
+
+  /** After planning: settles its reservation, learns the models, sizes the synthesis reserve. */
+  afterPlan(
+    reservation: Reservation | null,
+    calls: CallUsage[],
+    models: { planner: string; worker: string } | undefined,
+    subtasks: number,
+  ): void {
+    const paid = calls.reduce((n, c) => n + c.costUsd, 0);
+    if (reservation) this.ledger.settle(reservation, paid, null);
+    else this.ledger.record(paid);
+    this.models ??= {
+      strong: this.input.plannerModel ?? models?.planner ?? calls[0]?.model ?? 'unknown',
+      fast: this.input.workerModel ?? models?.worker ?? 'unknown',
+    };
+    this.setSynthesisTerms(subtasks);
+    // The plan call wrote the strong model's cache; the synthesis and escalations read it.
+    if (this.cacheable(this.models.strong)) this.warm.set(this.models.strong, 'warm');
+  }
+
+  modelFor(subtask: Subtask): string {
+    return modelForSubtask(subtask, this.input.route, this.models ?? { fast: 'unknown', strong: 'unknown' });
+  }
+
+  private cacheable(model: string): boolean {
+    return this.prefixTokens(model) >= limitsFor(model).cacheMinTokens;
+  }
+
+  private subtaskWorstCase(model: string, extraChars: number): { usd: number; synthesisTokens: number } {
+    const out = this.input.subtaskMaxTokens + (this.input.workerThinkingTokens ?? 0);
+    const schemaChars = this.input.subtaskOutputSchema ? 2 * JSON.stringify(this.input.subtaskOutputSchema).length : 0;
+    const inputTokens =
+      this.prefixTokens(model) + estimateInputTokens(PROMPT_OVERHEAD_CHARS + schemaChars + extraChars);
+    return {
+      usd: worstCaseUsd(model, { inputTokens, maxOutputTokens: out }),
+      // The synthesis reads the answer: at most about 4 characters per output token.
+      synthesisTokens: estimateInputTokens(4 * this.input.subtaskMaxTokens),
+    };
+  }
+
+  /**
+   * The first call on a cacheable model writes the cache alone; the others wait until it has.
+   * Returns whether this call is the writer.
+   */
+  private async beforeCall(model: string): Promise<boolean> {
+    if (!this.cacheable(model)) return false;
+    await condition(() => this.warm.get(model) !== 'warming');
+    if (this.warm.get(model) === 'warm') return false;
+    this.warm.set(model, 'warming');
+    return true;
+  }
+
+  private afterCall(model: string, writer: boolean, ok: boolean): void {
+    if (!writer) return;
+    if (ok) this.warm.set(model, 'warm');
+    else this.warm.delete(model);
+  }
+
+  /** One subtask through the stop-reason policy, every call reserved against the budget first. */
+  async runSubtask(
+    subtask: Subtask,
+    c: { total: number; shared: SharedContextRef; previewChars?: number; model?: string },
+  ): Promise<PolicyOutcome> {
+    const models = this.models ?? { fast: 'unknown', strong: 'unknown' };
+    const model = c.model ?? this.modelFor(subtask);
+    const once = async (p: PolicyCall): Promise<SubtaskOutput | null> => {
+      const extra =
+        subtask.title.length +
+        subtask.instructions.length +
+        (p.prefill?.length ?? 0) +
+        (p.repair ? p.repair.previous.length + p.repair.issues.length : 0);
+      const worst = this.subtaskWorstCase(p.model, extra);
+      const writer = await this.beforeCall(p.model);
+      const reservation = await this.ledger.reserve(worst.usd, worst.synthesisTokens);
+      if (!reservation) {
+        this.afterCall(p.model, writer, false);
+        return null;
+      }
+      try {
+        const out = await this.activities(`subtask ${subtask.id}: ${subtask.title}`, {
+          activityId: `subtask-${subtask.id}`,
+        }).runSubtask({
+          subtask,
+          total: c.total,
+          shared: c.shared,
+          model: p.model,
+          maxTokens: this.input.subtaskMaxTokens,
+          ...(c.previewChars !== undefined ? { previewChars: c.previewChars } : {}),
+          ...(p.prefill ? { prefill: p.prefill } : {}),
+          ...(p.repair ? { repair: p.repair } : {}),
+          ...(this.input.subtaskOutputSchema ? { outputSchema: this.input.subtaskOutputSchema } : {}),
+          ...(this.input.workerThinkingTokens ? { thinkingTokens: this.input.workerThinkingTokens } : {}),
+        });
+        this.ledger.settle(reservation, out.call.costUsd, out.output.length);
+        this.afterCall(p.model, writer, true);
+        return out;
+      } catch (err) {
+        // A failed attempt reports no usage, so nothing is priced for it.
+        this.ledger.settle(reservation, 0, null);
+        this.afterCall(p.model, writer, false);
+        throw err;
+      }
+    };
+    return runSubtaskPolicy(once, {
+      model,
+      strongModel: models.strong,
+      canContinue: c.previewChars === undefined && !this.input.subtaskOutputSchema && !this.input.workerThinkingTokens,
+    });
+  }
+
+  /**
+   * The synthesis's terms: parts trimmed to what the budget leaves, its worst case reserved.
+   * Null when not even the trimmed synthesis fits (the job then ends without an answer).
+   */
+  async reserveSynthesis(
+    parts: SynthesisPart[],
+  ): Promise<{ parts: SynthesisPart[]; reservation: Reservation | null; maxTokens: number } | null> {
+    const model = this.models?.strong;
+    const allowed = this.ledger.synthesisPartsChars();
+    if (this.ledger.limitUsd === null || !model || allowed === null)
+      return { parts, reservation: null, maxTokens: SYNTH_MAX_TOKENS };
+    const total = parts.reduce((n, p) => n + (p.output?.length ?? 0), 0);
+    let fitted = parts;
+    if (total > allowed) {
+      const per = Math.floor(allowed / Math.max(1, parts.length));
+      fitted = parts.map((p) =>
+        p.output !== null && p.output.length > per ? { ...p, output: `${p.output.slice(0, per)}\n[…trimmed]` } : p,
+      );
+    }
+    const chars =
+      PROMPT_OVERHEAD_CHARS +
+      fitted.reduce(
+        (n, p) => n + (p.output?.length ?? 0) + (p.error?.length ?? 0) + PART_FRAMING_CHARS + p.title.length,
+        0,
+      );
+    this.ledger.setSynthesis({ model, baseInputTokens: 0, maxOutputTokens: 0, maxPartsTokens: 0 });
+    const reservation = await this.ledger.reserve(
+      worstCaseUsd(model, {
+        inputTokens: this.prefixTokens(model) + estimateInputTokens(chars),
+        maxOutputTokens: SYNTH_MAX_TOKENS + (this.input.plannerThinkingTokens ?? 0),
+      }),
+    );
+    return reservation ? { parts: fitted, reservation, maxTokens: SYNTH_MAX_TOKENS } : null;
+  }
+
+  /** Why a job that was not cancelled or failed still ended short: the budget. */
+  endReason(): string | null {
+    if (!this.ledger.exhausted) return null;
+    return `BudgetExhausted: the budget of $${this.ledger.limitUsd} was spent down to $${roundUsd((this.ledger.limitUsd ?? 0) - this.ledger.spent)}; the subtasks it could not pay for were skipped`;
+  }
+
+  settle(reservation: Reservation | null, calls: CallUsage[]): void {
+    const paid = calls.reduce((n, c) => n + c.costUsd, 0);
+    if (reservation) this.ledger.settle(reservation, paid, null);
+    else this.ledger.record(paid);
+  }
+}

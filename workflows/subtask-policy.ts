@@ -1,0 +1,126 @@
+/**
+ * How one subtask's answer is accepted (workflow-safe). Every answer's stop reason is read:
+ * - `max_tokens`: the answer is continued from where it stopped (the text so far as the assistant's
+ *   turn), at most MAX_CONTINUATIONS times, then escalated to the strong model;
+ * - `refusal`: escalated to the strong model;
+ * - with an output schema, an invalid answer gets one repair round, then is escalated.
+ * A subtask is never `completed` with a truncated, refused or invalid answer: when the strong model
+ * cannot do better either, the subtask fails with a named reason.
+ */
+import type { SubtaskOutput } from '../activities/types';
+import type { CallUsage } from '../shared/schemas';
+
+export const MAX_CONTINUATIONS = 2;
+
+export interface PolicyCall {
+  model: string;
+  prefill?: string;
+  repair?: { previous: string; issues: string };
+}
+
+/** Runs one model call; null when the budget did not allow it to start. */
+export type CallOnce = (c: PolicyCall) => Promise<SubtaskOutput | null>;
+
+export interface PolicyOptions {
+  model: string;
+  /** Where refusals, truncations and invalid answers go; equal to `model` means nowhere. */
+  strongModel: string;
+  /** Continuations need the full text so far (not a preview) and no thinking or structured output. */
+  canContinue: boolean;
+}
+
+export interface PolicyOutcome {
+  state: 'completed' | 'failed' | 'skipped';
+  output: string | null;
+  outputRef?: string;
+  model: string;
+  stopReason: string | null;
+  escalatedFrom: string | null;
+  calls: CallUsage[];
+  attempts: number;
+  /** Failure type and message when not completed. */
+  error: { type: 'Refused' | 'Truncated' | 'InvalidOutput' | 'BudgetExhausted'; message: string } | null;
+}
+
+export async function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Promise<PolicyOutcome> {
+  let model = o.model;
+  let escalatedFrom: string | null = null;
+  let text = '';
+  let continuations = 0;
+  let repair: PolicyCall['repair'];
+  let repaired = false;
+  const calls: CallUsage[] = [];
+  let last: SubtaskOutput | null = null;
+
+  const outcome = (
+    state: PolicyOutcome['state'],
+    error: PolicyOutcome['error'],
+    output: string | null = null,
+  ): PolicyOutcome => ({
+    state,
+    output,
+    ...(state === 'completed' && last?.outputRef ? { outputRef: last.outputRef } : {}),
+    model,
+    stopReason: last?.stopReason ?? null,
+    escalatedFrom,
+    calls,
+    attempts: last?.attempt ?? 0,
+    error,
+  });
+  /** Starts over on the strong model; false when there is no stronger model to go to. */
+  const escalate = (): boolean => {
+    if (escalatedFrom !== null || model === o.strongModel) return false;
+    escalatedFrom = model;
+    model = o.strongModel;
+    text = '';
+    continuations = 0;
+    repair = undefined;
+    repaired = false;
+    return true;
+  };
+
+  for (;;) {
+    const out = await callOnce({ model, ...(text ? { prefill: text } : {}), ...(repair ? { repair } : {}) });
+    if (out === null) {
+      return outcome(calls.length ? 'failed' : 'skipped', {
+        type: 'BudgetExhausted',
+        message: `the budget does not allow another call on ${model}`,
+      });
+    }
+    last = out;
+    calls.push(out.call);
+    repair = undefined;
+    const stop = out.stopReason ?? 'end_turn';
+    if (stop === 'refusal') {
+      if (escalate()) continue;
+      return outcome('failed', { type: 'Refused', message: `${model} refused the subtask` });
+    }
+    if (stop === 'max_tokens') {
+      if (o.canContinue && continuations < MAX_CONTINUATIONS) {
+        text += out.output;
+        continuations += 1;
+        continue;
+      }
+      if (escalate()) continue;
+      return outcome('failed', {
+        type: 'Truncated',
+        message: `the answer on ${model} was still cut off at max_tokens after ${continuations} continuation(s)`,
+      });
+    }
+    const full = text + out.output;
+    if (out.invalid) {
+      if (!repaired) {
+        repaired = true;
+        repair = { previous: full, issues: out.invalid };
+        text = '';
+        continue;
+      }
+      if (escalate()) continue;
+      return outcome('failed', {
+        type: 'InvalidOutput',
+        message: `the answer on ${model} does not match the output schema after a repair round: ${out.invalid}`,
+      });
+    }
+    return outcome('completed', null, full);
+  }
+}
