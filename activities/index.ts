@@ -189,7 +189,7 @@ export function createActivities(deps: ActivityDeps) {
       if (input.repair) {
         after.push(
           { role: 'assistant', content: input.repair.previous },
-          { role: 'user', content: prompts.repairText(input.repair.issues) },
+          { role: 'user', content: prompts.subtaskRepairText(input.subtask, input.total, input.repair.issues) },
         );
       }
       // The API refuses an assistant turn that ends in whitespace.

@@ -65,6 +65,11 @@ export function roleText(role: string, text: string): string {
   return `<role>\n${role}\n</role>\n\n${text}`;
 }
 
+/** A subtask's repair turn names the subtask again, so the turn (and its log entry) says what it is about. */
+export function subtaskRepairText(subtask: Subtask, total: number, issues: string): string {
+  return `Subtask ${subtask.id} of ${total}: ${subtask.title}\n\n${repairText(issues)}`;
+}
+
 export function outputSchemaText(schema: Record<string, unknown>): string {
   return `Answer with JSON only, matching this JSON Schema:\n${JSON.stringify(schema)}`;
 }

@@ -12,6 +12,7 @@ import {
 } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
+import { compileOutputSchema } from '../activities/output-schema';
 import { createCodecs } from '../shared/codec';
 import { loadClientConfig, type ClientConfig } from '../shared/config';
 import {
@@ -76,6 +77,13 @@ export async function connect(config: ClientConfig = loadClientConfig()): Promis
 export function validateJobInput(input: JobInputArg): JobInput {
   const parsed = JobInputSchema.safeParse(input);
   if (!parsed.success) throw new InvalidJobInputError(describeZodError(parsed.error));
+  if (parsed.data.subtaskOutputSchema) {
+    try {
+      compileOutputSchema(parsed.data.subtaskOutputSchema);
+    } catch (err) {
+      throw new InvalidJobInputError(`subtaskOutputSchema: ${(err as Error).message}`, { cause: err });
+    }
+  }
   return parsed.data;
 }
 

@@ -12,6 +12,12 @@ export interface JobFlags {
   plannerModel?: string;
   workerModel?: string;
   approvePlan?: boolean;
+  budgetUsd?: number;
+  route?: 'auto' | 'off';
+  /** A JSON Schema file every subtask answer must match. */
+  outputSchema?: string;
+  plannerThinking?: number;
+  workerThinking?: number;
 }
 
 function readText(file: string, flag: string): string {
@@ -32,6 +38,19 @@ function readText(file: string, flag: string): string {
   } catch {
     throw new InvalidJobInputError(`${flag} ${file}: not valid UTF-8 text`);
   }
+}
+
+function readSchema(file: string): Record<string, unknown> {
+  const text = readText(file, '--output-schema');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidJobInputError(`--output-schema ${file}: malformed JSON (${(err as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidJobInputError(`--output-schema ${file}: expected a JSON Schema object`);
+  return value as Record<string, unknown>;
 }
 
 /**
@@ -73,6 +92,11 @@ export function buildJobInput(jobArg: string | undefined, flags: JobFlags): JobI
     ...(flags.plannerModel ? { plannerModel: flags.plannerModel } : {}),
     ...(flags.workerModel ? { workerModel: flags.workerModel } : {}),
     ...(flags.approvePlan ? { approvePlan: true } : {}),
+    ...(flags.budgetUsd !== undefined ? { budgetUsd: flags.budgetUsd } : {}),
+    ...(flags.route ? { route: flags.route } : {}),
+    ...(flags.outputSchema ? { subtaskOutputSchema: readSchema(flags.outputSchema) } : {}),
+    ...(flags.plannerThinking !== undefined ? { plannerThinkingTokens: flags.plannerThinking } : {}),
+    ...(flags.workerThinking !== undefined ? { workerThinkingTokens: flags.workerThinking } : {}),
   };
   try {
     return validateJobInput(merged);

@@ -1,5 +1,5 @@
 /** run · start · status · result · cancel */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { ResultDocument } from '../../shared/schemas';
 import { cancelJob, describeJob, getProgress, getResult, startJob, uiLink } from '../api';
 import { EXIT, collect, positiveInt, withClient, type CommandContext } from '../cli-kit';
@@ -22,8 +22,36 @@ function jobOptions(cmd: Command): Command {
     .option('--planner-model <id>', 'model for planning and synthesis (default RENGA_PLANNER_MODEL)')
     .option('--worker-model <id>', 'model for subtasks (default RENGA_WORKER_MODEL)')
     .option('--id <ID>', 'workflow id (default: derived from the job)')
-    .option('--approve-plan', 'wait after planning for `renga approve <id>` (or reject) before running subtasks');
+    .option('--approve-plan', 'wait after planning for `renga approve <id>` (or reject) before running subtasks')
+    .option('--budget-usd <USD>', 'spend ceiling: no model call starts whose worst case would cross it', positiveUsd)
+    .option(
+      '--route <auto|off>',
+      'auto: strong subtasks on the planner model, fast ones on the worker model; off: all on the worker model',
+      routeMode,
+    )
+    .option('--output-schema <F>', 'a JSON Schema file every subtask answer must match')
+    .option(
+      '--planner-thinking <N>',
+      'extended thinking tokens for planning and synthesis',
+      positiveInt('--planner-thinking'),
+    )
+    .option('--worker-thinking <N>', 'extended thinking tokens for subtasks', positiveInt('--worker-thinking'));
 }
+
+function positiveUsd(value: string): number {
+  const n = Number(value);
+  if (!/^\d*\.?\d+$/.test(value.trim()) || !(n > 0))
+    throw new InvalidArgumentError(`--budget-usd takes an amount in USD greater than 0, got '${value}'`);
+  return n;
+}
+
+function routeMode(value: string): 'auto' | 'off' {
+  if (value !== 'auto' && value !== 'off') throw new InvalidArgumentError(`--route takes auto or off, got '${value}'`);
+  return value;
+}
+
+/** Failure types of the pre-flight (workflows/spend.ts): the job could never have run as given. */
+const PREFLIGHT_REFUSALS = ['ContextTooLarge', 'BudgetTooSmall'];
 
 function print(doc: ResultDocument, json: boolean | undefined): number {
   process.stdout.write(json ? `${JSON.stringify(doc, null, 2)}\n` : `${formatResult(doc)}\n`);
@@ -43,7 +71,15 @@ export function registerJobCommands(program: Command, ctx: CommandContext): void
           process.stderr.write(
             `the plan waits for approval: renga approve ${id}  (or: renga reject ${id} --reason …)\n`,
           );
-        ctx.setExit(print(await getResult(rc, id), opts.json));
+        const doc = await getResult(rc, id);
+        // Refused by the pre-flight before anything was paid: bad input, like any other (exit 2).
+        if (doc.status === 'failed' && PREFLIGHT_REFUSALS.some((t) => doc.error?.startsWith(`${t}:`))) {
+          process.stderr.write(`renga: invalid input: ${doc.error}\n`);
+          if (opts.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+          ctx.setExit(EXIT.usage);
+          return;
+        }
+        ctx.setExit(print(doc, opts.json));
       });
     });
 
