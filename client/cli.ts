@@ -7,6 +7,7 @@ import { ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../shared/config';
+import { TemporalNotServingError } from '../temporal/connect';
 import { InvalidJobInputError, TemporalUnreachableError } from './api';
 import { EXIT, UsageError, type CommandContext } from './cli-kit';
 import { registerBatchCommands } from './commands/batch';
@@ -57,7 +58,7 @@ function reportError(err: unknown): number {
     say(err.message);
     return EXIT.usage;
   }
-  if (err instanceof TemporalUnreachableError) {
+  if (err instanceof TemporalUnreachableError || err instanceof TemporalNotServingError) {
     say(err.message);
     return EXIT.unreachable;
   }
