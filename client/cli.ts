@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `renga` command. Each group of subcommands lives in client/commands/; this file wires them
- * up and turns every error into one of DESIGN.md's exit codes.
+ * up and turns every error into one of the exit codes in docs/architecture.md.
  */
 import { ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
