@@ -8,7 +8,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { Command, CommanderError } from 'commander';
 import { ObjectStoreError } from '../shared/blobs/object-store';
 import { ConfigError } from '../shared/config';
-import { InvalidJobInputError, TemporalUnreachableError } from './api';
+import { InvalidJobInputError, JobAlreadyFinishedError, TemporalUnreachableError } from './api';
 import { EXIT, UsageError, type CommandContext } from './cli-kit';
 import { registerBatchCommands } from './commands/batch';
 import { registerBlobCommands } from './commands/blobs';
@@ -54,6 +54,10 @@ function reportError(err: unknown): number {
   const say = (msg: string) => process.stderr.write(`renga: ${msg}\n`);
   if (err instanceof InvalidJobInputError || err instanceof UsageError) {
     say(`invalid input: ${err.message}`);
+    return EXIT.usage;
+  }
+  if (err instanceof JobAlreadyFinishedError) {
+    say(err.message);
     return EXIT.usage;
   }
   if (err instanceof ConfigError) {
