@@ -26,6 +26,7 @@ import { MessageBatchStore, sendJsonl } from './batches';
 import { PromptCache } from './cache';
 import { FaultPlanner, type FaultDecision } from './faults';
 import { chunk, estimateTokens, generateFromSchema, promptWords, textAnswer, tokensForChars } from './generate';
+import { forModel, type PerModel } from './latency';
 import { logFields, validateMessagesRequest, type MessagesRequest } from './request';
 import {
   DEFAULT_MODELS,
@@ -64,7 +65,7 @@ const FaultConfigSchema = z.strictObject({
 const ConfigPatchSchema = z.strictObject({
   latencyMs: z.union([z.number().min(0), z.record(z.string(), z.number().min(0))]).optional(),
   faults: FaultConfigSchema.optional(),
-  streamChunkDelayMs: z.number().min(0).optional(),
+  streamChunkDelayMs: z.union([z.number().min(0), z.record(z.string(), z.number().min(0))]).optional(),
   seed: z.number().int().optional(),
   promptCache: z.boolean().optional(),
   batches: z
@@ -218,8 +219,8 @@ class SimulatorServer implements Simulator {
   private readonly models: ReadonlySet<string>;
   private readonly apiKey: string | undefined;
   private readonly arrayItems: number;
-  private latencyMs: number | Record<string, number>;
-  private streamChunkDelayMs: number;
+  private latencyMs: PerModel;
+  private streamChunkDelayMs: PerModel;
   private seed: number;
   private seq = 0;
   private idCounter = 0;
@@ -323,8 +324,8 @@ class SimulatorServer implements Simulator {
   }
 
   private currentConfig(): {
-    latencyMs: number | Record<string, number>;
-    streamChunkDelayMs: number;
+    latencyMs: PerModel;
+    streamChunkDelayMs: PerModel;
     seed: number;
     promptCache: boolean;
     faults: FaultConfig;
@@ -341,8 +342,7 @@ class SimulatorServer implements Simulator {
   }
 
   private latencyFor(model: string): number {
-    if (typeof this.latencyMs === 'number') return this.latencyMs;
-    return this.latencyMs[model] ?? this.latencyMs['*'] ?? 0;
+    return forModel(this.latencyMs, model);
   }
 
   private newId(prefix: string): string {
@@ -800,7 +800,7 @@ class SimulatorServer implements Simulator {
     const pieces = chunk(produced.served, DELTA_CHARS);
     for (let i = 0; i < pieces.length; i++) {
       if (mode === 'streamError' && i === DELTAS_BEFORE_STREAM_ERROR) break;
-      if (i > 0 && !(await sleep(this.streamChunkDelayMs, signal))) {
+      if (i > 0 && !(await sleep(forModel(this.streamChunkDelayMs, request.model), signal))) {
         this.record(entry, 200, 'fault', 'aborted');
         return;
       }
