@@ -95,10 +95,8 @@ export function createBatchActivities(deps: BatchActivityDeps, helpers: BatchAct
                   role: 'user',
                   content: [
                     helpers.sharedBlock(shared, model),
-                    {
-                      type: 'text',
-                      text: prompts.roleText(prompts.WORKER_SYSTEM, prompts.subtaskText(subtask, input.total)),
-                    },
+                    { type: 'text', text: prompts.subtaskText(subtask, input.total) },
+                    { type: 'text', text: prompts.roleText(prompts.WORKER_SYSTEM) },
                   ],
                 },
               ],

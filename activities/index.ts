@@ -107,7 +107,7 @@ export function createActivities(deps: ActivityDeps) {
       thinkingTokens?: number;
     },
   ): Promise<{ text: string; stopReason: string | null; call: CallUsage }> {
-    const layout = requestLayout(await loadShared(ref), c.model, prompts.roleText(c.role, c.text));
+    const layout = requestLayout(await loadShared(ref), c.model, c.text, c.role);
     return call({
       model: c.model,
       system: layout.system,

@@ -1,7 +1,7 @@
 /**
  * The one request layout every role uses, so that a prefix cached by one call is read by the next:
  * the same system prompt, then the job's shared block (marked for caching when the model would
- * cache a prefix that long), then the role's instructions and the call's own text.
+ * cache a prefix that long), then the call's own text and the role's instructions.
  */
 import type { MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { limitsFor } from '../shared/pricing';
@@ -22,13 +22,24 @@ export function sharedBlock(text: string, model: string): TextBlockParam {
     : { type: 'text', text };
 }
 
+/** The call's own text right after the shared block, then the role's instructions. */
 export function requestLayout(
   shared: string,
   model: string,
-  roleText: string,
+  text: string,
+  role?: string,
 ): { system: string; messages: MessageParam[] } {
   return {
     system: prompts.SYSTEM,
-    messages: [{ role: 'user', content: [sharedBlock(shared, model), { type: 'text', text: roleText }] }],
+    messages: [
+      {
+        role: 'user',
+        content: [
+          sharedBlock(shared, model),
+          { type: 'text', text },
+          ...(role ? [{ type: 'text' as const, text: prompts.roleText(role) }] : []),
+        ],
+      },
+    ],
   };
 }

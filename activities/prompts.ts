@@ -9,7 +9,7 @@ import type { SynthesisPart } from './types';
  */
 export const SYSTEM = [
   'You are part of renga, a system that runs large jobs by splitting them into subtasks for several models.',
-  'The job and its context come first; your role and your part of the work follow them.',
+  'The job and its context come first; your part of the work and your role follow them.',
 ].join(' ');
 
 export const PLANNER_SYSTEM = [
@@ -60,9 +60,9 @@ export function subtaskText(subtask: Subtask, total: number): string {
   return `Subtask ${subtask.id} of ${total}: ${subtask.title}\n\n${subtask.instructions}`;
 }
 
-/** Role instructions, then the call's own text: what follows the shared block in every request. */
-export function roleText(role: string, text: string): string {
-  return `<role>\n${role}\n</role>\n\n${text}`;
+/** A role's instructions, the block after the call's own text in every request (activities/layout.ts). */
+export function roleText(role: string): string {
+  return `<role>\n${role}\n</role>`;
 }
 
 /** A subtask's repair turn names the subtask again, so the turn (and its log entry) says what it is about. */

@@ -7,6 +7,7 @@ import { MultiBar, type SingleBar } from 'cli-progress';
 import pc from 'picocolors';
 import { getLiveProgress, getResult, uiLink, type LiveProgress, type RengaClient } from './api';
 import type { ResultDocument } from '../shared/schemas';
+import { budgetNote } from './format';
 
 export interface WatchOptions {
   tty: boolean;
@@ -41,7 +42,7 @@ function tokens(p: LiveProgress['progress']): string {
 
 function summaryLine(p: LiveProgress): string {
   const pr = p.progress;
-  return `${pr.phase} · ${pr.completed}/${pr.total} done${pr.failed ? ` · ${pr.failed} failed` : ''} · ${pr.running} running · ${tokens(pr)} · $${pr.costUsd.toFixed(4)}`;
+  return `${pr.phase} · ${pr.completed}/${pr.total} done${pr.failed ? ` · ${pr.failed} failed` : ''} · ${pr.running} running · ${tokens(pr)} · $${pr.costUsd.toFixed(4)}${budgetNote(pr.budget)}`;
 }
 
 export async function watchJob(rc: RengaClient, workflowId: string, opts: WatchOptions): Promise<ResultDocument> {

@@ -113,7 +113,7 @@ test('worst case prices every input token as a cache write and every allowed out
 
 test("the workflow's prompt overhead bound covers every role's instructions and framing", () => {
   for (const role of [prompts.PLANNER_SYSTEM, prompts.WORKER_SYSTEM, prompts.SYNTHESIZER_SYSTEM]) {
-    const around = prompts.SYSTEM.length + prompts.roleText(role, '').length + prompts.plannerUserText(10_000).length;
+    const around = prompts.SYSTEM.length + prompts.roleText(role).length + prompts.plannerUserText(10_000).length;
     expect(around + prompts.repairText('').length).toBeLessThan(PROMPT_OVERHEAD_CHARS);
   }
 });

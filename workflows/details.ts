@@ -21,7 +21,10 @@ export function detailsMarkdown(p: Progress, plan: Plan | null, job: string): st
     `**Job:** ${cell(job, 300)}`,
     '',
     `**Phase:** ${p.phase}${p.status ? ` · **status:** ${p.status}` : ''} · **subtasks:** ${p.completed}/${p.total} done` +
-      `${p.failed ? `, ${p.failed} failed` : ''} · **cost:** $${p.costUsd.toFixed(4)}`,
+      `${p.failed ? `, ${p.failed} failed` : ''} · **cost:** $${p.costUsd.toFixed(4)}` +
+      (p.budget
+        ? ` of a **$${p.budget.limitUsd} budget**${p.budget.exhausted ? ' (**exhausted**: remaining subtasks skipped)' : ''}`
+        : ''),
   ];
   if (p.phase === 'awaiting-approval') {
     head.push('', '**Waiting for plan approval:** `renga approve <id>` or `renga reject <id> --reason …`');
