@@ -7,7 +7,12 @@ import { NativeConnection } from '@temporalio/worker';
 import { createCodecs } from '../shared/codec';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from '../shared/config';
 import { startSimulator, type Simulator } from '../simulator/server';
+import { setModelContentCapture } from '../activities/model-span';
+import { shutdownTracing, startTracing } from '../shared/telemetry';
+import { freePort } from '../temporal/dev-server';
+import { serveMetrics, type MetricsServer } from './metrics-server';
 import { installRuntime, tuningFromConfig } from './operations';
+import { routeConsoleWarnings } from './sdk-logging';
 import { createRengaWorker } from './worker';
 
 export const SIMULATED_BANNER = [
@@ -28,10 +33,24 @@ export interface RunningWorker {
 }
 
 export async function startWorker(config: WorkerConfig, log?: (line: string) => void): Promise<RunningWorker> {
-  // Before any connection: the runtime carries the logger and the Prometheus exporter.
-  const runtime = installRuntime(config);
+  // Before any connection: the runtime carries the logger and the Prometheus exporter, which listens
+  // on a private port; RENGA_METRICS_ADDRESS serves renga's metrics and the runtime's together.
+  const coreMetrics = config.RENGA_METRICS_ADDRESS ? `127.0.0.1:${await freePort()}` : undefined;
+  const runtime = installRuntime(config, coreMetrics);
   log ??= config.RENGA_LOG_FORMAT === 'json' ? (line) => runtime.logger.info(line.trim()) : console.error;
+  // The SDK prints model deprecation notices with console.warn: keep them in renga's log format.
+  const restoreConsole = routeConsoleWarnings(runtime.logger);
   const codecs = createCodecs(config);
+  const tracing = startTracing('renga-worker');
+  // Prompt and answer text leave the process only on request, and never when payloads are encrypted.
+  const encrypted = codecs.encryption.activeKeyId !== null;
+  setModelContentCapture(tracing !== null && config.RENGA_OTEL_CAPTURE_CONTENT && !encrypted);
+  if (config.RENGA_OTEL_CAPTURE_CONTENT && encrypted) {
+    runtime.logger.warn('RENGA_OTEL_CAPTURE_CONTENT is ignored: payload encryption is on');
+  }
+  const metrics: MetricsServer | null = config.RENGA_METRICS_ADDRESS
+    ? await serveMetrics(config.RENGA_METRICS_ADDRESS, runtime.installed ? coreMetrics : undefined)
+    : null;
   let simulator: Simulator | null = null;
   let baseURL = config.ANTHROPIC_BASE_URL;
   if (!config.ANTHROPIC_API_KEY && !baseURL) {
@@ -50,17 +69,22 @@ export async function startWorker(config: WorkerConfig, log?: (line: string) => 
     streamIdleMs: config.RENGA_STREAM_IDLE_SECONDS * 1000,
     tuning: tuningFromConfig(config),
     payloadCodecs: codecs.chain,
+    tracing,
   });
   log(
     `renga worker on ${config.TEMPORAL_ADDRESS} namespace=${config.TEMPORAL_NAMESPACE} task queue=${config.RENGA_TASK_QUEUE} ` +
       `planner=${config.RENGA_PLANNER_MODEL} worker=${config.RENGA_WORKER_MODEL}${simulator ? ` (simulator ${simulator.url})` : ''} ` +
       `encryption=${codecs.encryption.activeKeyId ? `on (key ${codecs.encryption.activeKeyId})` : 'off'}` +
-      `${config.RENGA_METRICS_ADDRESS && runtime.installed ? ` metrics=http://${config.RENGA_METRICS_ADDRESS}/metrics` : ''}`,
+      `${metrics ? ` metrics=${metrics.url}` : ''}${tracing ? ' tracing=on' : ''}`,
   );
   // Worker.run() itself drains on SIGINT/SIGTERM (the runtime's default shutdown signals).
   const done = worker.run().finally(async () => {
     await connection.close();
     await simulator?.close();
+    await metrics?.close();
+    // Spans still in the batcher are sent before the process exits.
+    await shutdownTracing();
+    restoreConsole();
   });
   return { done, shutdown: () => worker.shutdown(), simulator };
 }

@@ -1,6 +1,6 @@
 /**
  * What an operator tunes on a worker: concurrency, model-call rate limits, drain time, the
- * Prometheus endpoint of the Temporal runtime and structured logs. Kept apart from worker.ts so
+ * Temporal runtime's Prometheus exporter and structured logs. Kept apart from worker.ts so
  * the worker's construction stays readable and every knob maps to one env variable (shared/config.ts).
  */
 import type { Duration } from '@temporalio/common';
@@ -56,10 +56,11 @@ export interface RuntimeSetup {
 }
 
 /**
- * Installs the Temporal runtime with the configured logger and, when RENGA_METRICS_ADDRESS is set,
- * the Prometheus exporter. Must run before the first NativeConnection of the process.
+ * Installs the Temporal runtime with the configured logger and, when `coreMetricsAddress` is given,
+ * its Prometheus exporter there (a private port: worker/metrics-server.ts serves RENGA_METRICS_ADDRESS).
+ * Must run before the first NativeConnection of the process.
  */
-export function installRuntime(config: WorkerConfig): RuntimeSetup {
+export function installRuntime(config: WorkerConfig, coreMetricsAddress?: string): RuntimeSetup {
   const level: LogLevel = config.RENGA_LOG_LEVEL;
   const logger =
     config.RENGA_LOG_FORMAT === 'json' ? new DefaultLogger(level, jsonLogFunction()) : new DefaultLogger(level);
@@ -72,9 +73,7 @@ export function installRuntime(config: WorkerConfig): RuntimeSetup {
           filter: { core: level === 'TRACE' || level === 'DEBUG' ? level : 'WARN', other: 'ERROR' },
           forward: {},
         },
-        ...(config.RENGA_METRICS_ADDRESS
-          ? { metrics: { prometheus: { bindAddress: config.RENGA_METRICS_ADDRESS } } }
-          : {}),
+        ...(coreMetricsAddress ? { metrics: { prometheus: { bindAddress: coreMetricsAddress } } } : {}),
       },
     });
     return { logger, installed: true };

@@ -45,6 +45,7 @@ import {
 } from './definitions';
 import { detailsMarkdown } from './details';
 import { attemptOf, describeFailure } from './failures';
+import { reportJobEnded } from './job-metrics';
 import { ShardedFanOut } from './shard';
 
 /** Types that mean every other call would fail the same way: stop the job instead of retrying N times. */
@@ -382,6 +383,7 @@ class JobRun {
     this.status = status;
     this.phase = 'done';
     this.report(true);
+    reportJobEnded(status, this.progress());
     const doc = this.document(status, failure);
     if (!failure) return doc;
     // The failure carries the document so finished work is never lost with the job.
