@@ -1,4 +1,5 @@
 // Public contract of the simulator. Other packages import these names; keep them stable.
+import type { AgentLogEntry } from './tools';
 
 export interface SimulatorOptions {
   port?: number;
@@ -83,8 +84,15 @@ export interface RequestLogEntry {
   status: number;
   outcome: 'ok' | 'fault' | 'error';
   fault: string | null;
-  usage: { input_tokens: number; output_tokens: number } | null;
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_read_input_tokens?: number;
+    cache_creation_input_tokens?: number;
+  } | null;
   responseText: string | null;
+  /** Requests that offered tools: the agent turn (simulator/tools.ts). */
+  agent?: AgentLogEntry;
 }
 
 export type SimulatorConfigPatch = Partial<

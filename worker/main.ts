@@ -4,6 +4,7 @@
  * ANTHROPIC_BASE_URL) it serves model calls from the local simulator, and says so loudly.
  */
 import { NativeConnection } from '@temporalio/worker';
+import { startWorkerTools } from '../activities/tools/worker-tools';
 import { createCodecs } from '../shared/codec';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from '../shared/config';
 import { startSimulator, type Simulator } from '../simulator/server';
@@ -32,6 +33,8 @@ export async function startWorker(config: WorkerConfig, log?: (line: string) => 
   const runtime = installRuntime(config);
   log ??= config.RENGA_LOG_FORMAT === 'json' ? (line) => runtime.logger.info(line.trim()) : console.error;
   const codecs = createCodecs(config);
+  // Before anything starts: an invalid RENGA_MCP_CONFIG stops the worker before it takes any work.
+  const tools = await startWorkerTools(config.RENGA_MCP_CONFIG, log);
   let simulator: Simulator | null = null;
   let baseURL = config.ANTHROPIC_BASE_URL;
   if (!config.ANTHROPIC_API_KEY && !baseURL) {
@@ -50,6 +53,8 @@ export async function startWorker(config: WorkerConfig, log?: (line: string) => 
     streamIdleMs: config.RENGA_STREAM_IDLE_SECONDS * 1000,
     tuning: tuningFromConfig(config),
     payloadCodecs: codecs.chain,
+    tools,
+    encryption: codecs.encryption,
   });
   log(
     `renga worker on ${config.TEMPORAL_ADDRESS} namespace=${config.TEMPORAL_NAMESPACE} task queue=${config.RENGA_TASK_QUEUE} ` +
@@ -60,15 +65,17 @@ export async function startWorker(config: WorkerConfig, log?: (line: string) => 
   // Worker.run() itself drains on SIGINT/SIGTERM (the runtime's default shutdown signals).
   const done = worker.run().finally(async () => {
     await connection.close();
+    await tools.close();
     await simulator?.close();
   });
   return { done, shutdown: () => worker.shutdown(), simulator };
 }
 
 async function main(): Promise<void> {
-  let config: WorkerConfig;
+  let running: RunningWorker;
   try {
-    config = loadWorkerConfig();
+    // Configuration problems (environment, RENGA_MCP_CONFIG) are found before any work is taken.
+    running = await startWorker(loadWorkerConfig());
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`renga worker: ${err.message}`);
@@ -76,7 +83,6 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const running = await startWorker(config);
   await running.done;
 }
 

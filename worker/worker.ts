@@ -6,6 +6,8 @@ import path from 'node:path';
 import { createActivities } from '../activities';
 import { BlobStore } from '../activities/blob-store';
 import { createAnthropicClient } from '../activities/llm';
+import type { ToolRegistry } from '../activities/tools/registry';
+import type { EncryptionCodec } from '../shared/codec';
 import { operationsInterceptors, type WorkerTuning } from './operations';
 
 export interface RengaWorkerOptions {
@@ -25,6 +27,10 @@ export interface RengaWorkerOptions {
   payloadCodecs?: PayloadCodec[];
   /** Workflow-task concurrency and model-call rate limits (worker/operations.ts). */
   tuning?: WorkerTuning;
+  /** Tools for sub-agents (RENGA_MCP_CONFIG servers and TypeScript tools); default: the built-in ones. */
+  tools?: ToolRegistry;
+  /** Encrypts stored sub-agent conversations when payload encryption is on. */
+  encryption?: EncryptionCodec;
   /** See ActivityDeps.planMaxTokens (benchmarks against the simulator only). */
   planMaxTokens?: number;
   /** Poller and cache settings, passed through to Worker.create (the benchmark compares them). */
@@ -57,6 +63,8 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     models: opts.models,
     streamIdleMs: opts.streamIdleMs ?? 30_000,
     planMaxTokens: opts.planMaxTokens,
+    tools: opts.tools,
+    encryption: opts.encryption,
   });
   return Worker.create({
     connection: opts.connection,
