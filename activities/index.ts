@@ -10,7 +10,6 @@ import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activit
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { PlannerOutputSchema, describeZodError, type CallUsage, type Plan } from '../shared/schemas';
-import type { EncryptionCodec } from '../shared/codec';
 import { createAgentActivities } from './agent';
 import { plannedTools, plannerToolsText } from './agent-prompts';
 import type { ToolSummary } from './agent-types';
@@ -49,8 +48,6 @@ export interface ActivityDeps {
   planMaxTokens?: number;
   /** Tools sub-agents may call (TypeScript and MCP); default: the built-in TypeScript tools only. */
   tools?: ToolRegistry;
-  /** With payload encryption on, sub-agent conversations (and so tool results) are stored encrypted. */
-  encryption?: EncryptionCodec;
 }
 
 const PLAN_MAX_TOKENS = 8_192;
@@ -87,10 +84,10 @@ export function createActivities(deps: ActivityDeps) {
     if (ref.kind === 'inline') return ref.text;
     const text = await deps.blobs.get(ref.key);
     if (text === null) {
-      // Retryable: another worker that shares the blob directory may pick the task up.
+      // Retryable: another worker that shares the blob store may pick the task up.
       throw ApplicationFailure.create({
         type: FailureType.ContextMissing,
-        message: `job context ${ref.key} is not in the blob directory ${deps.blobs.dir}; workers must share RENGA_BLOB_DIR`,
+        message: `job context ${ref.key} is not in the blob store ${deps.blobs.location}; workers must share RENGA_BLOB_DIR or RENGA_BLOB_URL`,
       });
     }
     return text;
@@ -122,7 +119,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBatchActivities(deps, { loadShared, sharedBlock }),
     // resolveTools, agentTurn, callTool: sub-agents with tools (workflows/subagent.ts).
     ...createAgentActivities({
-      store: new ConversationStore(deps.blobs, deps.encryption),
+      store: new ConversationStore(deps.blobs),
       tools: deps.tools ?? ToolRegistry.of(),
       defaultModel: deps.models.worker,
       call,

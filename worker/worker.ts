@@ -7,7 +7,6 @@ import { createActivities } from '../activities';
 import { BlobStore } from '../activities/blob-store';
 import { createAnthropicClient } from '../activities/llm';
 import type { ToolRegistry } from '../activities/tools/registry';
-import type { EncryptionCodec } from '../shared/codec';
 import { operationsInterceptors, type WorkerTuning } from './operations';
 
 export interface RengaWorkerOptions {
@@ -17,6 +16,8 @@ export interface RengaWorkerOptions {
   anthropic: { apiKey?: string; baseURL?: string };
   models: { planner: string; worker: string };
   blobDir: string;
+  /** Overrides blobDir: the configured object store (S3 or a directory), with encryption when on. */
+  blobStore?: BlobStore;
   streamIdleMs?: number;
   maxConcurrentActivities?: number;
   /** Pre-bundled workflow code (tests bundle once per file); default: the production bundle if built. */
@@ -29,8 +30,6 @@ export interface RengaWorkerOptions {
   tuning?: WorkerTuning;
   /** Tools for sub-agents (RENGA_MCP_CONFIG servers and TypeScript tools); default: the built-in ones. */
   tools?: ToolRegistry;
-  /** Encrypts stored sub-agent conversations when payload encryption is on. */
-  encryption?: EncryptionCodec;
   /** See ActivityDeps.planMaxTokens (benchmarks against the simulator only). */
   planMaxTokens?: number;
   /** Poller and cache settings, passed through to Worker.create (the benchmark compares them). */
@@ -59,12 +58,11 @@ export function workflowCodeOption(
 export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worker> {
   const activities = createActivities({
     anthropic: createAnthropicClient(opts.anthropic),
-    blobs: new BlobStore(opts.blobDir),
+    blobs: opts.blobStore ?? new BlobStore(opts.blobDir),
     models: opts.models,
     streamIdleMs: opts.streamIdleMs ?? 30_000,
     planMaxTokens: opts.planMaxTokens,
     tools: opts.tools,
-    encryption: opts.encryption,
   });
   return Worker.create({
     connection: opts.connection,

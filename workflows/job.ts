@@ -42,8 +42,10 @@ import {
   planQuery,
   progressQuery,
   rejectPlanUpdate,
+  resultQuery,
   type CancelRequest,
 } from './definitions';
+import { keepRunningOnCancel, synthesisFailedNote, unwrap } from './cancel';
 import { detailsMarkdown } from './details';
 import { attemptOf, describeFailure } from './failures';
 import { ShardedFanOut } from './shard';
@@ -116,9 +118,10 @@ class JobRun {
     };
     setHandler(progressQuery, () => this.progress());
     setHandler(planQuery, () => this.plan);
+    setHandler(resultQuery, () => this.document(this.status ?? 'cancelled'));
     setHandler(cancelSignal, (req) => {
       this.cancel = { synthesize: req?.synthesize ?? false, reason: req?.reason ?? null };
-      this.work.cancel();
+      if (!keepRunningOnCancel(this.phase, this.cancel)) this.work.cancel();
     });
     const mustBeWaiting = () => {
       if (this.phase !== 'awaiting-approval' || this.decision)
@@ -154,11 +157,15 @@ class JobRun {
   }
 
   async run(): Promise<ResultDocument> {
+    // Everything, synthesis included, runs in the cancellable scope: a cancel (our signal or a
+    // Temporal cancel request) in any phase lands in the catch below, and the job still returns
+    // its document with every finished subtask (see cancel.ts for the semantics).
     try {
       await this.work.run(async () => {
         await this.planStep();
         if (this.input.approvePlan) await this.awaitApproval();
         await this.fanOut();
+        await this.finish();
       });
     } catch (err) {
       if (!isCancellation(err)) throw this.end('failed', this.failure(err));
@@ -166,32 +173,40 @@ class JobRun {
       this.cancel ??= { synthesize: false, reason: 'cancel requested' };
     }
     if (this.fatal) throw this.end('failed', this.fatal);
+    if (!this.cancel) return this.end(this.tracksIn('failed') > 0 ? 'partial' : 'completed');
 
-    const tracks = [...this.tracks.values()];
-    const done = tracks.filter((t) => t.state === 'completed').length;
-    const failed = tracks.filter((t) => t.state === 'failed').length;
-    const total = tracks.length;
-
-    if (this.cancel) {
-      for (const t of tracks) if (t.state === 'queued' || t.state === 'running') t.state = 'skipped';
-      if (this.cancel.synthesize && done > 0) {
-        // The workflow scope itself may be cancelled: finish the synthesis regardless.
-        await CancellationScope.nonCancellable(() => this.synthesizeStep(true));
-      }
-      return this.end('cancelled');
-    }
-    if (done === 0 || failed / total > this.input.maxFailureRatio) {
-      throw this.end(
-        'failed',
-        ApplicationFailure.create({
-          type: 'TooManySubtasksFailed',
-          nonRetryable: true,
-          message: `${failed} of ${total} subtasks failed (more than ${Math.round(this.input.maxFailureRatio * 100)}% allowed); first error: ${this.firstError()}`,
-        }),
+    for (const t of this.tracks.values()) if (t.state === 'queued' || t.state === 'running') t.state = 'skipped';
+    if (this.cancel.synthesize && this.answer === null && this.tracksIn('completed') > 0) {
+      // The workflow scope itself may be cancelled: finish the synthesis regardless.
+      const err = await CancellationScope.nonCancellable(() => this.synthesizeStep(true)).then(
+        () => null,
+        (e: unknown) => e,
       );
+      if (err) this.cancel.reason = synthesisFailedNote(this.cancel.reason, describeFailure(unwrap(err)));
+    }
+    // Returned, not thrown: the run completes, so `renga result` reads the document either way.
+    return this.end('cancelled');
+  }
+
+  /** After the fan-out: fail the job if too much failed, else synthesize (still inside the work scope). */
+  private async finish(): Promise<void> {
+    if (this.fatal || this.cancel) return;
+    const total = this.tracks.size;
+    const failed = this.tracksIn('failed');
+    if (this.tracksIn('completed') === 0 || failed / total > this.input.maxFailureRatio) {
+      throw ApplicationFailure.create({
+        type: 'TooManySubtasksFailed',
+        nonRetryable: true,
+        message: `${failed} of ${total} subtasks failed (more than ${Math.round(this.input.maxFailureRatio * 100)}% allowed); first error: ${this.firstError()}`,
+      });
     }
     await this.synthesizeStep(failed > 0);
-    return this.end(failed > 0 ? 'partial' : 'completed');
+  }
+
+  private tracksIn(state: SubtaskState): number {
+    let n = 0;
+    for (const t of this.tracks.values()) if (t.state === state) n++;
+    return n;
   }
 
   private async planStep(): Promise<void> {
@@ -414,8 +429,9 @@ class JobRun {
   }
 
   private failure(err: unknown): ApplicationFailure {
-    const cause = err instanceof ActivityFailure ? err.cause : err;
-    if (cause instanceof ApplicationFailure && cause.type === 'PlanApprovalTimedOut') return cause;
+    // The workflow's own failures (TooManySubtasksFailed, PlanApprovalTimedOut) keep their message.
+    if (err instanceof ApplicationFailure) return err;
+    const cause = unwrap(err);
     const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'JobFailed';
     return ApplicationFailure.create({
       type,
