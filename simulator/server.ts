@@ -24,6 +24,7 @@ import {
 import { MessageBatchStore, sendJsonl } from './batches';
 import { FaultPlanner, type FaultDecision } from './faults';
 import { chunk, estimateTokens, generateFromSchema, promptWords, textAnswer, tokensForChars } from './generate';
+import { forModel, type PerModel } from './latency';
 import { logFields, validateMessagesRequest, type MessagesRequest } from './request';
 import { PromptCache, type CacheUsage } from './prompt-cache';
 import { agentLogEntry, nextMove } from './tools';
@@ -64,7 +65,7 @@ const FaultConfigSchema = z.strictObject({
 const ConfigPatchSchema = z.strictObject({
   latencyMs: z.union([z.number().min(0), z.record(z.string(), z.number().min(0))]).optional(),
   faults: FaultConfigSchema.optional(),
-  streamChunkDelayMs: z.number().min(0).optional(),
+  streamChunkDelayMs: z.union([z.number().min(0), z.record(z.string(), z.number().min(0))]).optional(),
   seed: z.number().int().optional(),
   batches: z
     .strictObject({
@@ -213,8 +214,8 @@ class SimulatorServer implements Simulator {
   private readonly models: ReadonlySet<string>;
   private readonly apiKey: string | undefined;
   private readonly arrayItems: number;
-  private latencyMs: number | Record<string, number>;
-  private streamChunkDelayMs: number;
+  private latencyMs: PerModel;
+  private streamChunkDelayMs: PerModel;
   private seed: number;
   private seq = 0;
   private idCounter = 0;
@@ -307,8 +308,8 @@ class SimulatorServer implements Simulator {
   }
 
   private currentConfig(): {
-    latencyMs: number | Record<string, number>;
-    streamChunkDelayMs: number;
+    latencyMs: PerModel;
+    streamChunkDelayMs: PerModel;
     seed: number;
     faults: FaultConfig;
     batches: ReturnType<MessageBatchStore['getConfig']>;
@@ -323,8 +324,7 @@ class SimulatorServer implements Simulator {
   }
 
   private latencyFor(model: string): number {
-    if (typeof this.latencyMs === 'number') return this.latencyMs;
-    return this.latencyMs[model] ?? this.latencyMs['*'] ?? 0;
+    return forModel(this.latencyMs, model);
   }
 
   private newId(prefix: string): string {
@@ -745,7 +745,7 @@ class SimulatorServer implements Simulator {
     const pieces = chunk(produced.served, DELTA_CHARS);
     for (let i = 0; i < pieces.length; i++) {
       if (mode === 'streamError' && i === DELTAS_BEFORE_STREAM_ERROR) break;
-      if (i > 0 && !(await sleep(this.streamChunkDelayMs, signal))) {
+      if (i > 0 && !(await sleep(forModel(this.streamChunkDelayMs, request.model), signal))) {
         this.record(entry, 200, 'fault', 'aborted');
         return;
       }

@@ -5,8 +5,10 @@ export interface SimulatorOptions {
   port?: number;
   host?: string;
   seed?: number;
+  /** Time to the first byte of an answer: one value, or per model id with '*' as the fallback. */
   latencyMs?: number | Record<string, number>;
-  streamChunkDelayMs?: number;
+  /** Pause between streamed deltas, likewise one value or per model. */
+  streamChunkDelayMs?: number | Record<string, number>;
   faults?: FaultConfig;
   apiKey?: string;
   models?: string[];

@@ -9,9 +9,14 @@ import { BlobStore } from '../activities/blob-store';
 import { openObjectStore } from '../shared/blobs/open';
 import { createCodecs } from '../shared/codec';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from '../shared/config';
+import { REALISTIC_LATENCY } from '../simulator/latency';
 import { startSimulator, type Simulator } from '../simulator/server';
+import { retryUntilServing, type RetryOptions } from '../temporal/connect';
 import { installRuntime, tuningFromConfig } from './operations';
 import { createRengaWorker } from './worker';
+
+/** A worker started beside its server (compose, systemd) may come up first: wait this long for it. */
+const CONNECT_WAIT_MS = 30_000;
 
 export const SIMULATED_BANNER = [
   '',
@@ -30,21 +35,38 @@ export interface RunningWorker {
   simulator: Simulator | null;
 }
 
-export async function startWorker(config: WorkerConfig, log?: (line: string) => void): Promise<RunningWorker> {
+export interface StartWorkerOptions {
+  /** renga's own lines (the simulator banner, the worker's summary line); default stderr. */
+  log?: (line: string) => void;
+  /** Where the SDK's and core's log lines go; default stderr. */
+  sdkLog?: (line: string) => void;
+  /** How long to keep retrying the first connection (a server that is still starting). */
+  connectWaitMs?: number;
+  onConnectRetry?: RetryOptions['onRetry'];
+}
+
+export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions = {}): Promise<RunningWorker> {
   // Before any connection: the runtime carries the logger and the Prometheus exporter.
-  const runtime = installRuntime(config);
-  log ??= config.RENGA_LOG_FORMAT === 'json' ? (line) => runtime.logger.info(line.trim()) : console.error;
+  const runtime = installRuntime(config, opts.sdkLog);
+  const log =
+    opts.log ??
+    (config.RENGA_LOG_FORMAT === 'json' ? (line: string) => runtime.logger.info(line.trim()) : console.error);
   const codecs = createCodecs(config);
   // Before anything starts: an invalid RENGA_MCP_CONFIG stops the worker before it takes any work.
   const tools = await startWorkerTools(config.RENGA_MCP_CONFIG, log);
   let simulator: Simulator | null = null;
   let baseURL = config.ANTHROPIC_BASE_URL;
   if (!config.ANTHROPIC_API_KEY && !baseURL) {
-    simulator = await startSimulator({ latencyMs: { '*': 300 } });
+    // Real models' speeds, so a local run shows what the fan-out buys.
+    simulator = await startSimulator({ ...REALISTIC_LATENCY });
     baseURL = simulator.url;
     log(SIMULATED_BANNER);
   }
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const address = config.TEMPORAL_ADDRESS;
+  const connection = await retryUntilServing(address, () => NativeConnection.connect({ address }), {
+    deadlineMs: opts.connectWaitMs ?? CONNECT_WAIT_MS,
+    onRetry: opts.onConnectRetry,
+  });
   const worker = await createRengaWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
