@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { progressLine, type ProgressLine } from './go-build';
 import {
   buildGoTool,
   errorMessage,
@@ -10,9 +11,9 @@ import {
   isExecutable,
   type BinaryLog,
   type GoTool,
-} from '../tools/go-build';
+} from './go-tool';
 
-export { findRepoRoot, type BinaryLog } from '../tools/go-build';
+export { findRepoRoot, type BinaryLog } from './go-tool';
 
 /**
  * The CLI release we build from source. Later tags carry a `replace` directive in go.mod, which
@@ -21,10 +22,17 @@ export { findRepoRoot, type BinaryLog } from '../tools/go-build';
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
 export const TEMPORAL_BIN_ENV = 'RENGA_TEMPORAL_BIN';
-const TEMPORAL_CLI: GoTool = { name: 'temporal', pkg: TEMPORAL_CLI_MODULE, version: TEMPORAL_CLI_VERSION };
+const TEMPORAL_CLI: GoTool = {
+  name: 'temporal',
+  label: `the Temporal CLI ${TEMPORAL_CLI_VERSION}`,
+  pkg: TEMPORAL_CLI_MODULE,
+  version: TEMPORAL_CLI_VERSION,
+};
 
 export interface EnsureTemporalBinaryOptions {
   log?: BinaryLog;
+  /** The one line a first Go build shows (default: stderr); its full output goes to `.temporal/go-build.log`. */
+  progress?: ProgressLine;
 }
 
 /** Every way of obtaining the CLI failed; `attempts` says why, one entry per source tried. */
@@ -48,13 +56,14 @@ const defaultLog: BinaryLog = (msg) => process.stderr.write(`[renga temporal] ${
  */
 export async function ensureTemporalBinary(opts: EnsureTemporalBinaryOptions = {}): Promise<string> {
   const log = opts.log ?? defaultLog;
+
   const found = findGoTool(TEMPORAL_CLI, TEMPORAL_BIN_ENV);
   if (found) return found;
 
   const attempts: string[] = [];
   if (await hasGo()) {
     try {
-      return await buildGoTool(TEMPORAL_CLI, log);
+      return await buildGoTool(TEMPORAL_CLI, log, opts.progress ?? progressLine(process.stderr, '[renga temporal] '));
     } catch (err) {
       attempts.push(`go install ${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}: ${errorMessage(err)}`);
       log(`Go build failed (${errorMessage(err)}); trying the Temporal SDK download instead.`);

@@ -24,15 +24,19 @@ import { operationsInterceptors } from './operations';
  */
 export const WORKFLOW_INTERCEPTOR_MODULES: string[] = [require.resolve('../workflows/tracing-interceptors')];
 
-const SubtaskArg = z.object({ subtask: z.object({ id: z.string() }) });
+/** Where each model-calling activity's input names its subtask (activities/types.ts, agent-types.ts). */
+const SUBTASK_OF: Record<string, z.ZodType<string>> = {
+  runSubtask: z.object({ subtask: z.object({ id: z.string() }) }).transform((a) => a.subtask.id),
+  agentTurn: z.object({ subtaskId: z.string() }).transform((a) => a.subtaskId),
+};
 
-/** Makes the subtask id of a runSubtask activity visible to its model calls (activities/model-span.ts). */
+/** Makes the subtask id of a subtask's activity visible to its model calls (activities/model-span.ts). */
 export function modelCallScopeInterceptor(ctx: ActivityContext): ReturnType<ActivityInterceptorsFactory> {
   return {
     inbound: {
       execute(input, next) {
-        const arg = ctx.info.activityType === 'runSubtask' ? SubtaskArg.safeParse(input.args[0]) : undefined;
-        return runInModelCallScope({ subtaskId: arg?.success ? arg.data.subtask.id : undefined }, () => next(input));
+        const parsed = SUBTASK_OF[ctx.info.activityType]?.safeParse(input.args[0]);
+        return runInModelCallScope({ subtaskId: parsed?.success ? parsed.data : undefined }, () => next(input));
       },
     },
   };

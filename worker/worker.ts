@@ -12,6 +12,7 @@ import path from 'node:path';
 import { createActivities } from '../activities';
 import { BlobStore } from '../activities/blob-store';
 import { createAnthropicClient } from '../activities/llm';
+import type { ToolRegistry } from '../activities/tools/registry';
 import type { Tracing } from '../shared/telemetry';
 import { type WorkerTuning } from './operations';
 import { anthropicLogger } from './sdk-logging';
@@ -24,6 +25,8 @@ export interface RengaWorkerOptions {
   anthropic: { apiKey?: string; baseURL?: string };
   models: { planner: string; worker: string };
   blobDir: string;
+  /** Overrides blobDir: the configured object store (S3 or a directory), with encryption when on. */
+  blobStore?: BlobStore;
   streamIdleMs?: number;
   maxConcurrentActivities?: number;
   /** Pre-bundled workflow code (tests bundle once per file); default: the production bundle if built. */
@@ -34,6 +37,8 @@ export interface RengaWorkerOptions {
   payloadCodecs?: PayloadCodec[];
   /** Workflow-task concurrency and model-call rate limits (worker/operations.ts). */
   tuning?: WorkerTuning;
+  /** Tools for sub-agents (RENGA_MCP_CONFIG servers and TypeScript tools); default: the built-in ones. */
+  tools?: ToolRegistry;
   /** OpenTelemetry tracing (shared/telemetry.ts); null or absent: no spans. */
   tracing?: Tracing | null;
   /** See ActivityDeps.planMaxTokens (benchmarks against the simulator only). */
@@ -64,10 +69,11 @@ export function workflowCodeOption(
 export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worker> {
   const activities = createActivities({
     anthropic: createAnthropicClient({ ...opts.anthropic, logger: anthropicLogger(Runtime.instance().logger) }),
-    blobs: new BlobStore(opts.blobDir),
+    blobs: opts.blobStore ?? new BlobStore(opts.blobDir),
     models: opts.models,
     streamIdleMs: opts.streamIdleMs ?? 30_000,
     planMaxTokens: opts.planMaxTokens,
+    tools: opts.tools,
   });
   const code = workflowCodeOption(opts.workflowBundle);
   const tracing = opts.tracing ?? null;

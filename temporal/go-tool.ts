@@ -1,13 +1,13 @@
 /**
- * Finds or builds a Go program the tests need (the Temporal CLI, Jaeger): an explicit env variable,
- * then PATH, then a project-local cache (`.<name>/bin`), then a Go build of a pinned release into
- * that cache. Builds take minutes, so they are locked across processes and done once.
+ * Finds or builds a pinned Go program (the Temporal CLI, Jaeger): an explicit env variable, then PATH,
+ * then a project-local cache (`.<name>/bin`), then a Go build of the pinned release into that cache
+ * (temporal/go-build.ts). Builds take minutes, so they are locked across processes and done once.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
+import { goInstall, type ProgressLine } from './go-build';
 
 /** A build that has held the lock this long is assumed dead (killed terminal, crashed CI step). */
 const LOCK_STALE_MS = 30 * 60_000;
@@ -18,6 +18,8 @@ export type BinaryLog = (msg: string) => void;
 export interface GoTool {
   /** Binary name, and the cache directory `.<name>/bin` under the repository root. */
   name: string;
+  /** What the progress line calls it, e.g. "the Temporal CLI v1.5.1". */
+  label: string;
   /** Go package of the main program, e.g. github.com/temporalio/cli/cmd/temporal. */
   pkg: string;
   version: string;
@@ -33,6 +35,7 @@ export interface GoToolPaths {
   binDir: string;
   bin: string;
   lock: string;
+  buildLog: string;
 }
 
 export function goToolPaths(tool: GoTool, root: string = findRepoRoot()): GoToolPaths {
@@ -43,6 +46,7 @@ export function goToolPaths(tool: GoTool, root: string = findRepoRoot()): GoTool
     binDir,
     bin: path.join(binDir, process.platform === 'win32' ? `${tool.name}.exe` : tool.name),
     lock: path.join(base, 'build.lock'),
+    buildLog: path.join(base, 'go-build.log'),
   };
 }
 
@@ -122,6 +126,7 @@ export function hasGo(): Promise<boolean> {
 export async function buildGoTool(
   tool: GoTool,
   log: BinaryLog,
+  progress: ProgressLine,
   dirs: GoToolPaths = goToolPaths(tool),
 ): Promise<string> {
   fs.mkdirSync(dirs.binDir, { recursive: true });
@@ -131,7 +136,15 @@ export async function buildGoTool(
       try {
         // Another process may have finished the build between our check and taking the lock.
         if (isExecutable(dirs.bin)) return dirs.bin;
-        await runGoBuild(tool, dirs, log);
+        await goInstall({
+          target: `${tool.pkg}@${tool.version}`,
+          ...(tool.module ? { module: tool.module } : {}),
+          cwd: dirs.root,
+          binDir: dirs.binDir,
+          logFile: dirs.buildLog,
+          progress,
+          label: tool.label,
+        });
         if (!isExecutable(dirs.bin)) throw new Error(`the Go build succeeded but ${dirs.bin} is missing`);
         return dirs.bin;
       } finally {
@@ -143,61 +156,6 @@ export async function buildGoTool(
     if (isExecutable(dirs.bin)) return dirs.bin;
     // The other builder gave up without a binary: take our own turn.
   }
-}
-
-async function runGoBuild(tool: GoTool, dirs: GoToolPaths, log: BinaryLog): Promise<void> {
-  log('==================================================================================');
-  log(`Building ${tool.name} ${tool.version} from source with Go into ${dirs.binDir}.`);
-  log('The first build takes several minutes; the binary is reused by every later run.');
-  log('==================================================================================');
-  const started = Date.now();
-  // GOTOOLCHAIN=local: never let go.mod's toolchain line trigger a toolchain download.
-  const env = { ...process.env, GOTOOLCHAIN: 'local', GOBIN: dirs.binDir };
-  if (tool.module) {
-    const dir = await downloadModule(`${tool.module}@${tool.version}`, dirs.root, env, log);
-    const rel = path.posix.relative(tool.module, tool.pkg);
-    // Inside the module its own go.mod (with its replaces) and go.sum decide every dependency.
-    await runGo(['build', '-trimpath', '-o', dirs.bin, `./${rel}`], dir, env, log);
-  } else {
-    await runGo(['install', '-v', `${tool.pkg}@${tool.version}`], dirs.root, env, log);
-  }
-  log(`${tool.name} built in ${Math.round((Date.now() - started) / 1000)} s: ${dirs.bin}`);
-}
-
-async function downloadModule(target: string, cwd: string, env: NodeJS.ProcessEnv, log: BinaryLog): Promise<string> {
-  let out = '';
-  await runGo(['mod', 'download', '-json', target], cwd, env, log, (chunk) => (out += chunk));
-  const parsed: unknown = JSON.parse(out);
-  if (typeof parsed === 'object' && parsed !== null && 'Dir' in parsed && typeof parsed.Dir === 'string') {
-    return parsed.Dir;
-  }
-  throw new Error(`go mod download ${target} did not report the module directory`);
-}
-
-function runGo(
-  args: string[],
-  cwd: string,
-  env: NodeJS.ProcessEnv,
-  log: BinaryLog,
-  onStdout?: (chunk: string) => void,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const child = spawn('go', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const tail: string[] = [];
-    const onLine = (line: string): void => {
-      log(`go: ${line}`);
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-    };
-    if (onStdout) child.stdout.on('data', (c: Buffer) => onStdout(c.toString()));
-    else readline.createInterface({ input: child.stdout }).on('line', onLine);
-    readline.createInterface({ input: child.stderr }).on('line', onLine);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new Error(`go ${args[0]} exited with ${signal ?? `code ${code}`}:\n${tail.join('\n')}`));
-    });
-  });
 }
 
 /** O_EXCL create; returns a release function, or undefined while someone else holds a fresh lock. */
