@@ -21,6 +21,7 @@ import {
   unauthorized,
   type ApiErrorSpec,
 } from './errors';
+import { AnswerScript, type ScriptedAnswer } from './answers';
 import { MessageBatchStore, sendJsonl } from './batches';
 import { FaultPlanner, type FaultDecision } from './faults';
 import { chunk, estimateTokens, generateFromSchema, promptWords, textAnswer, tokensForChars } from './generate';
@@ -218,6 +219,7 @@ class SimulatorServer implements Simulator {
   private readonly instanceTag = randomBytes(3).toString('hex');
   private closing: Promise<void> | null = null;
   private readonly batchStore: MessageBatchStore;
+  private readonly answers = new AnswerScript();
 
   constructor(opts: SimulatorOptions) {
     this.seed = opts.seed ?? 1;
@@ -281,6 +283,10 @@ class SimulatorServer implements Simulator {
 
   script(...faults: ScriptedFault[]): void {
     this.planner.enqueue(faults);
+  }
+
+  scriptAnswer(...answers: ScriptedAnswer[]): void {
+    this.answers.enqueue(answers);
   }
 
   clearLog(): void {
@@ -555,7 +561,7 @@ class SimulatorServer implements Simulator {
       return sendError(this.faultError(fault, request), 'fault', fault.kind);
     }
 
-    const produced = this.produce(request);
+    const produced = this.answers.apply(request, this.produce(request));
     if (request.stream) {
       const mode = fault?.kind === 'stall' ? 'stall' : fault?.kind === 'streamError' ? 'streamError' : 'ok';
       return this.serveStream(res, entry, request, produced, requestId, mode, ac.signal);

@@ -1,4 +1,7 @@
 // Public contract of the simulator. Other packages import these names; keep them stable.
+import type { ScriptedAnswer } from './answers';
+
+export type { ScriptedAnswer };
 
 export interface SimulatorOptions {
   port?: number;
@@ -99,6 +102,8 @@ export interface Simulator {
   batches: MessageBatchRecord[];
   configure(patch: SimulatorConfigPatch): void;
   script(...faults: ScriptedFault[]): void;
+  /** Reshape the next matching answers (simulator/answers.ts): extra plan items, max_tokens, prose. */
+  scriptAnswer(...answers: ScriptedAnswer[]): void;
   clearLog(): void;
   close(): Promise<void>;
 }

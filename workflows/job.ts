@@ -45,6 +45,7 @@ import {
   type CancelRequest,
 } from './definitions';
 import { keepRunningOnCancel, synthesisFailedNote, unwrap } from './cancel';
+import { planActivityOptions } from './planning';
 import { detailsMarkdown } from './details';
 import { attemptOf, describeFailure } from './failures';
 import { ShardedFanOut } from './shard';
@@ -205,7 +206,7 @@ class JobRun {
   }
 
   private async planStep(): Promise<void> {
-    const out = await this.activities('plan').planJob({
+    const out = await this.activities('plan', planActivityOptions(this.input)).planJob({
       job: this.input.job,
       context: this.input.context,
       maxSubtasks: this.input.maxSubtasks,
