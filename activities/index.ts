@@ -8,12 +8,15 @@ import type { TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CallUsage } from '../shared/schemas';
+import { createAgentActivities } from './agent';
 import { createBatchActivities } from './batches';
 import { type BlobStore } from './blob-store';
+import { ConversationStore } from './conversation';
 import { FailureType, classifyError } from './errors';
-import { callModel, type ModelCall } from './llm';
+import { callModel, type ModelAnswer, type ModelCall } from './llm';
 import { writePlan } from './plan';
 import * as prompts from './prompts';
+import { ToolRegistry } from './tools/registry';
 import type {
   PlanInput,
   PlanOutput,
@@ -40,6 +43,8 @@ export interface ActivityDeps {
    * simulator can answer more, which the 10,000-subtask benchmark needs.
    */
   planMaxTokens?: number;
+  /** Tools sub-agents may call (TypeScript and MCP); default: the built-in TypeScript tools only. */
+  tools?: ToolRegistry;
 }
 
 const SYNTH_MAX_TOKENS = 8_192;
@@ -48,7 +53,7 @@ export function createActivities(deps: ActivityDeps) {
   const inlineLimit = deps.inlineContextLimit ?? 16_384;
   const cacheMinChars = deps.cacheMinChars ?? 16_384;
 
-  async function call(model: ModelCall): Promise<{ text: string; stopReason: string | null; call: CallUsage }> {
+  async function call(model: ModelCall): Promise<ModelAnswer> {
     const info = activityInfo();
     // Heartbeats on a timer only: before the first streamed byte there are no events, and one per
     // stream event would cross into the native core every few characters (measured: a large share
@@ -60,7 +65,7 @@ export function createActivities(deps: ActivityDeps) {
         idleMs: deps.streamIdleMs,
         signal: cancellationSignal(),
       });
-      return { text: answer.text, stopReason: answer.stopReason, call: answer.call };
+      return answer;
     } catch (err) {
       if (cancellationSignal().aborted) throw err;
       throw classifyError(err, info.attempt, { model: model.model });
@@ -106,6 +111,15 @@ export function createActivities(deps: ActivityDeps) {
   return {
     // submitSubtaskBatch, checkSubtaskBatch, fetchSubtaskBatchResults, cancelSubtaskBatch (fanOut: 'batch-api').
     ...createBatchActivities(deps, { loadShared, sharedBlock }),
+    // resolveTools, agentTurn, callTool: sub-agents with tools (workflows/subagent.ts).
+    ...createAgentActivities({
+      store: new ConversationStore(deps.blobs),
+      tools: deps.tools ?? ToolRegistry.of(),
+      defaultModel: deps.models.worker,
+      call,
+      loadShared,
+      sharedBlock,
+    }),
     /** Ask the planner model for subtasks (activities/plan.ts: pages, trimming, bounded repair). */
     async planJob(input: PlanInput): Promise<PlanOutput> {
       const attempt = activityInfo().attempt;
@@ -116,7 +130,13 @@ export function createActivities(deps: ActivityDeps) {
           : { kind: 'inline', text };
       const { plan, calls } = await writePlan(
         { call, sharedBlock, maxTokensCeiling: deps.planMaxTokens ?? 64_000 },
-        { sharedText: text, maxSubtasks: input.maxSubtasks, model: input.model ?? deps.models.planner, attempt },
+        {
+          sharedText: text,
+          maxSubtasks: input.maxSubtasks,
+          model: input.model ?? deps.models.planner,
+          attempt,
+          tools: input.tools ?? [],
+        },
       );
       return { plan, shared, calls, attempt };
     },

@@ -17,6 +17,8 @@ import {
   PLAN_TOKENS_PER_SUBTASK,
 } from '../shared/planning';
 import { PlannerOutputSchema, describeZodError, type CallUsage, type Plan } from '../shared/schemas';
+import { plannedTools, plannerToolsText } from './agent-prompts';
+import type { ToolSummary } from './agent-types';
 import { FailureType, type FailureDetails } from './errors';
 import type { ModelCall } from './llm';
 import * as prompts from './prompts';
@@ -35,9 +37,11 @@ export interface PlanRequest {
   model: string;
   /** The activity attempt (1-based), for the retry decision and failure details. */
   attempt: number;
+  /** Tools the workers may use; each subtask may name the ones it needs. */
+  tools: ToolSummary[];
 }
 
-type Planned = z.infer<typeof PlannerOutputSchema>['subtasks'];
+type Planned = { title: string; instructions: string; tools?: string[] }[];
 type Answer = { kind: 'ok'; subtasks: Planned; more: boolean } | { kind: 'truncated'; maxTokens: number };
 
 export async function writePlan(d: PlannerDeps, req: PlanRequest): Promise<{ plan: Plan; calls: CallUsage[] }> {
@@ -54,13 +58,14 @@ export async function writePlan(d: PlannerDeps, req: PlanRequest): Promise<{ pla
     const answer = await askPage(d, req, calls, {
       paged,
       want,
-      text: paged
-        ? prompts.planPageText(
-            max,
-            want,
-            planned.map((s) => s.title),
-          )
-        : prompts.plannerUserText(max),
+      text:
+        (paged
+          ? prompts.planPageText(
+              max,
+              want,
+              planned.map((s) => s.title),
+            )
+          : prompts.plannerUserText(max)) + (req.tools.length ? `\n\n${plannerToolsText(req.tools)}` : ''),
     });
     if (answer.kind === 'truncated') {
       if (shrinks >= PLAN_MAX_SHRINKS || pageSize === 1) {
@@ -85,6 +90,7 @@ export async function writePlan(d: PlannerDeps, req: PlanRequest): Promise<{ pla
       id: `s${i + 1}`,
       title: s.title.length > 80 ? `${s.title.slice(0, 77)}…` : s.title,
       instructions: s.instructions,
+      ...(req.tools.length ? { tools: plannedTools(s.tools, req.tools) } : {}),
     })),
     ...(offered > planned.length ? { trimmedFrom: offered } : {}),
   };
@@ -100,7 +106,7 @@ async function askPage(
 ): Promise<Answer> {
   // The limit goes into the schema's description (the API cannot enforce maxItems); parsing does
   // not enforce it: a longer plan is trimmed, never failed.
-  const subtasks = PlannerOutputSchema.shape.subtasks;
+  const subtasks = z.array(plannedItem(req.tools)).min(1);
   const prompted = page.paged
     ? z.object({
         subtasks: subtasks.max(page.want),
@@ -138,6 +144,22 @@ async function askPage(
     nonRetryable: req.attempt >= PLAN_OUTPUT_ATTEMPTS,
     message: `the planner's plan is invalid after a repair attempt: ${issues}`,
     details: [failureDetails(req.attempt)],
+  });
+}
+
+/**
+ * One planned subtask. With tools, it may name some, constrained to an enum of the offered names
+ * so structured output cannot invent one.
+ */
+function plannedItem(tools: ToolSummary[]) {
+  const item = PlannerOutputSchema.shape.subtasks.element;
+  const [first, ...rest] = tools.map((t) => t.name);
+  if (first === undefined) return item;
+  return item.extend({
+    tools: z
+      .array(z.enum([first, ...rest]))
+      .optional()
+      .describe('the tools this subtask needs; [] for none; leave out for all'),
   });
 }
 

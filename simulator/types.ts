@@ -1,5 +1,6 @@
 // Public contract of the simulator. Other packages import these names; keep them stable.
 import type { ScriptedAnswer } from './answers';
+import type { AgentLogEntry } from './tools';
 
 export type { ScriptedAnswer };
 
@@ -7,8 +8,10 @@ export interface SimulatorOptions {
   port?: number;
   host?: string;
   seed?: number;
+  /** Time to the first byte of an answer: one value, or per model id with '*' as the fallback. */
   latencyMs?: number | Record<string, number>;
-  streamChunkDelayMs?: number;
+  /** Pause between streamed deltas, likewise one value or per model. */
+  streamChunkDelayMs?: number | Record<string, number>;
   faults?: FaultConfig;
   apiKey?: string;
   models?: string[];
@@ -86,8 +89,15 @@ export interface RequestLogEntry {
   status: number;
   outcome: 'ok' | 'fault' | 'error';
   fault: string | null;
-  usage: { input_tokens: number; output_tokens: number } | null;
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_read_input_tokens?: number;
+    cache_creation_input_tokens?: number;
+  } | null;
   responseText: string | null;
+  /** Requests that offered tools: the agent turn (simulator/tools.ts). */
+  agent?: AgentLogEntry;
 }
 
 export type SimulatorConfigPatch = Partial<
