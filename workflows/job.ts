@@ -46,6 +46,7 @@ import {
   type CancelRequest,
 } from './definitions';
 import { keepRunningOnCancel, synthesisFailedNote, unwrap } from './cancel';
+import { planActivityOptions } from './planning';
 import { detailsMarkdown } from './details';
 import { attemptOf, describeFailure } from './failures';
 import { reportJobEnded } from './job-metrics';
@@ -215,7 +216,7 @@ class JobRun {
     const tools = this.input.tools?.length
       ? await this.activities('resolve tools').resolveTools({ patterns: this.input.tools })
       : undefined;
-    const out = await this.activities('plan').planJob({
+    const out = await this.activities('plan', planActivityOptions(this.input)).planJob({
       job: this.input.job,
       context: this.input.context,
       maxSubtasks: this.input.maxSubtasks,
