@@ -4,20 +4,22 @@
  * same code at the simulator.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { type z } from 'zod';
-import { PlannerOutputSchema, describeZodError, type CallUsage, type Plan } from '../shared/schemas';
+import type { CallUsage } from '../shared/schemas';
+import { createAgentActivities } from './agent';
 import { createBatchActivities } from './batches';
 import { type BlobStore } from './blob-store';
-import { FailureType, ModelOutputError, classifyError } from './errors';
-import { requestLayout, sharedBlock } from './layout';
-import { callModel, type ModelCall } from './llm';
+import { ConversationStore } from './conversation';
+import { FailureType, classifyError } from './errors';
+import { inRoleLayout, requestLayout, sharedBlock } from './layout';
+import { callModel, type ModelAnswer, type ModelCall } from './llm';
 import { outputIssues } from './output-schema';
+import { writePlan } from './plan';
 import * as prompts from './prompts';
-import { createSpendActivities } from './spend';
+import { createSpendActivities, withAllowance } from './spend';
+import { ToolRegistry } from './tools/registry';
 import type {
   PlanInput,
   PlanOutput,
@@ -42,22 +44,16 @@ export interface ActivityDeps {
    * simulator can answer more, which the 10,000-subtask benchmark needs.
    */
   planMaxTokens?: number;
+  /** Tools sub-agents may call (TypeScript and MCP); default: the built-in TypeScript tools only. */
+  tools?: ToolRegistry;
 }
 
-const PLAN_MAX_TOKENS = 8_192;
-/** A plan spends ~30 tokens per subtask: leave room for that, up to the model's ceiling. */
-const PLAN_TOKENS_PER_SUBTASK = 48;
-export const SYNTH_MAX_TOKENS = 8_192;
-
-/** The planner's output allowance for a plan of up to `maxSubtasks` (the budget reserves the same). */
-export function planMaxTokens(maxSubtasks: number, ceiling = 64_000): number {
-  return Math.min(ceiling, Math.max(PLAN_MAX_TOKENS, maxSubtasks * PLAN_TOKENS_PER_SUBTASK));
-}
+const SYNTH_MAX_TOKENS = 8_192;
 
 export function createActivities(deps: ActivityDeps) {
   const inlineLimit = deps.inlineContextLimit ?? 16_384;
 
-  async function call(model: ModelCall): Promise<{ text: string; stopReason: string | null; call: CallUsage }> {
+  async function call(model: ModelCall): Promise<ModelAnswer> {
     const info = activityInfo();
     // Heartbeats on a timer only: before the first streamed byte there are no events, and one per
     // stream event would cross into the native core every few characters (measured: a large share
@@ -69,7 +65,7 @@ export function createActivities(deps: ActivityDeps) {
         idleMs: deps.streamIdleMs,
         signal: cancellationSignal(),
       });
-      return { text: answer.text, stopReason: answer.stopReason, call: answer.call };
+      return answer;
     } catch (err) {
       if (cancellationSignal().aborted) throw err;
       throw classifyError(err, info.attempt, { model: model.model });
@@ -92,8 +88,8 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   /**
-   * Every role's request (activities/layout.ts): one system prompt, the shared block, the role's
-   * instructions and this call's text; a continuation or a repair adds turns after that.
+   * Every role's request (activities/layout.ts): one system prompt, the shared block, this call's
+   * text and the role's instructions; a continuation or a repair adds turns after that.
    */
   async function callAfterShared(
     ref: SharedContextRef,
@@ -117,13 +113,24 @@ export function createActivities(deps: ActivityDeps) {
       ...(c.thinkingTokens ? { thinkingTokens: c.thinkingTokens } : {}),
     });
   }
+  /** Sub-agents and batches mark the shared block for the worker model's cache minimum. */
+  const workerSharedBlock = (text: string) => sharedBlock(text, deps.models.worker);
 
   return {
     // submitSubtaskBatch, checkSubtaskBatch, fetchSubtaskBatchResults, cancelSubtaskBatch (fanOut: 'batch-api').
     ...createBatchActivities(deps, { loadShared, sharedBlock }),
     // preflight: count_tokens of the shared prefix on each model, before anything is paid.
     ...createSpendActivities(deps),
-    /** Ask the planner model for subtasks; validate them, with one repair round before giving up. */
+    // resolveTools, agentTurn, callTool: sub-agents with tools (workflows/subagent.ts).
+    ...createAgentActivities({
+      store: new ConversationStore(deps.blobs),
+      tools: deps.tools ?? ToolRegistry.of(),
+      defaultModel: deps.models.worker,
+      call,
+      loadShared,
+      sharedBlock: workerSharedBlock,
+    }),
+    /** Ask the planner model for subtasks (activities/plan.ts: pages, trimming, bounded repair). */
     async planJob(input: PlanInput): Promise<PlanOutput> {
       const attempt = activityInfo().attempt;
       const text = prompts.sharedText(input.job, input.context);
@@ -131,50 +138,32 @@ export function createActivities(deps: ActivityDeps) {
         text.length > inlineLimit
           ? { kind: 'blob', key: await deps.blobs.put(text), chars: text.length }
           : { kind: 'inline', text };
-
-      const schema = PlannerOutputSchema.extend({
-        subtasks: PlannerOutputSchema.shape.subtasks.max(input.maxSubtasks),
-      });
-      const format = zodOutputFormat(schema);
       const model = input.model ?? deps.models.planner;
-      const after: MessageParam[] = [];
-      const calls: CallUsage[] = [];
-      let issues = '';
-      // A budget may allow only one round (workflows/budget.ts reserves for what it allows).
-      const rounds = input.maxRounds ?? 2;
-      for (let round = 0; round < rounds; round++) {
-        const answer = await callAfterShared(shared, {
+      // The one request layout (the planner's call writes the cache the synthesis reads), thinking
+      // when asked for, and with a budget no call past the allowance the workflow reserved.
+      const guarded = withAllowance(call, {
+        allowanceUsd: input.allowanceUsd,
+        sharedTokens: input.sharedTokens,
+        sharedChars: text.length,
+      });
+      const planCall = (c: ModelCall) =>
+        guarded(
+          inRoleLayout(
+            { ...c, ...(input.thinkingTokens ? { thinkingTokens: input.thinkingTokens } : {}) },
+            prompts.PLANNER_SYSTEM,
+          ),
+        );
+      const { plan, calls } = await writePlan(
+        { call: planCall, sharedBlock: (t) => sharedBlock(t, model), maxTokensCeiling: deps.planMaxTokens ?? 64_000 },
+        {
+          sharedText: text,
+          maxSubtasks: input.maxSubtasks,
           model,
-          role: prompts.PLANNER_SYSTEM,
-          text: prompts.plannerUserText(input.maxSubtasks),
-          after,
-          maxTokens: planMaxTokens(input.maxSubtasks, deps.planMaxTokens),
-          outputFormat: { type: 'json_schema', schema: format.schema },
-          ...(input.thinkingTokens ? { thinkingTokens: input.thinkingTokens } : {}),
-        });
-        calls.push(answer.call);
-        const parsed = parseJson(answer.text, schema);
-        if (parsed.ok) {
-          const plan: Plan = {
-            subtasks: parsed.value.subtasks.map((s, i) => ({
-              id: `s${i + 1}`,
-              title: s.title.length > 80 ? `${s.title.slice(0, 77)}…` : s.title,
-              instructions: s.instructions,
-              kind: s.kind,
-              tier: s.tier,
-              tierReason: s.tierReason,
-            })),
-          };
-          return { plan, shared, calls, attempt, models: deps.models };
-        }
-        issues = parsed.issues;
-        after.push({ role: 'assistant', content: answer.text }, { role: 'user', content: prompts.repairText(issues) });
-      }
-      // Retryable as a whole: a fresh attempt samples a fresh plan. The retry policy bounds it.
-      throw classifyError(
-        new ModelOutputError(`the planner's plan is invalid after ${rounds - 1} repair attempt(s): ${issues}`),
-        attempt,
+          attempt,
+          tools: input.tools ?? [],
+        },
       );
+      return { plan, shared, calls, attempt, models: deps.models };
     },
 
     /**
@@ -204,11 +193,9 @@ export function createActivities(deps: ActivityDeps) {
         ...(schema ? { outputFormat: { type: 'json_schema', schema } } : {}),
         ...(input.thinkingTokens ? { thinkingTokens: input.thinkingTokens } : {}),
       });
-      // A continuation re-adds the whitespace the prefill lost.
-      const text =
-        input.prefill && input.prefill !== input.prefill.trimEnd() && !/^\s/.test(answer.text)
-          ? input.prefill.slice(input.prefill.trimEnd().length) + answer.text
-          : answer.text;
+      // A continuation puts back the whitespace the prefill lost.
+      const lost = input.prefill ? input.prefill.slice(input.prefill.trimEnd().length) : '';
+      const text = lost && !/^\s/.test(answer.text) ? lost + answer.text : answer.text;
       const invalid =
         schema && answer.stopReason !== 'max_tokens' && answer.stopReason !== 'refusal'
           ? outputIssues(schema, text)
@@ -240,14 +227,3 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type RengaActivities = ReturnType<typeof createActivities>;
-
-function parseJson<T>(text: string, schema: z.ZodType<T>): { ok: true; value: T } | { ok: false; issues: string } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, issues: `not valid JSON (${(err as Error).message})` };
-  }
-  const result = schema.safeParse(raw);
-  return result.success ? { ok: true, value: result.data } : { ok: false, issues: describeZodError(result.error) };
-}

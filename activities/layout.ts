@@ -4,6 +4,7 @@
  * cache a prefix that long), then the call's own text and the role's instructions.
  */
 import type { MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import type { ModelCall } from './llm';
 import { limitsFor } from '../shared/pricing';
 import * as prompts from './prompts';
 
@@ -42,4 +43,18 @@ export function requestLayout(
       },
     ],
   };
+}
+
+/**
+ * A request built elsewhere (activities/plan.ts: the shared block, then the call's text) put into
+ * the one layout: the common system prompt, and the role's instructions after the first turn's text.
+ */
+export function inRoleLayout(c: ModelCall, role: string): ModelCall {
+  const [first, ...rest] = c.messages;
+  if (!first || first.role !== 'user' || typeof first.content === 'string') return { ...c, system: prompts.SYSTEM };
+  const withRole: MessageParam = {
+    role: 'user',
+    content: [...first.content, { type: 'text', text: prompts.roleText(role) }],
+  };
+  return { ...c, system: prompts.SYSTEM, messages: [withRole, ...rest] };
 }

@@ -6,9 +6,12 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { activityInfo } from '@temporalio/activity';
-import type { ContextFile } from '../shared/schemas';
+import { ApplicationFailure } from '@temporalio/common';
+import { estimateInputTokens, worstCaseUsd } from '../shared/pricing';
+import type { CallUsage, ContextFile } from '../shared/schemas';
 import { classifyError } from './errors';
 import { requestLayout } from './layout';
+import type { ModelCall } from './llm';
 import * as prompts from './prompts';
 
 export interface PreflightInput {
@@ -46,5 +49,51 @@ export function createSpendActivities(deps: { anthropic: Anthropic; models: { pl
       }
       return { models, sharedTokens, sharedChars: shared.length };
     },
+  };
+}
+
+/** Characters of everything a request sends (system and every text, tool call and result). */
+function requestChars(c: ModelCall): number {
+  const text = (v: unknown): number => {
+    if (typeof v === 'string') return v.length;
+    if (Array.isArray(v)) return v.reduce((n: number, b) => n + text(b), 0);
+    if (typeof v === 'object' && v !== null) {
+      const b = v as Record<string, unknown>;
+      if (typeof b.text === 'string') return b.text.length;
+      if ('content' in b) return text(b.content);
+      return JSON.stringify(b).length;
+    }
+    return 0;
+  };
+  return text(c.system) + text(c.messages);
+}
+
+/**
+ * Planning under a budget: the workflow reserved `allowanceUsd` for it; no call starts whose worst
+ * case (counted shared prefix, the rest estimated, every allowed output token) would pass it.
+ */
+export function withAllowance<A extends { call: CallUsage }>(
+  call: (c: ModelCall) => Promise<A>,
+  o: { allowanceUsd: number | undefined; sharedTokens: number | undefined; sharedChars: number },
+): (c: ModelCall) => Promise<A> {
+  if (o.allowanceUsd === undefined) return call;
+  const allowance = o.allowanceUsd;
+  let spent = 0;
+  return async (c) => {
+    const shared = o.sharedTokens ?? estimateInputTokens(o.sharedChars);
+    const worst = worstCaseUsd(c.model, {
+      inputTokens: shared + estimateInputTokens(Math.max(0, requestChars(c) - o.sharedChars)),
+      maxOutputTokens: c.maxTokens + (c.thinkingTokens ?? 0),
+    });
+    if (spent + worst > allowance + 1e-9) {
+      throw ApplicationFailure.create({
+        type: 'BudgetExhausted',
+        nonRetryable: true,
+        message: `planning needs another call (up to $${worst} at worst) but only $${Math.max(0, allowance - spent).toFixed(6)} of the $${allowance} reserved for it is left`,
+      });
+    }
+    const answer = await call(c);
+    spent += answer.call.costUsd;
+    return answer;
   };
 }

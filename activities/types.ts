@@ -8,14 +8,24 @@ import type { CallUsage, ContextFile, Plan, Subtask } from '../shared/schemas';
  */
 export type SharedContextRef = { kind: 'inline'; text: string } | { kind: 'blob'; key: string; chars: number };
 
+/** The tools a job may use, as the planner sees them (no schemas: those stay on the worker). */
+export interface ToolSummary {
+  name: string;
+  description: string;
+}
+
 export interface PlanInput {
   job: string;
   context: ContextFile[];
   maxSubtasks: number;
   /** null: the worker's configured planner model (RENGA_PLANNER_MODEL). */
   model: string | null;
-  /** Plan rounds allowed (a first answer and repairs); default 2. A budget may allow only one. */
-  maxRounds?: number;
+  /** Tools the job allows (already resolved on a worker): the planner assigns them to subtasks. */
+  tools?: ToolSummary[];
+  /** With a budget: planning stops (BudgetExhausted) before a call whose worst case would pass this (workflows/budget.ts). */
+  allowanceUsd?: number;
+  /** The shared prefix's counted tokens on the planner model (the pre-flight's), for the allowance check. */
+  sharedTokens?: number;
   thinkingTokens?: number;
 }
 export interface PlanOutput {
@@ -48,7 +58,6 @@ export interface SubtaskInput {
   thinkingTokens?: number;
 }
 export interface SubtaskOutput {
-  /** The answer (for a continuation: only the new part). */
   output: string;
   /** Blob key of the full output, when `previewChars` was set. */
   outputRef?: string;
@@ -71,7 +80,7 @@ export interface SynthesizeInput {
   parts: SynthesisPart[];
   model: string | null;
   partial: boolean;
-  /** Output allowance; default 8,192 (a budget may set less). */
+  /** Output allowance; default 8,192. */
   maxTokens?: number;
   thinkingTokens?: number;
 }

@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       sim.configure({ promptCache: cache });
       sim.clearCache();
       // One subtask in five needs the strong model (what a planner following the guidance would choose).
-      sim.scriptAnswers({
+      sim.scriptAnswer({
         match: { textIncludes: word, model: PLANNER },
         fields: { tier: ['fast', 'fast', 'strong', 'fast', 'fast'] },
         sticky: true,

@@ -18,6 +18,9 @@ export interface JobFlags {
   outputSchema?: string;
   plannerThinking?: number;
   workerThinking?: number;
+  /** `--tools NAME|PREFIX…` and `--max-turns N`: sub-agents with tools. */
+  tools?: string[];
+  maxTurns?: number;
 }
 
 function readText(file: string, flag: string): string {
@@ -97,6 +100,8 @@ export function buildJobInput(jobArg: string | undefined, flags: JobFlags): JobI
     ...(flags.outputSchema ? { subtaskOutputSchema: readSchema(flags.outputSchema) } : {}),
     ...(flags.plannerThinking !== undefined ? { plannerThinkingTokens: flags.plannerThinking } : {}),
     ...(flags.workerThinking !== undefined ? { workerThinkingTokens: flags.workerThinking } : {}),
+    ...(flags.tools?.length ? { tools: flags.tools } : {}),
+    ...(flags.maxTurns !== undefined ? { maxTurns: flags.maxTurns } : {}),
   };
   try {
     return validateJobInput(merged);

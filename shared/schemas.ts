@@ -25,6 +25,14 @@ const modelId = z
   .trim()
   .regex(/^[a-z0-9][a-z0-9.\-_:@]*$/i, 'a model id such as claude-haiku-4-5');
 
+/** A tool name as the model sees it (`mcp__fs__read_file`, `word_count`), or a prefix of such names (`mcp__fs`). */
+export const ToolPatternSchema = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9_-]{1,128}$/, 'a tool name or prefix such as mcp__fs or mcp__fs__read_file');
+export const DEFAULT_MAX_TURNS = 10;
+export const MAX_TURNS_LIMIT = 200;
+
 export const ContextFileSchema = z.object({
   name: z.string().min(1),
   content: z.string(),
@@ -95,6 +103,10 @@ export const JobInputSchema = z
     workerThinkingTokens: z.number().int().min(1_024).max(32_000).optional(),
     /** Set by `renga redo`: finished outputs of the original job to reuse instead of paying again. */
     redo: RedoSpecSchema.optional(),
+    /** Tools (names or `mcp__server` prefixes) the job's sub-agents may use; the planner picks per subtask. */
+    tools: z.array(ToolPatternSchema).max(64).optional(),
+    /** Model turns a sub-agent may take before it fails with MaxTurnsExceeded. */
+    maxTurns: z.number().int().min(1).max(MAX_TURNS_LIMIT).default(DEFAULT_MAX_TURNS),
   })
   .strict()
   .superRefine((input, ctx) => {
@@ -112,6 +124,20 @@ export const JobInputSchema = z
         code: 'custom',
         path: ['budgetUsd'],
         message: `a budget needs maxSubtasks ≤ shardSize (${input.shardSize}): sharded fan-outs cannot share a budget yet`,
+      });
+    }
+    if (input.budgetUsd !== undefined && input.tools?.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['budgetUsd'],
+        message: 'a budget cannot be used with sub-agent tools yet (their turns are not reserved)',
+      });
+    }
+    if (input.tools?.length && input.fanOut === 'batch-api') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tools'],
+        message: "sub-agents with tools run turn by turn and cannot go through fanOut 'batch-api'",
       });
     }
     const total = input.context.reduce((n, f) => n + f.content.length, 0);
@@ -161,10 +187,16 @@ export const SubtaskSchema = z.object({
   kind: z.string().optional(),
   tier: TierSchema.optional(),
   tierReason: z.string().optional(),
+  /** Tools this subtask's sub-agent may call; absent or empty: one plain model call. */
+  tools: z.array(z.string()).optional(),
 });
 export type Subtask = z.infer<typeof SubtaskSchema>;
 
-export const PlanSchema = z.object({ subtasks: z.array(SubtaskSchema).min(1) });
+export const PlanSchema = z.object({
+  subtasks: z.array(SubtaskSchema).min(1),
+  /** Set when the planner offered more subtasks than `maxSubtasks`: how many; the plan keeps the first. */
+  trimmedFrom: z.number().int().positive().optional(),
+});
 export type Plan = z.infer<typeof PlanSchema>;
 
 export const TokenUsageSchema = z.object({
@@ -182,6 +214,14 @@ export const CallUsageSchema = z.object({
   costUsd: z.number().nonnegative(),
 });
 export type CallUsage = z.infer<typeof CallUsageSchema>;
+
+/** One tool call of a sub-agent, as the result document lists it (the result text stays in the blob store). */
+export const ToolCallSchema = z.object({
+  name: z.string(),
+  ok: z.boolean(),
+  ms: z.number().int().nonnegative(),
+});
+export type ToolCall = z.infer<typeof ToolCallSchema>;
 
 export const SubtaskStatusSchema = z.enum(['completed', 'failed', 'skipped']);
 
@@ -203,6 +243,11 @@ export const SubtaskResultSchema = z.object({
   costByModel: z.record(z.string(), z.number().nonnegative()).optional(),
   /** Output taken from the original job by `renga redo`, not paid for again. */
   reused: z.boolean().optional(),
+  /** Model turns taken (1 for a plain call, 0 if it never ran). */
+  turns: z.number().int().nonnegative().optional(),
+  toolCalls: z.array(ToolCallSchema).optional(),
+  /** Sub-agents: blob key of the conversation (`renga result <id> --transcript <subtask>`). */
+  transcriptRef: z.string().optional(),
 });
 export type SubtaskResult = z.infer<typeof SubtaskResultSchema>;
 
@@ -309,6 +354,9 @@ export const ProgressSchema = z.object({
       state: SubtaskStateSchema,
       attempts: z.number().int(),
       error: z.string().nullable(),
+      /** Sub-agents: turns and tool calls finished so far (a running one's live turn is its child workflow's query). */
+      turns: z.number().int().optional(),
+      toolCalls: z.number().int().optional(),
     }),
   ),
   plannerModel: z.string().nullable(),

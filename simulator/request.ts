@@ -1,6 +1,6 @@
 import { invalidRequest, type ApiErrorSpec } from './errors';
-import { checkPoints, type CheckPoint } from './cache';
 import { shortHash } from './generate';
+import { agentRequest, type AgentRequest } from './tools';
 
 type Obj = Record<string, unknown>;
 
@@ -23,12 +23,12 @@ export interface MessagesRequest {
   promptDigest: string;
   format: Obj | null;
   forcedTool: ForcedTool | null;
-  /** Where the prompt cache could cut the prefix (simulator/cache.ts). */
-  cachePoints: CheckPoint[];
+  /** Set when tools are offered and the model may choose (simulator/tools.ts). */
+  agent: AgentRequest | null;
+  /** The parsed body, for prompt-cache accounting. */
+  body: Obj;
   /** Extended thinking budget, when enabled. */
   thinkingTokens: number | null;
-  /** The last message is the assistant's: the answer continues it (prefill). */
-  prefill: boolean;
 }
 
 export interface LogFields {
@@ -192,8 +192,6 @@ export function validateMessagesRequest(body: unknown, countTokens: boolean): Va
       return fail('`max_tokens` must be greater than `thinking.budget_tokens`');
     thinkingTokens = budget;
   }
-  const messages = body.messages as Obj[];
-  const prefill = messages[messages.length - 1]?.role === 'assistant';
 
   let inputChars = 0;
   if (body.system !== undefined && body.system !== null) inputChars += contentChars(body.system);
@@ -211,9 +209,9 @@ export function validateMessagesRequest(body: unknown, countTokens: boolean): Va
       promptDigest: shortHash(JSON.stringify([body.system ?? null, body.messages])),
       format,
       forcedTool,
-      cachePoints: checkPoints(body),
+      agent: forcedTool || format ? null : agentRequest(body),
+      body,
       thinkingTokens,
-      prefill,
     },
   };
 }

@@ -21,13 +21,14 @@ import {
   unauthorized,
   type ApiErrorSpec,
 } from './errors';
-import { AnswerScript, REFUSAL_TEXT, ScriptedAnswersSchema, textOfLength, type ScriptedAnswer } from './answers';
+import { AnswerScript, ScriptedAnswersSchema, textOfLength, type ScriptedAnswer } from './answers';
 import { MessageBatchStore, sendJsonl } from './batches';
-import { PromptCache } from './cache';
 import { FaultPlanner, type FaultDecision } from './faults';
 import { chunk, estimateTokens, generateFromSchema, promptWords, textAnswer, tokensForChars } from './generate';
 import { forModel, type PerModel } from './latency';
 import { logFields, validateMessagesRequest, type MessagesRequest } from './request';
+import { PromptCache, type CacheUsage, type PendingCacheUsage } from './prompt-cache';
+import { agentLogEntry, nextMove } from './tools';
 import {
   DEFAULT_MODELS,
   type FaultConfig,
@@ -156,13 +157,13 @@ function presentedKey(req: http.IncomingMessage): string | undefined {
   return match ? match[1] : undefined;
 }
 
-function usageOf(input: number, output: number, cache: { read: number; written: number } = NO_CACHE): Usage {
+function usageOf(input: number, output: number, cache: CacheUsage = { read: 0, write: 0 }): Usage {
   return {
     input_tokens: input,
     output_tokens: output,
-    cache_creation_input_tokens: cache.written,
+    cache_creation_input_tokens: cache.write,
     cache_read_input_tokens: cache.read,
-    cache_creation: { ephemeral_5m_input_tokens: cache.written, ephemeral_1h_input_tokens: 0 },
+    cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
     inference_geo: null,
     output_tokens_details: null,
     server_tool_use: null,
@@ -186,20 +187,16 @@ function sendJson(
   res.end(body);
 }
 
-const NO_CACHE = { read: 0, written: 0 };
-
 /** What the simulated model produced for one request. */
 interface Produced {
   block: ContentBlock;
   /** Text, or the JSON of a tool input, exactly as served. */
   served: string;
   stopReason: StopReason;
-  /** Uncached input tokens (input_tokens); the cache's share is in `cache`. */
   inputTokens: number;
   outputTokens: number;
-  cache: { read: number; written: number };
-  /** Makes this request's cache write readable; called once the answer has been served. */
-  commitCache: () => void;
+  /** Prompt-cache reads and writes (simulator/prompt-cache.ts); `inputTokens` is what is left. */
+  cache: PendingCacheUsage;
 }
 
 type SseEvent =
@@ -229,17 +226,17 @@ class SimulatorServer implements Simulator {
   private closing: Promise<void> | null = null;
   private readonly batchStore: MessageBatchStore;
   private readonly answers = new AnswerScript();
-  private readonly promptCache = new PromptCache(() => Date.now());
+  private readonly promptCache = new PromptCache();
 
   constructor(opts: SimulatorOptions) {
     this.seed = opts.seed ?? 1;
+    this.promptCache.setEnabled(opts.promptCache ?? true);
     this.planner = new FaultPlanner(this.seed, opts.faults ?? {});
     this.models = new Set(opts.models ?? DEFAULT_MODELS);
     this.apiKey = opts.apiKey;
     this.arrayItems = opts.arrayItems ?? 3;
     this.latencyMs = opts.latencyMs ?? 0;
     this.streamChunkDelayMs = opts.streamChunkDelayMs ?? 0;
-    this.promptCache.setEnabled(opts.promptCache ?? true);
     this.batchStore = new MessageBatchStore(
       {
         baseUrl: () => this.url,
@@ -297,8 +294,8 @@ class SimulatorServer implements Simulator {
     this.planner.enqueue(faults);
   }
 
-  scriptAnswers(...rules: ScriptedAnswer[]): void {
-    this.answers.add(rules);
+  scriptAnswer(...answers: ScriptedAnswer[]): void {
+    this.answers.enqueue(answers);
   }
 
   clearCache(): void {
@@ -327,7 +324,6 @@ class SimulatorServer implements Simulator {
     latencyMs: PerModel;
     streamChunkDelayMs: PerModel;
     seed: number;
-    promptCache: boolean;
     faults: FaultConfig;
     batches: ReturnType<MessageBatchStore['getConfig']>;
   } {
@@ -335,7 +331,6 @@ class SimulatorServer implements Simulator {
       latencyMs: this.latencyMs,
       streamChunkDelayMs: this.streamChunkDelayMs,
       seed: this.seed,
-      promptCache: this.promptCache.isEnabled(),
       faults: this.planner.getConfig(),
       batches: this.batchStore.getConfig(),
     };
@@ -435,15 +430,10 @@ class SimulatorServer implements Simulator {
       sendJson(res, 200, { ok: true, queued: faults.length, pendingScripted: this.planner.pendingScripted() });
       return;
     }
-    if (path === '/_sim/script' && method === 'DELETE') {
-      this.planner.clearScript();
-      sendJson(res, 200, { ok: true });
-      return;
-    }
     if (path === '/_sim/answers' && method === 'POST') {
-      const rules = parseBody(ScriptedAnswersSchema);
-      if (rules === null) return;
-      this.scriptAnswers(...(Array.isArray(rules) ? rules : [rules]));
+      const answers = parseBody(ScriptedAnswersSchema);
+      if (answers === null) return;
+      this.scriptAnswer(...(Array.isArray(answers) ? answers : [answers]));
       sendJson(res, 200, { ok: true, pending: this.answers.pending() });
       return;
     }
@@ -454,6 +444,11 @@ class SimulatorServer implements Simulator {
     }
     if (path === '/_sim/cache' && method === 'DELETE') {
       this.promptCache.clear();
+      sendJson(res, 200, { ok: true });
+      return;
+    }
+    if (path === '/_sim/script' && method === 'DELETE') {
+      this.planner.clearScript();
       sendJson(res, 200, { ok: true });
       return;
     }
@@ -561,6 +556,7 @@ class SimulatorServer implements Simulator {
     const v = validateMessagesRequest(json, isCount);
     if (!v.ok) return sendError(v.error, 'error', null);
     const request = v.request;
+    if (request.agent) entry.agent = agentLogEntry(request.agent, null);
     if (!this.models.has(request.model)) return sendError(notFound(`model: ${request.model}`), 'error', null);
 
     if (isCount) {
@@ -579,7 +575,8 @@ class SimulatorServer implements Simulator {
     const fault = this.planner.decide({
       model: request.model,
       stream: request.stream,
-      lastUserText: request.lastUserText,
+      // Inside an agent loop, later turns carry tool results: match the conversation's start too.
+      lastUserText: request.agent ? `${request.agent.head}\n${request.lastUserText}` : request.lastUserText,
     });
     if (!(await sleep(this.latencyFor(request.model), ac.signal))) {
       this.record(entry, 0, 'fault', 'aborted');
@@ -595,16 +592,16 @@ class SimulatorServer implements Simulator {
       return sendError(this.faultError(fault, request), 'fault', fault.kind);
     }
 
-    const produced = this.produce(request);
+    const produced = this.produce(request, entry);
     if (request.stream) {
       const mode = fault?.kind === 'stall' ? 'stall' : fault?.kind === 'streamError' ? 'streamError' : 'ok';
       return this.serveStream(res, entry, request, produced, requestId, mode, ac.signal);
     }
     const message = this.messageOf(request, produced, produced.block, produced.stopReason, produced.outputTokens);
-    entry.usage = this.logUsage(produced);
+    entry.usage = usageLog(produced);
     entry.stopReason = produced.stopReason;
     entry.responseText = produced.served;
-    produced.commitCache();
+    produced.cache.commit();
     this.record(entry, 200, 'ok', null);
     sendJson(res, 200, message, { 'request-id': requestId, ...rateLimitHeaders(new Date(), false, 60) });
   }
@@ -613,17 +610,8 @@ class SimulatorServer implements Simulator {
   private batchAnswer(request: MessagesRequest): Message | ApiErrorSpec {
     if (!this.models.has(request.model)) return notFound(`model: ${request.model}`);
     const produced = this.produce(request);
-    produced.commitCache();
+    produced.cache.commit();
     return this.messageOf(request, produced, produced.block, produced.stopReason, produced.outputTokens);
-  }
-
-  private logUsage(p: Produced): NonNullable<RequestLogEntry['usage']> {
-    return {
-      input_tokens: p.inputTokens,
-      output_tokens: p.outputTokens,
-      cache_read_input_tokens: p.cache.read,
-      cache_creation_input_tokens: p.cache.written,
-    };
   }
 
   private faultError(fault: FaultDecision, request: MessagesRequest): ApiErrorSpec {
@@ -660,24 +648,47 @@ class SimulatorServer implements Simulator {
     this.log.push(entry);
   }
 
-  private produce(request: MessagesRequest): Produced {
-    const totalInput = tokensForChars(request.inputChars);
-    const cacheUse = this.promptCache.use(request.model, request.cachePoints, totalInput);
-    const inputTokens = cacheUse.uncached;
-    const cache = { read: cacheUse.read, written: cacheUse.written };
-    const commitCache = () => cacheUse.commit();
-    const shape = this.answers.take({
-      model: request.model,
-      lastUserText: request.lastUserText,
-      digest: request.promptDigest,
-    });
-    // Extended thinking is billed as output; the simulated model "thinks" a little, within its budget.
+  /** The simulated model's answer, reshaped by a scripted answer rule when one matches (simulator/answers.ts). */
+  private produce(request: MessagesRequest, entry?: RequestLogEntry): Produced {
+    const rule = this.answers.take(request);
+    return this.answers.reshape(
+      rule,
+      { maxTokens: request.maxTokens, structured: request.format !== null },
+      this.produceAnswer(request, rule, entry),
+    );
+  }
+
+  private produceAnswer(request: MessagesRequest, rule: ScriptedAnswer | null, entry?: RequestLogEntry): Produced {
+    const cache = this.promptCache.account(request.body, request.model);
+    const inputTokens = tokensForChars(request.inputChars) - cache.read - cache.write;
+    // Extended thinking is billed as output: the simulated model "thinks" a little, within its budget.
     const thinking = request.thinkingTokens === null ? 0 : Math.min(request.thinkingTokens, 64);
     const gen = {
       words: promptWords(request.lastUserText),
       arrayItems: this.arrayItems,
-      ...(shape?.fields ? { fields: shape.fields } : {}),
+      ...(rule?.fields ? { fields: rule.fields } : {}),
     };
+    const move = request.agent
+      ? nextMove(request.agent, this.arrayItems, (head) => textAnswer(request.model, head, request.promptDigest))
+      : null;
+    if (request.agent && entry) entry.agent = agentLogEntry(request.agent, move);
+    if (move?.kind === 'tool') {
+      const served = JSON.stringify(move.input);
+      return {
+        block: {
+          type: 'tool_use',
+          id: this.newId('toolu_sim_'),
+          name: move.name,
+          input: move.input,
+          caller: { type: 'direct' },
+        },
+        served,
+        stopReason: 'tool_use',
+        inputTokens,
+        outputTokens: estimateTokens(served),
+        cache,
+      };
+    }
     if (request.forcedTool) {
       const input = generateFromSchema(request.forcedTool.inputSchema ?? { type: 'object' }, gen);
       const served = JSON.stringify(input);
@@ -692,34 +703,20 @@ class SimulatorServer implements Simulator {
         served,
         stopReason: 'tool_use',
         inputTokens,
-        outputTokens: estimateTokens(served) + thinking,
+        outputTokens: estimateTokens(served),
         cache,
-        commitCache,
       };
     }
-    if (shape?.stopReason === 'refusal') {
-      return {
-        block: { type: 'text', text: REFUSAL_TEXT, citations: null },
-        served: REFUSAL_TEXT,
-        stopReason: 'refusal',
-        inputTokens,
-        outputTokens: estimateTokens(REFUSAL_TEXT) + thinking,
-        cache,
-        commitCache,
-      };
-    }
-    let text = request.format
-      ? JSON.stringify(
-          shape?.invalidOutput
-            ? { unexpected: 'not what the schema asked for' }
-            : generateFromSchema(request.format, gen),
-        )
-      : textAnswer(request.model, request.lastUserText, request.promptDigest);
+    let text =
+      move?.kind === 'answer'
+        ? move.text
+        : request.format
+          ? JSON.stringify(generateFromSchema(request.format, gen))
+          : textAnswer(request.model, request.lastUserText, request.promptDigest);
+    const length = AnswerScript.lengthOf(rule, request.promptDigest);
+    if (!request.format && length !== undefined) text = textOfLength(text, length);
     let stopReason: StopReason = 'end_turn';
     const limit = Math.max(1, (request.maxTokens ?? Infinity) - thinking);
-    if (!request.format && shape?.lengthTokens !== undefined) text = textOfLength(text, shape.lengthTokens);
-    // Scripted truncation: an answer that runs on past the limit.
-    if (shape?.stopReason === 'max_tokens' && Number.isFinite(limit)) text = textOfLength(text, limit * 2);
     // Like the real model, an answer longer than max_tokens is cut off (which also breaks its JSON).
     if (estimateTokens(text) > limit) {
       text = Array.from(text)
@@ -734,7 +731,6 @@ class SimulatorServer implements Simulator {
       inputTokens,
       outputTokens: Math.min(estimateTokens(text), limit) + thinking,
       cache,
-      commitCache,
     };
   }
 
@@ -825,20 +821,29 @@ class SimulatorServer implements Simulator {
       usage: {
         input_tokens: produced.inputTokens,
         output_tokens: produced.outputTokens,
-        cache_creation_input_tokens: produced.cache.written,
+        cache_creation_input_tokens: produced.cache.write,
         cache_read_input_tokens: produced.cache.read,
         output_tokens_details: null,
         server_tool_use: null,
       },
     });
-    entry.usage = this.logUsage(produced);
+    entry.usage = usageLog(produced);
     entry.stopReason = produced.stopReason;
     entry.responseText = produced.served;
-    produced.commitCache();
+    produced.cache.commit();
     this.record(entry, 200, 'ok', null);
     send({ type: 'message_stop' });
     res.end();
   }
+}
+
+function usageLog(p: Produced): NonNullable<RequestLogEntry['usage']> {
+  return {
+    input_tokens: p.inputTokens,
+    output_tokens: p.outputTokens,
+    cache_read_input_tokens: p.cache.read,
+    cache_creation_input_tokens: p.cache.write,
+  };
 }
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {

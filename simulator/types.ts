@@ -1,5 +1,8 @@
-import type { ScriptedAnswer } from './answers';
 // Public contract of the simulator. Other packages import these names; keep them stable.
+import type { ScriptedAnswer } from './answers';
+import type { AgentLogEntry } from './tools';
+
+export type { ScriptedAnswer };
 
 export interface SimulatorOptions {
   port?: number;
@@ -15,7 +18,7 @@ export interface SimulatorOptions {
   arrayItems?: number;
   /** Message Batches endpoints: processing time and per-item fault injection. */
   batches?: BatchSimConfig;
-  /** Model the prompt cache (simulator/cache.ts); default on, like the service. */
+  /** Model the prompt cache (simulator/prompt-cache.ts); default on, like the service. */
   promptCache?: boolean;
 }
 
@@ -95,8 +98,10 @@ export interface RequestLogEntry {
     cache_creation_input_tokens?: number;
   } | null;
   responseText: string | null;
-  /** How the served answer ended (Messages only). */
+  /** How the served answer ended (Messages calls). */
   stopReason?: string | null;
+  /** Requests that offered tools: the agent turn (simulator/tools.ts). */
+  agent?: AgentLogEntry;
 }
 
 export type SimulatorConfigPatch = Partial<
@@ -111,8 +116,8 @@ export interface Simulator {
   batches: MessageBatchRecord[];
   configure(patch: SimulatorConfigPatch): void;
   script(...faults: ScriptedFault[]): void;
-  /** Shape the answers of matching requests: stop reason, validity, length, field values (simulator/answers.ts). */
-  scriptAnswers(...rules: ScriptedAnswer[]): void;
+  /** Reshape the next matching answers (simulator/answers.ts): extra plan items, max_tokens, prose. */
+  scriptAnswer(...answers: ScriptedAnswer[]): void;
   /** Forget every cached prompt prefix. */
   clearCache(): void;
   clearLog(): void;

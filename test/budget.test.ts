@@ -42,7 +42,7 @@ test('budget invariant over randomized runs: what the calls cost never exceeds b
     const budgetUsd = roundUsd(0.4 + rnd() * 0.25);
     const maxSubtasks = 10 + Math.floor(rnd() * 15);
     // Answers from a few tokens to past max_tokens (continuations and escalations cost too).
-    stack.sim.scriptAnswers({ match: { textIncludes: word, model: HAIKU }, lengthTokens: [50, 2_300], sticky: true });
+    stack.sim.scriptAnswer({ match: { textIncludes: word, model: HAIKU }, lengthTokens: [50, 2_300], sticky: true });
     const doc = await run({ job: `${word} write notes on bridges`, maxSubtasks, concurrency: 8, budgetUsd });
     const served = roundUsd(callsOf(word).reduce((n, e) => n + billed(e), 0));
     expect(served).toBeLessThanOrEqual(budgetUsd);
@@ -62,7 +62,7 @@ test('budget invariant over randomized runs: what the calls cost never exceeds b
 
 test('a budget exhausted mid-fan-out: finished subtasks are synthesized, the rest skipped, the job partial and findable', async () => {
   const word = 'exhaustioncase';
-  stack.sim.scriptAnswers({ match: { textIncludes: word, model: HAIKU }, lengthTokens: 2_000, sticky: true });
+  stack.sim.scriptAnswer({ match: { textIncludes: word, model: HAIKU }, lengthTokens: 2_000, sticky: true });
   const id = await startJob(stack.rc, {
     job: `${word} describe thirty castles`,
     maxSubtasks: 30,

@@ -27,7 +27,7 @@ const subtaskMarker = (id: string, total: number, word: string) =>
 
 test('a truncated answer is continued from where it stopped and the subtask completes whole', async () => {
   const word = 'truncationcase';
-  stack.sim.scriptAnswers({ match: { textIncludes: subtaskMarker('s2', 3, word) }, stopReason: 'max_tokens' });
+  stack.sim.scriptAnswer({ match: { textIncludes: subtaskMarker('s2', 3, word) }, stopReason: 'max_tokens' });
   const doc = await run({ job: `${word} list facts about rivers`, maxSubtasks: 3, subtaskMaxTokens: 64 });
   expect(doc.status).toBe('completed');
 
@@ -44,7 +44,7 @@ test('a truncated answer is continued from where it stopped and the subtask comp
 test('a subtask still cut off after its continuations is escalated to the strong model', async () => {
   const word = 'alwayscutcase';
   // The first call and both continuations on Haiku are cut off; Sonnet then answers whole.
-  stack.sim.scriptAnswers({
+  stack.sim.scriptAnswer({
     match: { textIncludes: subtaskMarker('s1', 2, word), model: HAIKU },
     stopReason: 'max_tokens',
     times: 3,
@@ -65,7 +65,7 @@ test('a subtask still cut off after its continuations is escalated to the strong
 
 test('a refusal is escalated to the strong model; refused there too, the subtask fails and is never completed', async () => {
   const word = 'refusalcase';
-  stack.sim.scriptAnswers(
+  stack.sim.scriptAnswer(
     { match: { textIncludes: subtaskMarker('s1', 3, word), model: HAIKU }, stopReason: 'refusal' },
     // s3 is refused by both models.
     { match: { textIncludes: subtaskMarker('s3', 3, word) }, stopReason: 'refusal', times: 2 },
@@ -99,7 +99,7 @@ test('an answer that misses the output schema gets one repair round, then is esc
     required: ['river', 'lengthKm'],
     additionalProperties: false,
   };
-  stack.sim.scriptAnswers(
+  stack.sim.scriptAnswer(
     // s1: invalid once, valid after the repair round.
     { match: { textIncludes: subtaskMarker('s1', 2, word) }, invalidOutput: true },
     // s2: invalid on Haiku twice (answer and repair), valid on Sonnet.
@@ -125,7 +125,7 @@ test('an answer that misses the output schema gets one repair round, then is esc
 test('routing puts strong subtasks on the strong model, fast ones on the worker model; --route off pins them all', async () => {
   const word = 'routingcase';
   const tiers = ['fast', 'strong', 'fast', 'strong'];
-  stack.sim.scriptAnswers({ match: { textIncludes: word, model: SONNET }, fields: { tier: tiers } });
+  stack.sim.scriptAnswer({ match: { textIncludes: word, model: SONNET }, fields: { tier: tiers } });
   const doc = await run({ job: `${word} check these API references`, maxSubtasks: 4 });
   expect(doc.plan!.subtasks.map((s) => s.tier)).toEqual(tiers);
   const calls = callsOf(word);
@@ -142,7 +142,7 @@ test('routing puts strong subtasks on the strong model, fast ones on the worker 
   expect(doc.costReport!.savingsUsd.routing).toBeGreaterThan(0);
 
   const offWord = 'routeoffcase';
-  stack.sim.scriptAnswers({ match: { textIncludes: offWord, model: SONNET }, fields: { tier: tiers } });
+  stack.sim.scriptAnswer({ match: { textIncludes: offWord, model: SONNET }, fields: { tier: tiers } });
   const off = await run({ job: `${offWord} check these API references`, maxSubtasks: 4, route: 'off' });
   const subtaskCalls = callsOf(offWord).filter((e) => subtaskIdOf(e.lastUserText) !== null);
   expect(subtaskCalls).toHaveLength(4);

@@ -54,7 +54,7 @@ test('simulator cache: a prefix above the model minimum is written once, then re
 });
 
 test('simulator scripted answers: max_tokens cuts the answer at the limit, refusal declines, both streamed like the service', async () => {
-  sim.scriptAnswers(
+  sim.scriptAnswer(
     { match: { textIncludes: 'cut-me' }, stopReason: 'max_tokens' },
     { match: { textIncludes: 'refuse-me' }, stopReason: 'refusal' },
   );

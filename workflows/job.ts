@@ -7,6 +7,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  ChildWorkflowFailure,
   condition,
   isCancellation,
   proxyActivities,
@@ -45,11 +46,15 @@ import {
   type CancelRequest,
 } from './definitions';
 import { keepRunningOnCancel, synthesisFailedNote, unwrap } from './cancel';
+import { planActivityOptions } from './planning';
 import { detailsMarkdown } from './details';
 import { attemptOf, describeFailure } from './failures';
+import { reportJobEnded } from './job-metrics';
 import { ShardedFanOut } from './shard';
 import { JobSpend } from './spend';
 import { applyOutcome, spendDocument } from './spend-hooks';
+import { agentFields, agentSummaryOf, agentTotal, runSubagent, subagentInput } from './subagent';
+import type { AgentSummary } from './subagent-definitions';
 
 /** Types that mean every other call would fail the same way: stop the job instead of retrying N times. */
 const FATAL_FOR_JOB = new Set(['ModelNotFound', 'AuthenticationFailed', 'PermissionDenied']);
@@ -65,6 +70,8 @@ interface SubtaskTrack {
   model: string | null;
   usage: SubtaskResult['usage'];
   error: string | null;
+  /** Sub-agents (subtasks with tools): turns, tool calls and transcript. */
+  agent?: AgentSummary;
   stopReason?: string | null;
   escalatedFrom?: string | null;
   costByModel?: Record<string, number>;
@@ -226,16 +233,21 @@ class JobRun {
   }
 
   private async planStep(): Promise<void> {
-    const { reservation, maxRounds } = await this.spend.reservePlan();
-    const out = await this.activities('plan').planJob({
+    // Tools the job names must exist before anything is spent: UnknownTool fails the job here.
+    const tools = this.input.tools?.length
+      ? await this.activities('resolve tools').resolveTools({ patterns: this.input.tools })
+      : undefined;
+    const budget = await this.spend.reservePlan();
+    const out = await this.activities('plan', planActivityOptions(this.input)).planJob({
       job: this.input.job,
       context: this.input.context,
       maxSubtasks: this.input.maxSubtasks,
       model: this.input.plannerModel ?? null,
-      ...(maxRounds ? { maxRounds } : {}),
+      ...(tools ? { tools } : {}),
+      ...budget.planInput,
       ...(this.input.plannerThinkingTokens ? { thinkingTokens: this.input.plannerThinkingTokens } : {}),
     });
-    this.spend.afterPlan(reservation, out.calls, out.models, out.plan.subtasks.length);
+    this.spend.afterPlan(budget.reservation, out.calls, out.models, out.plan.subtasks.length);
     this.calls.push(...out.calls);
     this.plannerModel = out.calls[0]?.model ?? this.plannerModel;
     this.plan = out.plan;
@@ -329,13 +341,37 @@ class JobRun {
     track.state = 'running';
     this.report();
     try {
-      const outcome = await this.spend.runSubtask(subtask, { total, shared: this.shared! });
-      applyOutcome(track, outcome);
-      if (outcome.state === 'completed' && !outcome.escalatedFrom) this.workerModel ??= outcome.model;
-      this.calls.push(...outcome.calls);
+      if (!subtask.tools?.length) {
+        // A plain subtask: routed, budgeted, its stop reason read (workflows/spend.ts).
+        const outcome = await this.spend.runSubtask(subtask, { total, shared: this.shared! });
+        applyOutcome(track, outcome);
+        if (outcome.state === 'completed' && !outcome.escalatedFrom) this.workerModel ??= outcome.model;
+        this.calls.push(...outcome.calls);
+        this.report();
+        return;
+      }
+      // The one dispatch point for sub-agents: a subtask with tools runs as a child workflow.
+      const out = await runSubagent(subagentInput(this.input, subtask, total, this.shared!));
+      if ('agent' in out) track.agent = out.agent;
+      Object.assign(track, {
+        state: 'completed',
+        attempts: out.attempt,
+        output: out.output,
+        model: out.call.model,
+        usage: out.call.usage,
+        error: null,
+      });
+      this.workerModel ??= out.call.model;
+      this.calls.push(out.call);
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const cause = err instanceof ActivityFailure ? err.cause : err;
+      const cause = err instanceof ActivityFailure || err instanceof ChildWorkflowFailure ? err.cause : err;
+      // A failed sub-agent's finished turns were paid for: count them, keep its transcript.
+      track.agent = agentSummaryOf(cause) ?? track.agent;
+      if (track.agent) {
+        this.calls.push(...track.agent.calls);
+        track.usage = agentTotal(track.agent.calls).usage;
+      }
       track.state = 'failed';
       track.error = describeFailure(cause);
       track.attempts = attemptOf(cause) ?? this.input.maxAttempts;
@@ -418,6 +454,7 @@ class JobRun {
     this.status = status;
     this.phase = 'done';
     this.report(true);
+    reportJobEnded(status, this.progress());
     const doc = this.document(status, failure);
     if (!failure) return doc;
     // The failure carries the document so finished work is never lost with the job.
@@ -484,6 +521,7 @@ class JobRun {
         state: t.state,
         attempts: t.attempts,
         error: t.error,
+        ...(t.agent ? { turns: t.agent.turns, toolCalls: t.agent.toolCalls.length } : {}),
       })),
       plannerModel: this.plannerModel,
       workerModel: this.workerModel,
@@ -507,6 +545,7 @@ class JobRun {
           attempts: t.attempts,
           usage: t.usage,
           error: t.error,
+          ...agentFields(t.agent),
           ...(t.stopReason !== undefined ? { stopReason: t.stopReason } : {}),
           ...(t.escalatedFrom !== undefined ? { escalatedFrom: t.escalatedFrom } : {}),
           ...(t.costByModel ? { costByModel: t.costByModel } : {}),

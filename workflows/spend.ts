@@ -9,6 +9,7 @@
 import { ApplicationFailure, condition, type ActivityOptions } from '@temporalio/workflow';
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef, SubtaskOutput, SynthesisPart } from '../activities/types';
+import { PLAN_PAGE_SUBTASKS, PLAN_TOKENS_PER_SUBTASK } from '../shared/planning';
 import { estimateInputTokens, limitsFor, roundUsd, worstCaseUsd } from '../shared/pricing';
 import type { CallUsage, JobInput, Subtask } from '../shared/schemas';
 import { BudgetLedger, type Reservation } from './budget';
@@ -54,8 +55,10 @@ export class JobSpend {
     return this.sharedTokens[model] ?? estimateInputTokens(this.sharedChars);
   }
 
+  /** One planner answer's allowance (activities/plan.ts asks for at most a page of subtasks per call). */
   private plannerMaxTokens(): number {
-    return Math.min(64_000, Math.max(8_192, this.input.maxSubtasks * 48)) + (this.input.plannerThinkingTokens ?? 0);
+    const page = Math.min(PLAN_PAGE_SUBTASKS, this.input.maxSubtasks);
+    return Math.min(64_000, Math.max(8_192, page * PLAN_TOKENS_PER_SUBTASK)) + (this.input.plannerThinkingTokens ?? 0);
   }
 
   /**
@@ -125,11 +128,18 @@ export class JobSpend {
     return usd;
   }
 
-  /** Reserves planning (two rounds when the budget allows, else one); the plan activity is told how many. */
-  async reservePlan(): Promise<{ reservation: Reservation | null; maxRounds: number | undefined }> {
-    if (this.ledger.limitUsd === null) return { reservation: null, maxRounds: undefined };
+  /**
+   * Reserves planning — an answer and a repair round when the budget allows, else one answer — and
+   * hands the plan activity that allowance: it starts no call past it (activities/spend.ts).
+   */
+  async reservePlan(): Promise<{
+    reservation: Reservation | null;
+    planInput: { allowanceUsd?: number; sharedTokens?: number };
+  }> {
+    if (this.ledger.limitUsd === null) return { reservation: null, planInput: {} };
     const rounds = this.ledger.fits(this.planWorstCase(2)) ? 2 : 1;
-    const reservation = await this.ledger.reserve(this.planWorstCase(rounds));
+    const allowanceUsd = this.planWorstCase(rounds);
+    const reservation = await this.ledger.reserve(allowanceUsd);
     if (!reservation) {
       throw ApplicationFailure.create({
         type: 'BudgetTooSmall',
@@ -137,7 +147,9 @@ export class JobSpend {
         message: `the budget of $${this.ledger.limitUsd} does not cover planning ($${roundUsd(this.planWorstCase(1))} at worst) and the synthesis`,
       });
     }
-    return { reservation, maxRounds: rounds };
+    const planner = this.models?.strong;
+    const counted = planner === undefined ? undefined : this.sharedTokens[planner];
+    return { reservation, planInput: { allowanceUsd, ...(counted !== undefined ? { sharedTokens: counted } : {}) } };
   }
 
   /** After planning: settles its reservation, learns the models, sizes the synthesis reserve. */

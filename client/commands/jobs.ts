@@ -36,7 +36,24 @@ function jobOptions(cmd: Command): Command {
       'extended thinking tokens for planning and synthesis',
       positiveInt('--planner-thinking'),
     )
-    .option('--worker-thinking <N>', 'extended thinking tokens for subtasks', positiveInt('--worker-thinking'));
+    .option('--worker-thinking <N>', 'extended thinking tokens for subtasks', positiveInt('--worker-thinking'))
+    .option(
+      '--tools <NAME|PREFIX...>',
+      'tools sub-agents may use: names or server prefixes (mcp__fs) from `renga tools`',
+      collectTools,
+    )
+    .option('--max-turns <N>', 'model turns a sub-agent may take (default 10)', positiveInt('--max-turns'));
+}
+
+/** `--tools a b` and `--tools a,b --tools c` both work. */
+function collectTools(value: string, previous: string[] = []): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
 }
 
 function positiveUsd(value: string): number {
@@ -55,6 +72,11 @@ function routeMode(value: string): 'auto' | 'off' {
 const PREFLIGHT_REFUSALS = ['ContextTooLarge', 'BudgetTooSmall'];
 
 function print(doc: ResultDocument, json: boolean | undefined): number {
+  // Tools no worker offers is bad input, found before planning: exit 2 with one line, like other bad input.
+  if (doc.error?.startsWith('UnknownTool:')) {
+    process.stderr.write(`renga: invalid input: ${doc.error.replace(/^UnknownTool: (planning failed: )?/, '')}\n`);
+    return EXIT.usage;
+  }
   process.stdout.write(json ? `${JSON.stringify(doc, null, 2)}\n` : `${formatResult(doc)}\n`);
   return doc.status === 'completed' || doc.status === 'partial' ? EXIT.ok : EXIT.jobFailed;
 }
