@@ -168,6 +168,8 @@ export const PlannerOutputSchema = z.object({
         // A union of literals (not an enum) so that the schema's first choice is the cheap one.
         tier: z
           .union([z.literal('fast'), z.literal('strong')])
+          // Routing is advice, not a reason to repair a plan: an unreadable tier runs as fast.
+          .catch('fast')
           .describe('fast (cheap model) or strong (accurate model) — see the routing guidance'),
         tierReason: z.string().min(1).describe('one line: why this tier'),
       }),
