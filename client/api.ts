@@ -20,6 +20,7 @@ import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { createCodecs } from '../shared/codec';
 import { loadClientConfig, type ClientConfig } from '../shared/config';
+import { connectionOptions, describeConnectError } from '../shared/temporal-connection';
 import {
   JobInputSchema,
   ResultDocumentSchema,
@@ -50,9 +51,7 @@ import type { jobWorkflow } from '../workflows';
 export class InvalidJobInputError extends Error {
   override readonly name = 'InvalidJobInputError';
 }
-export class TemporalUnreachableError extends Error {
-  override readonly name = 'TemporalUnreachableError';
-}
+export { TemporalAuthError, TemporalUnreachableError } from '../shared/temporal-connection';
 
 export interface RengaClient {
   client: Client;
@@ -65,11 +64,12 @@ export async function connect(config: ClientConfig = loadClientConfig()): Promis
   const payloadCodecs = createCodecs(config).chain;
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, connectTimeout: '5s' });
+    connection = await Connection.connect({
+      ...connectionOptions(config.TEMPORAL_ADDRESS, config.temporal),
+      connectTimeout: '5s',
+    });
   } catch (err) {
-    throw new TemporalUnreachableError(
-      `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}`,
-    );
+    throw await describeConnectError(err, config.TEMPORAL_ADDRESS, config.temporal);
   }
   // Same codecs as the worker: inputs leave this process encrypted/offloaded, results come back readable.
   const client = new Client({

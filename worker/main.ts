@@ -8,6 +8,7 @@ import { BlobStore } from '../activities/blob-store';
 import { openObjectStore } from '../shared/blobs/open';
 import { createCodecs } from '../shared/codec';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from '../shared/config';
+import { connectionOptions, describeConnectError, TemporalUnreachableError } from '../shared/temporal-connection';
 import { startSimulator, type Simulator } from '../simulator/server';
 import { installRuntime, tuningFromConfig } from './operations';
 import { createRengaWorker } from './worker';
@@ -41,7 +42,11 @@ export async function startWorker(config: WorkerConfig, log?: (line: string) => 
     baseURL = simulator.url;
     log(SIMULATED_BANNER);
   }
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(connectionOptions(config.TEMPORAL_ADDRESS, config.temporal)).catch(
+    async (err: unknown) => {
+      throw await describeConnectError(err, config.TEMPORAL_ADDRESS, config.temporal);
+    },
+  );
   const worker = await createRengaWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -80,8 +85,17 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const running = await startWorker(config);
-  await running.done;
+  try {
+    const running = await startWorker(config);
+    await running.done;
+  } catch (err) {
+    // A refused key is a configuration problem (2); no server or no TLS session is exit 3 (DESIGN.md).
+    if (err instanceof ConfigError || err instanceof TemporalUnreachableError) {
+      console.error(`renga worker: ${err.message}`);
+      process.exit(err instanceof ConfigError ? 2 : 3);
+    }
+    throw err;
+  }
 }
 
 if (require.main === module) {
