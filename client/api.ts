@@ -19,8 +19,9 @@ import {
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { createCodecs } from '../shared/codec';
+import { retryUntilServing, TemporalNotServingError, type RetryOptions } from '../temporal/connect';
 import { loadClientConfig, type ClientConfig } from '../shared/config';
-import { connectionOptions, describeConnectError } from '../shared/temporal-connection';
+import { connectionOptions, describeConnectError, isCredentialError } from '../shared/temporal-connection';
 import {
   JobInputSchema,
   ResultDocumentSchema,
@@ -59,17 +60,44 @@ export interface RengaClient {
   close(): Promise<void>;
 }
 
-export async function connect(config: ClientConfig = loadClientConfig()): Promise<RengaClient> {
+/** How long an ordinary command waits for Temporal; `renga dev` waits longer for the server it started. */
+export const CONNECT_WAIT_MS = 10_000;
+
+export interface ConnectOptions {
+  /** Keep retrying (with backoff) this long before exit 3. */
+  waitMs?: number;
+  onRetry?: RetryOptions['onRetry'];
+}
+
+export async function connect(
+  config: ClientConfig = loadClientConfig(),
+  opts: ConnectOptions = {},
+): Promise<RengaClient> {
   // Before the network: a bad key configuration is a usage error (exit 2), not an unreachable server.
   const payloadCodecs = createCodecs(config).chain;
   let connection: Connection;
   try {
-    connection = await Connection.connect({
-      ...connectionOptions(config.TEMPORAL_ADDRESS, config.temporal),
-      connectTimeout: '5s',
-    });
+    connection = await retryUntilServing(
+      config.TEMPORAL_ADDRESS,
+      (timeoutMs) =>
+        Connection.connect({
+          ...connectionOptions(config.TEMPORAL_ADDRESS, config.temporal),
+          connectTimeout: timeoutMs,
+        }),
+      {
+        deadlineMs: opts.waitMs ?? CONNECT_WAIT_MS,
+        attemptMs: 5_000,
+        onRetry: opts.onRetry,
+        // A refused key or certificate will not be accepted on a later attempt.
+        isFinal: isCredentialError,
+      },
+    );
   } catch (err) {
-    throw await describeConnectError(err, config.TEMPORAL_ADDRESS, config.temporal);
+    throw await describeConnectError(
+      err instanceof TemporalNotServingError ? err.cause : err,
+      config.TEMPORAL_ADDRESS,
+      config.temporal,
+    );
   }
   // Same codecs as the worker: inputs leave this process encrypted/offloaded, results come back readable.
   const client = new Client({

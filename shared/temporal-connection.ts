@@ -150,6 +150,11 @@ function chain(err: unknown): { code?: unknown; message: string }[] {
   return out;
 }
 
+/** The server answered and refused who we are (UNAUTHENTICATED / PERMISSION_DENIED). */
+export function isCredentialError(err: unknown): boolean {
+  return chain(err).some((c) => c.code === 16 || c.code === 7);
+}
+
 /**
  * A failed connect often says only "Failed to connect before the deadline". With TLS on, one plain
  * TLS handshake with the same settings tells why (unknown CA, wrong name, client certificate
@@ -193,7 +198,7 @@ export async function describeConnectError(err: unknown, address: string, access
   const causes = chain(err);
   const msg = causes.map((c) => c.message).join(': ');
   const where = `Temporal at ${address} (${access.source})`;
-  if (causes.some((c) => c.code === 16 || c.code === 7) || /UNAUTHENTICATED|PERMISSION_DENIED/.test(msg))
+  if (isCredentialError(err) || /UNAUTHENTICATED|PERMISSION_DENIED/.test(msg))
     return new TemporalAuthError(
       `${where} rejected the credentials: ${access.apiKey ? 'the API key (TEMPORAL_API_KEY) was refused' : 'no API key was sent and the server wants one (TEMPORAL_API_KEY)'}: ${causes.at(-1)?.message ?? msg}`,
       { cause: err },
