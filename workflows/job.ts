@@ -46,8 +46,10 @@ import {
   type CancelRequest,
 } from './definitions';
 import { keepRunningOnCancel, synthesisFailedNote, unwrap } from './cancel';
+import { planActivityOptions } from './planning';
 import { detailsMarkdown } from './details';
 import { attemptOf, describeFailure } from './failures';
+import { reportJobEnded } from './job-metrics';
 import { ShardedFanOut } from './shard';
 import { agentFields, agentSummaryOf, agentTotal, runSubagent, subagentInput } from './subagent';
 import type { AgentSummary } from './subagent-definitions';
@@ -214,7 +216,7 @@ class JobRun {
     const tools = this.input.tools?.length
       ? await this.activities('resolve tools').resolveTools({ patterns: this.input.tools })
       : undefined;
-    const out = await this.activities('plan').planJob({
+    const out = await this.activities('plan', planActivityOptions(this.input)).planJob({
       job: this.input.job,
       context: this.input.context,
       maxSubtasks: this.input.maxSubtasks,
@@ -417,6 +419,7 @@ class JobRun {
     this.status = status;
     this.phase = 'done';
     this.report(true);
+    reportJobEnded(status, this.progress());
     const doc = this.document(status, failure);
     if (!failure) return doc;
     // The failure carries the document so finished work is never lost with the job.
