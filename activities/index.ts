@@ -7,8 +7,8 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
 import type { MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { type z } from 'zod';
+import { failure } from '../shared/failures';
 import { PlannerOutputSchema, describeZodError, type CallUsage, type Plan } from '../shared/schemas';
 import { createBatchActivities } from './batches';
 import { type BlobStore } from './blob-store';
@@ -78,10 +78,10 @@ export function createActivities(deps: ActivityDeps) {
     const text = await deps.blobs.get(ref.key);
     if (text === null) {
       // Retryable: another worker that shares the blob directory may pick the task up.
-      throw ApplicationFailure.create({
-        type: FailureType.ContextMissing,
-        message: `job context ${ref.key} is not in the blob directory ${deps.blobs.dir}; workers must share RENGA_BLOB_DIR`,
-      });
+      throw failure(
+        FailureType.ContextMissing,
+        `job context ${ref.key} is not in the blob directory ${deps.blobs.dir}; workers must share RENGA_BLOB_DIR`,
+      );
     }
     return text;
   }

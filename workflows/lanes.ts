@@ -1,0 +1,21 @@
+/**
+ * Bounded concurrency, the one way renga fans out: `count` lanes, each taking the next item until
+ * `take` returns undefined (nothing left, or the caller wants to stop). Lanes start in order and
+ * each issues its first command before the next starts, so the command order is deterministic.
+ */
+export async function runLanes<T>(
+  count: number,
+  take: () => T | undefined,
+  work: (item: T, lane: number) => Promise<void>,
+): Promise<void> {
+  const lane = async (index: number): Promise<void> => {
+    for (let item = take(); item !== undefined; item = take()) await work(item, index);
+  };
+  await Promise.all(Array.from({ length: Math.max(0, count) }, (_, i) => lane(i)));
+}
+
+/** A `take` over a list, in order, that stops early once `stopped()` holds. */
+export function inOrder<T>(items: readonly T[], stopped: () => boolean = () => false): () => T | undefined {
+  let next = 0;
+  return () => (next < items.length && !stopped() ? items[next++] : undefined);
+}
