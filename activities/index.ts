@@ -77,10 +77,10 @@ export function createActivities(deps: ActivityDeps) {
     if (ref.kind === 'inline') return ref.text;
     const text = await deps.blobs.get(ref.key);
     if (text === null) {
-      // Retryable: another worker that shares the blob directory may pick the task up.
+      // Retryable: another worker that shares the blob store may pick the task up.
       throw failure(
         FailureType.ContextMissing,
-        `job context ${ref.key} is not in the blob directory ${deps.blobs.dir}; workers must share RENGA_BLOB_DIR`,
+        `job context ${ref.key} is not in the blob store ${deps.blobs.location}; workers must share RENGA_BLOB_DIR or RENGA_BLOB_URL`,
       );
     }
     return text;

@@ -2,7 +2,13 @@
  * The typed TS API the CLI is built on: start a job, follow it, fetch its result document.
  * Input is validated here with the same schema the workflow uses, so bad input never starts a run.
  */
-import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+  WorkflowNotFoundError,
+} from '@temporalio/common';
 import {
   Client,
   Connection,
@@ -36,6 +42,7 @@ import {
   cancelSignal,
   progressQuery,
   rejectPlanUpdate,
+  resultQuery,
   type CancelRequest,
 } from '../workflows/definitions';
 import type { jobWorkflow } from '../workflows';
@@ -195,6 +202,13 @@ export async function getResult(rc: RengaClient, workflowId: string): Promise<Re
         : cause instanceof TimeoutFailure
           ? 'timed out'
           : (cause?.message ?? err.message);
+    // The run ended without returning its document (terminated, timed out, or a Temporal cancel on
+    // an older version): ask the closed run for it, which a worker answers by replaying the history.
+    const kept = await handle
+      .query(resultQuery)
+      .then((d) => ResultDocumentSchema.safeParse(d))
+      .catch(() => null);
+    if (kept?.success) return { ...kept.data, status, error: reason };
     const description = await handle.describe();
     return emptyDocument(workflowId, status, reason, description);
   }
@@ -318,9 +332,26 @@ export async function describeJob(rc: RengaClient, workflowId: string): Promise<
   return rc.client.workflow.getHandle(workflowId).describe();
 }
 
+/** Cancelling a job that has already ended: there is nothing to stop (exit 2, not "no such job"). */
+export class JobAlreadyFinishedError extends Error {
+  override readonly name = 'JobAlreadyFinishedError';
+}
+
 /** Stops scheduling subtasks and cancels running ones; finished work stays in the result. */
 export async function cancelJob(rc: RengaClient, workflowId: string, req: Partial<CancelRequest> = {}): Promise<void> {
-  await rc.client.workflow.getHandle(workflowId).signal(cancelSignal, req);
+  const handle = rc.client.workflow.getHandle(workflowId);
+  const finished = (status: string) =>
+    new JobAlreadyFinishedError(`job ${workflowId} already finished (${status.toLowerCase()}); nothing to cancel`);
+  // Throws WorkflowNotFoundError when there is no such job at all.
+  const before = await handle.describe();
+  if (before.status.name !== 'RUNNING') throw finished(before.status.name);
+  try {
+    await handle.signal(cancelSignal, req);
+  } catch (err) {
+    // It ended between the two calls: the server answers a signal to a closed run as "not found".
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    throw finished((await handle.describe()).status.name);
+  }
 }
 
 export function uiLink(config: ClientConfig, workflowId: string): string {

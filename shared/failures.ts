@@ -3,7 +3,7 @@
  * Node APIs): workflow code imports it too. Every failure is built by `failure()`, which keeps the
  * cause, so the Temporal UI and `renga status` show the whole chain down to the HTTP error.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
 
 /** Failure types, as they appear in the Temporal UI and in `ApplicationFailure.type`. */
 export const FailureType = {
@@ -94,4 +94,9 @@ export function attemptOf(err: unknown): number | null {
 /** True when this failure means every other call of the job would fail the same way. */
 export function isFatalForJob(err: unknown): err is ApplicationFailure {
   return err instanceof ApplicationFailure && typeof err.type === 'string' && FATAL_FOR_JOB.has(err.type);
+}
+
+/** The failure an activity or child workflow raised, without Temporal's wrapper. */
+export function unwrap(err: unknown): unknown {
+  return err instanceof ActivityFailure || err instanceof ChildWorkflowFailure ? (err.cause ?? err) : err;
 }

@@ -4,6 +4,8 @@
  * ANTHROPIC_BASE_URL) it serves model calls from the local simulator, and says so loudly.
  */
 import { NativeConnection } from '@temporalio/worker';
+import { BlobStore } from '../activities/blob-store';
+import { openObjectStore } from '../shared/blobs/open';
 import { createCodecs } from '../shared/codec';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from '../shared/config';
 import { startSimulator, type Simulator } from '../simulator/server';
@@ -47,6 +49,7 @@ export async function startWorker(config: WorkerConfig, log?: (line: string) => 
     anthropic: { apiKey: config.ANTHROPIC_API_KEY, baseURL },
     models: { planner: config.RENGA_PLANNER_MODEL, worker: config.RENGA_WORKER_MODEL },
     blobDir: config.RENGA_BLOB_DIR,
+    blobStore: new BlobStore(openObjectStore(config, 'blobs'), codecs.encryption),
     streamIdleMs: config.RENGA_STREAM_IDLE_SECONDS * 1000,
     tuning: tuningFromConfig(config),
     payloadCodecs: codecs.chain,
@@ -54,7 +57,8 @@ export async function startWorker(config: WorkerConfig, log?: (line: string) => 
   log(
     `renga worker on ${config.TEMPORAL_ADDRESS} namespace=${config.TEMPORAL_NAMESPACE} task queue=${config.RENGA_TASK_QUEUE} ` +
       `planner=${config.RENGA_PLANNER_MODEL} worker=${config.RENGA_WORKER_MODEL}${simulator ? ` (simulator ${simulator.url})` : ''} ` +
-      `encryption=${codecs.encryption.activeKeyId ? `on (key ${codecs.encryption.activeKeyId})` : 'off'}` +
+      `encryption=${codecs.encryption.activeKeyId ? `on (key ${codecs.encryption.activeKeyId})` : 'off'} ` +
+      `blobs=${config.RENGA_BLOB_URL ?? config.RENGA_BLOB_DIR}` +
       `${config.RENGA_METRICS_ADDRESS && runtime.installed ? ` metrics=http://${config.RENGA_METRICS_ADDRESS}/metrics` : ''}`,
   );
   // Worker.run() itself drains on SIGINT/SIGTERM (the runtime's default shutdown signals).

@@ -15,6 +15,8 @@ export interface RengaWorkerOptions {
   anthropic: { apiKey?: string; baseURL?: string };
   models: { planner: string; worker: string };
   blobDir: string;
+  /** Overrides blobDir: the configured object store (S3 or a directory), with encryption when on. */
+  blobStore?: BlobStore;
   streamIdleMs?: number;
   maxConcurrentActivities?: number;
   /** Pre-bundled workflow code (tests bundle once per file); default: the production bundle if built. */
@@ -53,7 +55,7 @@ export function workflowCodeOption(
 export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worker> {
   const activities = createActivities({
     anthropic: createAnthropicClient(opts.anthropic),
-    blobs: new BlobStore(opts.blobDir),
+    blobs: opts.blobStore ?? new BlobStore(opts.blobDir),
     models: opts.models,
     streamIdleMs: opts.streamIdleMs ?? 30_000,
     planMaxTokens: opts.planMaxTokens,

@@ -5,7 +5,6 @@
  * The fan-out modes write to one ledger (ledger.ts) through one subtask path (subtask.ts).
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -17,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef } from '../activities/types';
-import { FailureType, describeFailure, failure } from '../shared/failures';
+import { FailureType, describeFailure, failure, unwrap } from '../shared/failures';
 import {
   JobInputSchema,
   describeZodError,
@@ -36,8 +35,10 @@ import {
   planQuery,
   progressQuery,
   rejectPlanUpdate,
+  resultQuery,
   type CancelRequest,
 } from './definitions';
+import { keepRunningOnCancel, synthesisFailedNote } from './cancel';
 import { inOrder, runLanes } from './lanes';
 import { SubtaskLedger, type JobFatal } from './ledger';
 import { modelCallOptions } from './policy';
@@ -81,9 +82,10 @@ class JobRun {
     this.publisher = new ProgressPublisher(input.job);
     setHandler(progressQuery, () => this.progress());
     setHandler(planQuery, () => this.plan);
+    setHandler(resultQuery, () => this.document(this.status ?? 'cancelled'));
     setHandler(cancelSignal, (req) => {
       this.cancel = { synthesize: req?.synthesize ?? false, reason: req?.reason ?? null };
-      this.work.cancel();
+      if (!keepRunningOnCancel(this.phase, this.cancel)) this.work.cancel();
     });
     // Validators run before an update is accepted: a refused one leaves no trace in the history.
     const mustBeWaiting = () => {
@@ -107,34 +109,52 @@ class JobRun {
   }
 
   async run(): Promise<ResultDocument> {
+    // Everything, synthesis included, runs in the cancellable scope: a cancel (our signal or a
+    // Temporal cancel request) in any phase lands in the catch below, and the job still returns
+    // its document with every finished subtask (see cancel.ts for the semantics).
     try {
       await this.work.run(async () => {
         await this.planStep();
         if (this.input.approvePlan) await this.awaitApproval();
         await this.fanOut();
+        await this.finish();
       });
     } catch (err) {
       if (!isCancellation(err)) throw this.end('failed', this.failure(err));
       // A Temporal cancel request (UI, `temporal workflow cancel`) lands here like our signal does.
       this.cancel ??= { synthesize: false, reason: 'cancel requested' };
     }
+    if (this.ledger.fatal) throw this.end('failed', fatalFailure(this.ledger.fatal));
+    if (this.cancel) return this.endCancelled(this.cancel);
+    return this.end(this.ledger.count('failed') > 0 ? 'partial' : 'completed');
+  }
+
+  /** After the fan-out: fail the job if too much failed, else synthesize (still inside the work scope). */
+  private async finish(): Promise<void> {
     const { ledger } = this;
-    if (ledger.fatal) throw this.end('failed', fatalFailure(ledger.fatal));
-    if (this.cancel) {
-      ledger.skipUnfinished();
-      // The workflow scope itself may be cancelled: finish the synthesis regardless.
-      if (this.cancel.synthesize && ledger.count('completed') > 0)
-        await CancellationScope.nonCancellable(() => this.synthesizeStep(true));
-      return this.end('cancelled');
-    }
+    if (ledger.fatal || this.cancel) return;
     const failed = ledger.count('failed');
     if (ledger.count('completed') === 0 || failed / ledger.total > this.input.maxFailureRatio) {
       const allowed = `more than ${Math.round(this.input.maxFailureRatio * 100)}% allowed`;
       const message = `${failed} of ${ledger.total} subtasks failed (${allowed}); first error: ${ledger.firstError()}`;
-      throw this.end('failed', failure(FailureType.TooManySubtasksFailed, message, { nonRetryable: true }));
+      throw failure(FailureType.TooManySubtasksFailed, message, { nonRetryable: true });
     }
     await this.synthesizeStep(failed > 0);
-    return this.end(failed > 0 ? 'partial' : 'completed');
+  }
+
+  /** Cancelled: keep what finished, synthesize it if asked (and not done yet), and return the document. */
+  private async endCancelled(cancel: CancelRequest): Promise<ResultDocument> {
+    this.ledger.skipUnfinished();
+    if (cancel.synthesize && this.answer === null && this.ledger.count('completed') > 0) {
+      // The workflow scope itself may be cancelled: finish the synthesis regardless.
+      const err = await CancellationScope.nonCancellable(() => this.synthesizeStep(true)).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      if (err) cancel.reason = synthesisFailedNote(cancel.reason, describeFailure(unwrap(err)));
+    }
+    // Returned, not thrown: the run completes, so `renga result` reads the document either way.
+    return this.end('cancelled');
   }
 
   private decide(decision: NonNullable<JobRun['decision']>): string {
@@ -260,8 +280,9 @@ class JobRun {
 
   /** What ended the job when a step threw: the step's own failure, named and with its cause. */
   private failure(err: unknown): ApplicationFailure {
-    const cause = err instanceof ActivityFailure ? err.cause : err;
-    if (cause instanceof ApplicationFailure && cause.type === FailureType.PlanApprovalTimedOut) return cause;
+    // The workflow's own failures (TooManySubtasksFailed, PlanApprovalTimedOut) keep their message.
+    if (err instanceof ApplicationFailure) return err;
+    const cause = unwrap(err);
     const type = cause instanceof ApplicationFailure && cause.type ? cause.type : FailureType.JobFailed;
     return failure(type, `${this.phase} failed: ${describeFailure(cause)}`, { nonRetryable: true, cause });
   }

@@ -7,11 +7,19 @@ export async function runLanes<T>(
   count: number,
   take: () => T | undefined,
   work: (item: T, lane: number) => Promise<void>,
+  opts: { waitForAll?: boolean } = {},
 ): Promise<void> {
   const lane = async (index: number): Promise<void> => {
     for (let item = take(); item !== undefined; item = take()) await work(item, index);
   };
-  await Promise.all(Array.from({ length: Math.max(0, count) }, (_, i) => lane(i)));
+  const lanes = Array.from({ length: Math.max(0, count) }, (_, i) => lane(i));
+  if (!opts.waitForAll) {
+    await Promise.all(lanes);
+    return;
+  }
+  // `waitForAll`: after a cancel every lane still reports what it finished (a shard returns its
+  // stored outputs) before the first failure is rethrown.
+  for (const r of await Promise.allSettled(lanes)) if (r.status === 'rejected') throw r.reason;
 }
 
 /** A `take` over a list, in order, that stops early once `stopped()` holds. */

@@ -70,6 +70,7 @@ export class ShardedFanOut {
         });
         this.record(shard, out);
       },
+      { waitForAll: true },
     );
   }
 

@@ -78,12 +78,15 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardOutput> {
       ),
     );
   } catch (err) {
-    // Our own cancel after a fatal failure; a cancel from the parent propagates.
-    if (!(isCancellation(err) && ledger.fatal)) throw err;
+    // Our own cancel after a fatal failure, or the parent's cancel: either way the shard stores and
+    // returns what finished (the parent waits for it), so a cancelled job keeps every output.
+    if (!isCancellation(err)) throw err;
   }
 
   const full = ledger.resultsWithPlan(input.model ?? 'default');
-  const resultsRef = await proxyActivities<RengaActivities>(BLOB_STORE_OPTIONS).storeBlob(JSON.stringify(full));
+  // Not cancellable: after a cancel this is what keeps the finished outputs.
+  const store = proxyActivities<RengaActivities>(BLOB_STORE_OPTIONS);
+  const resultsRef = await CancellationScope.nonCancellable(() => store.storeBlob(JSON.stringify(full)));
 
   const errors: Record<string, string> = {};
   for (const r of full) {

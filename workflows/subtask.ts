@@ -3,10 +3,10 @@
  * the direct fallback of a Message Batch. The outcome goes to the ledger; a failure that would fail
  * every other call too (FATAL_FOR_JOB) is recorded once and stops the fan-out.
  */
-import { ActivityFailure, isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef } from '../activities/types';
-import { attemptOf, describeFailure, isFatalForJob } from '../shared/failures';
+import { attemptOf, describeFailure, isFatalForJob, unwrap } from '../shared/failures';
 import type { Subtask } from '../shared/schemas';
 import type { SubtaskLedger } from './ledger';
 
@@ -54,7 +54,7 @@ export async function runOneSubtask(run: SubtaskRunner, subtask: Subtask): Promi
     ledger.complete(subtask.id, out);
   } catch (err) {
     if (isCancellation(err)) throw err;
-    const cause = err instanceof ActivityFailure ? err.cause : err;
+    const cause = unwrap(err);
     ledger.fail(subtask.id, describeFailure(cause), attemptOf(cause) ?? run.maxAttempts);
     if (
       isFatalForJob(cause) &&

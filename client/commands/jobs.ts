@@ -5,6 +5,7 @@ import { cancelJob, describeJob, getProgress, getResult, startJob, uiLink } from
 import { EXIT, collect, positiveInt, withClient, type CommandContext } from '../cli-kit';
 import { formatProgress, formatResult } from '../format';
 import { buildJobInput, type JobFlags } from '../input';
+import { formatOutputs, openBlobStore, withFullOutputs } from '../outputs';
 
 interface JobCommandOpts extends JobFlags {
   approvePlan?: boolean;
@@ -77,8 +78,15 @@ export function registerJobCommands(program: Command, ctx: CommandContext): void
     .command('result <id>')
     .description('wait for a job and print its result')
     .option('--json', 'print the result document')
-    .action(async (id: string, opts: { json?: boolean }) =>
-      withClient(async (rc) => ctx.setExit(print(await getResult(rc, id), opts.json))),
+    .option('--outputs', "load every subtask's full output from the blob store (sharded jobs keep them there)")
+    .action(async (id: string, opts: { json?: boolean; outputs?: boolean }) =>
+      withClient(async (rc) => {
+        const doc = await getResult(rc, id);
+        if (!opts.outputs) return ctx.setExit(print(doc, opts.json));
+        const full = await withFullOutputs(doc, openBlobStore(rc.config));
+        if (!opts.json) process.stdout.write(formatOutputs(full));
+        ctx.setExit(print(opts.json ? full : doc, opts.json));
+      }),
     );
 
   program
