@@ -1,6 +1,6 @@
 // Lint rules. Workflow files run in Temporal's deterministic sandbox, so they get extra bans:
 // no Node built-ins, no I/O modules, no activity implementations (only their types).
-// Modelled on temporalio/samples-typescript's shared config and sdk-typescript's eslint.config.mjs.
+// Why the sandbox matters: docs/architecture.md, "The flow".
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import importX from 'eslint-plugin-import-x';

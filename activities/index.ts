@@ -7,14 +7,19 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
 import type { MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
-import { type z } from 'zod';
+import { z } from 'zod';
 import { failure } from '../shared/failures';
 import { PlannerOutputSchema, describeZodError, type CallUsage, type Plan } from '../shared/schemas';
+import { createAgentActivities } from './agent';
+import { plannedTools, plannerToolsText } from './agent-prompts';
+import type { ToolSummary } from './agent-types';
 import { createBatchActivities } from './batches';
 import { type BlobStore } from './blob-store';
+import { ConversationStore } from './conversation';
 import { FailureType, ModelOutputError, classifyError } from './errors';
-import { callModel, type ModelCall } from './llm';
+import { callModel, type ModelAnswer, type ModelCall } from './llm';
 import * as prompts from './prompts';
+import { ToolRegistry } from './tools/registry';
 import type {
   PlanInput,
   PlanOutput,
@@ -41,6 +46,8 @@ export interface ActivityDeps {
    * simulator can answer more, which the 10,000-subtask benchmark needs.
    */
   planMaxTokens?: number;
+  /** Tools sub-agents may call (TypeScript and MCP); default: the built-in TypeScript tools only. */
+  tools?: ToolRegistry;
 }
 
 const PLAN_MAX_TOKENS = 8_192;
@@ -52,7 +59,7 @@ export function createActivities(deps: ActivityDeps) {
   const inlineLimit = deps.inlineContextLimit ?? 16_384;
   const cacheMinChars = deps.cacheMinChars ?? 16_384;
 
-  async function call(model: ModelCall): Promise<{ text: string; call: CallUsage }> {
+  async function call(model: ModelCall): Promise<ModelAnswer> {
     const info = activityInfo();
     // Heartbeats on a timer only: before the first streamed byte there are no events, and one per
     // stream event would cross into the native core every few characters (measured: a large share
@@ -64,7 +71,7 @@ export function createActivities(deps: ActivityDeps) {
         idleMs: deps.streamIdleMs,
         signal: cancellationSignal(),
       });
-      return { text: answer.text, call: answer.call };
+      return answer;
     } catch (err) {
       if (cancellationSignal().aborted) throw err;
       throw classifyError(err, info.attempt, { model: model.model });
@@ -110,6 +117,15 @@ export function createActivities(deps: ActivityDeps) {
   return {
     // submitSubtaskBatch, checkSubtaskBatch, fetchSubtaskBatchResults, cancelSubtaskBatch (fanOut: 'batch-api').
     ...createBatchActivities(deps, { loadShared, sharedBlock }),
+    // resolveTools, agentTurn, callTool: sub-agents with tools (workflows/subagent.ts).
+    ...createAgentActivities({
+      store: new ConversationStore(deps.blobs),
+      tools: deps.tools ?? ToolRegistry.of(),
+      defaultModel: deps.models.worker,
+      call,
+      loadShared,
+      sharedBlock,
+    }),
     /** Ask the planner model for subtasks; validate them, with one repair round before giving up. */
     async planJob(input: PlanInput): Promise<PlanOutput> {
       const attempt = activityInfo().attempt;
@@ -119,14 +135,18 @@ export function createActivities(deps: ActivityDeps) {
           ? { kind: 'blob', key: await deps.blobs.put(text), chars: text.length }
           : { kind: 'inline', text };
 
-      const schema = PlannerOutputSchema.extend({
-        subtasks: PlannerOutputSchema.shape.subtasks.max(input.maxSubtasks),
-      });
+      const schema = plannerSchema(input.maxSubtasks, input.tools ?? []);
       const format = zodOutputFormat(schema);
       const messages: MessageParam[] = [
         {
           role: 'user',
-          content: [sharedBlock(text), { type: 'text', text: prompts.plannerUserText(input.maxSubtasks) }],
+          content: [
+            sharedBlock(text),
+            {
+              type: 'text',
+              text: `${prompts.plannerUserText(input.maxSubtasks)}${input.tools?.length ? `\n\n${plannerToolsText(input.tools)}` : ''}`,
+            },
+          ],
         },
       ];
       const calls: CallUsage[] = [];
@@ -150,6 +170,7 @@ export function createActivities(deps: ActivityDeps) {
               id: `s${i + 1}`,
               title: s.title.length > 80 ? `${s.title.slice(0, 77)}…` : s.title,
               instructions: s.instructions,
+              ...(input.tools?.length ? { tools: plannedTools(s.tools, input.tools) } : {}),
             })),
           };
           return { plan, shared, calls, attempt };
@@ -201,6 +222,25 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type RengaActivities = ReturnType<typeof createActivities>;
+
+type PlannedSubtasks = { subtasks: { title: string; instructions: string; tools?: string[] }[] };
+
+/**
+ * The plan's schema. With tools, each subtask may name some, constrained to an enum of the offered
+ * names so structured output cannot invent one.
+ */
+function plannerSchema(maxSubtasks: number, tools: ToolSummary[]): z.ZodType<PlannedSubtasks> {
+  const item = PlannerOutputSchema.shape.subtasks.element;
+  const [first, ...rest] = tools.map((t) => t.name);
+  if (first === undefined) return z.object({ subtasks: z.array(item).min(1).max(maxSubtasks) });
+  const withTools = item.extend({
+    tools: z
+      .array(z.enum([first, ...rest]))
+      .optional()
+      .describe('the tools this subtask needs; [] for none; leave out for all'),
+  });
+  return z.object({ subtasks: z.array(withTools).min(1).max(maxSubtasks) });
+}
 
 function parseJson<T>(text: string, schema: z.ZodType<T>): { ok: true; value: T } | { ok: false; issues: string } {
   let raw: unknown;

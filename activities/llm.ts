@@ -4,7 +4,13 @@
  * to response headers).
  */
 import Anthropic from '@anthropic-ai/sdk';
-import type { MessageParam, JSONOutputFormat, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import type {
+  ContentBlock,
+  JSONOutputFormat,
+  MessageParam,
+  TextBlockParam,
+  Tool,
+} from '@anthropic-ai/sdk/resources/messages';
 import { costUsd } from '../shared/pricing';
 import type { CallUsage, TokenUsage } from '../shared/schemas';
 import { StreamStalledError } from './errors';
@@ -15,12 +21,16 @@ export interface ModelCall {
   messages: MessageParam[];
   maxTokens: number;
   outputFormat?: JSONOutputFormat;
+  /** Sub-agent turns: the tools the model may ask for (activities/agent.ts). */
+  tools?: Tool[];
 }
 
 export interface ModelAnswer {
   text: string;
   stopReason: string | null;
   call: CallUsage;
+  /** Every block of the answer (text and tool_use), for sub-agent conversations. */
+  content: ContentBlock[];
 }
 
 export interface CallOptions {
@@ -64,6 +74,7 @@ export async function callModel(client: Anthropic, call: ModelCall, opts: CallOp
         system: call.system,
         messages: call.messages,
         ...(call.outputFormat ? { output_config: { format: call.outputFormat } } : {}),
+        ...(call.tools?.length ? { tools: call.tools } : {}),
       },
       { signal: abort.signal },
     );
@@ -77,6 +88,7 @@ export async function callModel(client: Anthropic, call: ModelCall, opts: CallOp
     return {
       text,
       stopReason: message.stop_reason,
+      content: message.content,
       call: { model: message.model || call.model, usage, costUsd: costUsd(message.model || call.model, usage) },
     };
   } catch (err) {

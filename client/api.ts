@@ -11,7 +11,7 @@ import {
 } from '@temporalio/common';
 import {
   Client,
-  Connection,
+  type Connection,
   WorkflowFailedError,
   type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
@@ -19,6 +19,7 @@ import {
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { createCodecs } from '../shared/codec';
+import { connectWhenServing, type RetryOptions } from '../temporal/connect';
 import { loadClientConfig, type ClientConfig } from '../shared/config';
 import {
   JobInputSchema,
@@ -60,16 +61,30 @@ export interface RengaClient {
   close(): Promise<void>;
 }
 
-export async function connect(config: ClientConfig = loadClientConfig()): Promise<RengaClient> {
+/** How long an ordinary command waits for Temporal; `renga dev` waits longer for the server it started. */
+export const CONNECT_WAIT_MS = 10_000;
+
+export interface ConnectOptions {
+  /** Keep retrying (with backoff) this long before exit 3. */
+  waitMs?: number;
+  onRetry?: RetryOptions['onRetry'];
+}
+
+export async function connect(
+  config: ClientConfig = loadClientConfig(),
+  opts: ConnectOptions = {},
+): Promise<RengaClient> {
   // Before the network: a bad key configuration is a usage error (exit 2), not an unreachable server.
   const payloadCodecs = createCodecs(config).chain;
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, connectTimeout: '5s' });
+    connection = await connectWhenServing(config.TEMPORAL_ADDRESS, {
+      deadlineMs: opts.waitMs ?? CONNECT_WAIT_MS,
+      attemptMs: 5_000,
+      onRetry: opts.onRetry,
+    });
   } catch (err) {
-    throw new TemporalUnreachableError(
-      `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}`,
-    );
+    throw new TemporalUnreachableError((err as Error).message, { cause: err });
   }
   // Same codecs as the worker: inputs leave this process encrypted/offloaded, results come back readable.
   const client = new Client({

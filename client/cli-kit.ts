@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { loadClientConfig } from '../shared/config';
 import { connect, type RengaClient } from './api';
 
-/** DESIGN.md: 0 done, 1 the job failed or was cancelled, 2 bad usage or input, 3 Temporal unreachable. */
+/** docs/architecture.md, "Exit codes": 0 done, 1 the job failed or was cancelled, 2 bad usage or input, 3 Temporal unreachable. */
 export const EXIT = { ok: 0, jobFailed: 1, usage: 2, unreachable: 3 } as const;
 
 /** Bad usage found after parsing (e.g. a combination of options); exits 2. */

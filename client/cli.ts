@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
  * The `renga` command. Each group of subcommands lives in client/commands/; this file wires them
- * up and turns every error into one of DESIGN.md's exit codes.
+ * up and turns every error into one of the exit codes in docs/architecture.md.
  */
 import { ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { Command, CommanderError } from 'commander';
 import { ObjectStoreError } from '../shared/blobs/object-store';
 import { ConfigError } from '../shared/config';
+import { TemporalNotServingError } from '../temporal/connect';
 import { InvalidJobInputError, JobAlreadyFinishedError, TemporalUnreachableError } from './api';
 import { EXIT, UsageError, type CommandContext } from './cli-kit';
 import { registerBatchCommands } from './commands/batch';
@@ -64,7 +65,7 @@ function reportError(err: unknown): number {
     say(err.message);
     return EXIT.usage;
   }
-  if (err instanceof TemporalUnreachableError) {
+  if (err instanceof TemporalUnreachableError || err instanceof TemporalNotServingError) {
     say(err.message);
     return EXIT.unreachable;
   }

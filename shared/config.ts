@@ -68,6 +68,8 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
   /** host:port for the Prometheus `/metrics` endpoint of the Temporal runtime; unset: off. */
   RENGA_METRICS_ADDRESS: address.optional(),
   RENGA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  /** JSON file of MCP servers whose tools sub-agents may use (activities/tools/mcp-config.ts). */
+  RENGA_MCP_CONFIG: z.string().min(1).optional(),
   RENGA_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });
 

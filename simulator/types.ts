@@ -1,11 +1,14 @@
 // Public contract of the simulator. Other packages import these names; keep them stable.
+import type { AgentLogEntry } from './tools';
 
 export interface SimulatorOptions {
   port?: number;
   host?: string;
   seed?: number;
+  /** Time to the first byte of an answer: one value, or per model id with '*' as the fallback. */
   latencyMs?: number | Record<string, number>;
-  streamChunkDelayMs?: number;
+  /** Pause between streamed deltas, likewise one value or per model. */
+  streamChunkDelayMs?: number | Record<string, number>;
   faults?: FaultConfig;
   apiKey?: string;
   models?: string[];
@@ -83,8 +86,15 @@ export interface RequestLogEntry {
   status: number;
   outcome: 'ok' | 'fault' | 'error';
   fault: string | null;
-  usage: { input_tokens: number; output_tokens: number } | null;
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_read_input_tokens?: number;
+    cache_creation_input_tokens?: number;
+  } | null;
   responseText: string | null;
+  /** Requests that offered tools: the agent turn (simulator/tools.ts). */
+  agent?: AgentLogEntry;
 }
 
 export type SimulatorConfigPatch = Partial<

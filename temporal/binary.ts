@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
+import { goInstall, progressLine, type ProgressLine } from './go-build';
 
 /**
  * The CLI release we build from source. Later tags carry a `replace` directive in go.mod, which
@@ -20,6 +20,8 @@ export type BinaryLog = (msg: string) => void;
 
 export interface EnsureTemporalBinaryOptions {
   log?: BinaryLog;
+  /** The one line a first Go build shows (default: stderr); its full output goes to `.temporal/go-build.log`. */
+  progress?: ProgressLine;
 }
 
 /** Every way of obtaining the CLI failed; `attempts` says why, one entry per source tried. */
@@ -66,7 +68,7 @@ export async function ensureTemporalBinary(opts: EnsureTemporalBinaryOptions = {
 
   if (await hasGo()) {
     try {
-      return await buildWithGo(dirs, log);
+      return await buildWithGo(dirs, log, opts.progress ?? progressLine(process.stderr, '[renga temporal] '));
     } catch (err) {
       attempts.push(`go install ${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}: ${errorMessage(err)}`);
       log(`Go build failed (${errorMessage(err)}); trying the Temporal SDK download instead.`);
@@ -100,6 +102,7 @@ interface LocalDirs {
   binDir: string;
   bin: string;
   lock: string;
+  buildLog: string;
   downloadDir: string;
 }
 
@@ -111,6 +114,7 @@ function localDirs(root: string): LocalDirs {
     binDir,
     bin: path.join(binDir, process.platform === 'win32' ? 'temporal.exe' : 'temporal'),
     lock: path.join(base, 'build.lock'),
+    buildLog: path.join(base, 'go-build.log'),
     downloadDir: path.join(base, 'download'),
   };
 }
@@ -158,7 +162,7 @@ function hasGo(): Promise<boolean> {
   });
 }
 
-async function buildWithGo(dirs: LocalDirs, log: BinaryLog): Promise<string> {
+async function buildWithGo(dirs: LocalDirs, log: BinaryLog, progress: ProgressLine): Promise<string> {
   fs.mkdirSync(dirs.binDir, { recursive: true });
   for (;;) {
     const release = tryAcquireLock(dirs.lock);
@@ -166,7 +170,7 @@ async function buildWithGo(dirs: LocalDirs, log: BinaryLog): Promise<string> {
       try {
         // Another process may have finished the build between our check and taking the lock.
         if (isExecutable(dirs.bin)) return dirs.bin;
-        await runGoInstall(dirs, log);
+        await runGoInstall(dirs, progress);
         if (!isExecutable(dirs.bin)) throw new Error(`go install succeeded but ${dirs.bin} is missing`);
         return dirs.bin;
       } finally {
@@ -180,35 +184,15 @@ async function buildWithGo(dirs: LocalDirs, log: BinaryLog): Promise<string> {
   }
 }
 
-async function runGoInstall(dirs: LocalDirs, log: BinaryLog): Promise<void> {
-  const target = `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`;
-  log('==================================================================================');
-  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} from source with Go into ${dirs.binDir}.`);
-  log('The first build takes several minutes; the binary is reused by every later run.');
-  log('==================================================================================');
-  const started = Date.now();
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('go', ['install', '-v', target], {
-      cwd: dirs.root,
-      // GOTOOLCHAIN=local: never let go.mod's toolchain line trigger a toolchain download.
-      env: { ...process.env, GOTOOLCHAIN: 'local', GOBIN: dirs.binDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const tail: string[] = [];
-    const onLine = (line: string): void => {
-      log(`go: ${line}`);
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-    };
-    readline.createInterface({ input: child.stdout }).on('line', onLine);
-    readline.createInterface({ input: child.stderr }).on('line', onLine);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new Error(`go install exited with ${signal ?? `code ${code}`}:\n${tail.join('\n')}`));
-    });
+async function runGoInstall(dirs: LocalDirs, progress: ProgressLine): Promise<void> {
+  await goInstall({
+    target: `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`,
+    cwd: dirs.root,
+    binDir: dirs.binDir,
+    logFile: dirs.buildLog,
+    progress,
+    label: `the Temporal CLI ${TEMPORAL_CLI_VERSION}`,
   });
-  log(`Temporal CLI built in ${Math.round((Date.now() - started) / 1000)} s: ${dirs.bin}`);
 }
 
 /** O_EXCL create; returns a release function, or undefined while someone else holds a fresh lock. */

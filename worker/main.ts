@@ -4,13 +4,19 @@
  * ANTHROPIC_BASE_URL) it serves model calls from the local simulator, and says so loudly.
  */
 import { NativeConnection } from '@temporalio/worker';
+import { startWorkerTools } from '../activities/tools/worker-tools';
 import { BlobStore } from '../activities/blob-store';
 import { openObjectStore } from '../shared/blobs/open';
 import { createCodecs } from '../shared/codec';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from '../shared/config';
+import { REALISTIC_LATENCY } from '../simulator/latency';
 import { startSimulator, type Simulator } from '../simulator/server';
+import { retryUntilServing, type RetryOptions } from '../temporal/connect';
 import { installRuntime, tuningFromConfig } from './operations';
 import { createRengaWorker } from './worker';
+
+/** A worker started beside its server (compose, systemd) may come up first: wait this long for it. */
+const CONNECT_WAIT_MS = 30_000;
 
 export const SIMULATED_BANNER = [
   '',
@@ -29,19 +35,38 @@ export interface RunningWorker {
   simulator: Simulator | null;
 }
 
-export async function startWorker(config: WorkerConfig, log?: (line: string) => void): Promise<RunningWorker> {
+export interface StartWorkerOptions {
+  /** renga's own lines (the simulator banner, the worker's summary line); default stderr. */
+  log?: (line: string) => void;
+  /** Where the SDK's and core's log lines go; default stderr. */
+  sdkLog?: (line: string) => void;
+  /** How long to keep retrying the first connection (a server that is still starting). */
+  connectWaitMs?: number;
+  onConnectRetry?: RetryOptions['onRetry'];
+}
+
+export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions = {}): Promise<RunningWorker> {
   // Before any connection: the runtime carries the logger and the Prometheus exporter.
-  const runtime = installRuntime(config);
-  log ??= config.RENGA_LOG_FORMAT === 'json' ? (line) => runtime.logger.info(line.trim()) : console.error;
+  const runtime = installRuntime(config, opts.sdkLog);
+  const log =
+    opts.log ??
+    (config.RENGA_LOG_FORMAT === 'json' ? (line: string) => runtime.logger.info(line.trim()) : console.error);
   const codecs = createCodecs(config);
+  // Before anything starts: an invalid RENGA_MCP_CONFIG stops the worker before it takes any work.
+  const tools = await startWorkerTools(config.RENGA_MCP_CONFIG, log);
   let simulator: Simulator | null = null;
   let baseURL = config.ANTHROPIC_BASE_URL;
   if (!config.ANTHROPIC_API_KEY && !baseURL) {
-    simulator = await startSimulator({ latencyMs: { '*': 300 } });
+    // Real models' speeds, so a local run shows what the fan-out buys.
+    simulator = await startSimulator({ ...REALISTIC_LATENCY });
     baseURL = simulator.url;
     log(SIMULATED_BANNER);
   }
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const address = config.TEMPORAL_ADDRESS;
+  const connection = await retryUntilServing(address, () => NativeConnection.connect({ address }), {
+    deadlineMs: opts.connectWaitMs ?? CONNECT_WAIT_MS,
+    onRetry: opts.onConnectRetry,
+  });
   const worker = await createRengaWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -53,6 +78,7 @@ export async function startWorker(config: WorkerConfig, log?: (line: string) => 
     streamIdleMs: config.RENGA_STREAM_IDLE_SECONDS * 1000,
     tuning: tuningFromConfig(config),
     payloadCodecs: codecs.chain,
+    tools,
   });
   log(
     `renga worker on ${config.TEMPORAL_ADDRESS} namespace=${config.TEMPORAL_NAMESPACE} task queue=${config.RENGA_TASK_QUEUE} ` +
@@ -64,15 +90,17 @@ export async function startWorker(config: WorkerConfig, log?: (line: string) => 
   // Worker.run() itself drains on SIGINT/SIGTERM (the runtime's default shutdown signals).
   const done = worker.run().finally(async () => {
     await connection.close();
+    await tools.close();
     await simulator?.close();
   });
   return { done, shutdown: () => worker.shutdown(), simulator };
 }
 
 async function main(): Promise<void> {
-  let config: WorkerConfig;
+  let running: RunningWorker;
   try {
-    config = loadWorkerConfig();
+    // Configuration problems (environment, RENGA_MCP_CONFIG) are found before any work is taken.
+    running = await startWorker(loadWorkerConfig());
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`renga worker: ${err.message}`);
@@ -80,7 +108,6 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const running = await startWorker(config);
   await running.done;
 }
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createActivities } from '../activities';
 import { BlobStore } from '../activities/blob-store';
 import { createAnthropicClient } from '../activities/llm';
+import type { ToolRegistry } from '../activities/tools/registry';
 import { operationsInterceptors, type WorkerTuning } from './operations';
 
 export interface RengaWorkerOptions {
@@ -27,6 +28,8 @@ export interface RengaWorkerOptions {
   payloadCodecs?: PayloadCodec[];
   /** Workflow-task concurrency and model-call rate limits (worker/operations.ts). */
   tuning?: WorkerTuning;
+  /** Tools for sub-agents (RENGA_MCP_CONFIG servers and TypeScript tools); default: the built-in ones. */
+  tools?: ToolRegistry;
   /** See ActivityDeps.planMaxTokens (benchmarks against the simulator only). */
   planMaxTokens?: number;
   /** Poller and cache settings, passed through to Worker.create (the benchmark compares them). */
@@ -59,6 +62,7 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     models: opts.models,
     streamIdleMs: opts.streamIdleMs ?? 30_000,
     planMaxTokens: opts.planMaxTokens,
+    tools: opts.tools,
   });
   return Worker.create({
     connection: opts.connection,

@@ -168,11 +168,16 @@ class JobRun {
   }
 
   private async planStep(): Promise<void> {
+    // Tools the job names must exist before anything is spent: UnknownTool fails the job here.
+    const tools = this.input.tools?.length
+      ? await this.activities('resolve tools').resolveTools({ patterns: this.input.tools })
+      : undefined;
     const out = await this.activities('plan').planJob({
       job: this.input.job,
       context: this.input.context,
       maxSubtasks: this.input.maxSubtasks,
       model: this.input.plannerModel ?? null,
+      ...(tools ? { tools } : {}),
     });
     this.ledger.addCalls(out.calls);
     this.plannerModel = out.calls[0]?.model ?? this.plannerModel;
@@ -228,6 +233,7 @@ class JobRun {
       maxAttempts: this.input.maxAttempts,
       options: this.callOptions,
       labelled: true,
+      job: this.input,
       // A job-fatal failure (e.g. an unknown model) cancels every call in flight.
       stop: () => this.work.cancel(),
       report: () => this.report(),

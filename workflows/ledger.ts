@@ -5,6 +5,8 @@
  */
 import type { SynthesisPart } from '../activities/types';
 import { ZERO_USAGE, addUsage, roundUsd } from '../shared/pricing';
+import { agentFields, agentTotal } from './subagent';
+import type { AgentSummary } from './subagent-definitions';
 import type {
   CallUsage,
   Progress,
@@ -24,6 +26,8 @@ interface Entry {
   model: string | null;
   usage: TokenUsage;
   error: string | null;
+  /** Sub-agents (subtasks with tools): turns, tool calls and transcript. */
+  agent?: AgentSummary;
 }
 
 /** The first failure that stops the whole job (a model that does not exist fails every call). */
@@ -38,6 +42,7 @@ export interface Completion {
   outputRef?: string;
   call: CallUsage;
   attempt: number;
+  agent?: AgentSummary;
 }
 
 export class SubtaskLedger {
@@ -78,7 +83,9 @@ export class SubtaskLedger {
   }
 
   complete(id: string, done: Completion): void {
-    Object.assign(this.entry(id), {
+    const e = this.entry(id);
+    if (done.agent) e.agent = done.agent;
+    Object.assign(e, {
       state: 'completed',
       attempts: done.attempt,
       output: done.output,
@@ -91,8 +98,15 @@ export class SubtaskLedger {
     this.calls.push(done.call);
   }
 
-  fail(id: string, error: string, attempts: number): void {
-    Object.assign(this.entry(id), { state: 'failed', error, attempts });
+  /** `agent`: what a failed sub-agent did before failing; its finished turns were paid for, so they count. */
+  fail(id: string, error: string, attempts: number, agent: AgentSummary | null = null): void {
+    const e = this.entry(id);
+    e.agent = agent ?? e.agent;
+    if (e.agent) {
+      this.calls.push(...e.agent.calls);
+      e.usage = agentTotal(e.agent.calls).usage;
+    }
+    Object.assign(e, { state: 'failed', error, attempts });
   }
 
   /** An outcome known only as a state (a shard reports counts and errors, its outputs stay in the blob store). */
@@ -173,6 +187,7 @@ export class SubtaskLedger {
       state: e.state,
       attempts: e.attempts,
       error: e.error,
+      ...(e.agent ? { turns: e.agent.turns, toolCalls: e.agent.toolCalls.length } : {}),
     }));
   }
 
@@ -220,5 +235,6 @@ function resultOf(e: Entry, fallbackModel: string): SubtaskResult {
     attempts: e.attempts,
     usage: e.usage,
     error: e.error,
+    ...agentFields(e.agent),
   };
 }

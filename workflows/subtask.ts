@@ -7,8 +7,9 @@ import { isCancellation, proxyActivities, type ActivityOptions } from '@temporal
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef } from '../activities/types';
 import { attemptOf, describeFailure, isFatalForJob, unwrap } from '../shared/failures';
-import type { Subtask } from '../shared/schemas';
+import type { JobInput, Subtask } from '../shared/schemas';
 import type { SubtaskLedger } from './ledger';
+import { agentSummaryOf, runSubagent, subagentInput } from './subagent';
 
 export interface SubtaskRunner {
   ledger: SubtaskLedger;
@@ -25,6 +26,8 @@ export interface SubtaskRunner {
    * Shards do not: their recorded histories carry the default numeric ids.
    */
   labelled: boolean;
+  /** Direct jobs: the job's options, so a subtask with tools runs as a sub-agent (workflows/subagent.ts). */
+  job?: JobInput;
   /** Sharded jobs: keep only this many characters of the output in the history (the rest is in the blob store). */
   previewChars?: number;
   /** Cancels the fan-out after a job-fatal failure. */
@@ -43,19 +46,23 @@ export async function runOneSubtask(run: SubtaskRunner, subtask: Subtask): Promi
       : run.options,
   );
   try {
-    const out = await acts.runSubtask({
-      subtask,
-      total: run.total,
-      shared: run.shared,
-      model: run.model,
-      maxTokens: run.maxTokens,
-      ...(run.previewChars !== undefined ? { previewChars: run.previewChars } : {}),
-    });
+    // The one dispatch point for sub-agents: a subtask with tools runs as a child workflow.
+    const out =
+      run.job && subtask.tools?.length
+        ? await runSubagent(subagentInput(run.job, subtask, run.total, run.shared))
+        : await acts.runSubtask({
+            subtask,
+            total: run.total,
+            shared: run.shared,
+            model: run.model,
+            maxTokens: run.maxTokens,
+            ...(run.previewChars !== undefined ? { previewChars: run.previewChars } : {}),
+          });
     ledger.complete(subtask.id, out);
   } catch (err) {
     if (isCancellation(err)) throw err;
     const cause = unwrap(err);
-    ledger.fail(subtask.id, describeFailure(cause), attemptOf(cause) ?? run.maxAttempts);
+    ledger.fail(subtask.id, describeFailure(cause), attemptOf(cause) ?? run.maxAttempts, agentSummaryOf(cause));
     if (
       isFatalForJob(cause) &&
       ledger.stopJob({
