@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, failure, type FailureDetails } from '../shared/failures';
 
 // Failure types live in shared/failures.ts (sandbox-safe, also read by workflows); re-exported for activities.
-export { FailureType };
+export { FailureType, type FailureDetails };
 
 /** A streamed call that went quiet for longer than the idle limit. */
 export class StreamStalledError extends Error {

@@ -4,20 +4,17 @@
  * same code at the simulator.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
-import type { MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import type { TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
-import { z } from 'zod';
 import { failure } from '../shared/failures';
-import { PlannerOutputSchema, describeZodError, type CallUsage, type Plan } from '../shared/schemas';
+import type { CallUsage } from '../shared/schemas';
 import { createAgentActivities } from './agent';
-import { plannedTools, plannerToolsText } from './agent-prompts';
-import type { ToolSummary } from './agent-types';
 import { createBatchActivities } from './batches';
 import { type BlobStore } from './blob-store';
 import { ConversationStore } from './conversation';
-import { FailureType, ModelOutputError, classifyError } from './errors';
+import { FailureType, classifyError } from './errors';
 import { callModel, type ModelAnswer, type ModelCall } from './llm';
+import { writePlan } from './plan';
 import * as prompts from './prompts';
 import { ToolRegistry } from './tools/registry';
 import type {
@@ -50,9 +47,6 @@ export interface ActivityDeps {
   tools?: ToolRegistry;
 }
 
-const PLAN_MAX_TOKENS = 8_192;
-/** A plan spends ~30 tokens per subtask: leave room for that, up to the model's ceiling. */
-const PLAN_TOKENS_PER_SUBTASK = 48;
 const SYNTH_MAX_TOKENS = 8_192;
 
 export function createActivities(deps: ActivityDeps) {
@@ -126,7 +120,7 @@ export function createActivities(deps: ActivityDeps) {
       loadShared,
       sharedBlock,
     }),
-    /** Ask the planner model for subtasks; validate them, with one repair round before giving up. */
+    /** Ask the planner model for subtasks (activities/plan.ts: pages, trimming, bounded repair). */
     async planJob(input: PlanInput): Promise<PlanOutput> {
       const attempt = activityInfo().attempt;
       const text = prompts.sharedText(input.job, input.context);
@@ -134,58 +128,17 @@ export function createActivities(deps: ActivityDeps) {
         text.length > inlineLimit
           ? { kind: 'blob', key: await deps.blobs.put(text), chars: text.length }
           : { kind: 'inline', text };
-
-      const schema = plannerSchema(input.maxSubtasks, input.tools ?? []);
-      const format = zodOutputFormat(schema);
-      const messages: MessageParam[] = [
+      const { plan, calls } = await writePlan(
+        { call, sharedBlock, maxTokensCeiling: deps.planMaxTokens ?? 64_000 },
         {
-          role: 'user',
-          content: [
-            sharedBlock(text),
-            {
-              type: 'text',
-              text: `${prompts.plannerUserText(input.maxSubtasks)}${input.tools?.length ? `\n\n${plannerToolsText(input.tools)}` : ''}`,
-            },
-          ],
-        },
-      ];
-      const calls: CallUsage[] = [];
-      let issues = '';
-      for (let round = 0; round < 2; round++) {
-        const answer = await call({
+          sharedText: text,
+          maxSubtasks: input.maxSubtasks,
           model: input.model ?? deps.models.planner,
-          system: prompts.PLANNER_SYSTEM,
-          messages,
-          maxTokens: Math.min(
-            deps.planMaxTokens ?? 64_000,
-            Math.max(PLAN_MAX_TOKENS, input.maxSubtasks * PLAN_TOKENS_PER_SUBTASK),
-          ),
-          outputFormat: { type: 'json_schema', schema: format.schema },
-        });
-        calls.push(answer.call);
-        const parsed = parseJson(answer.text, schema);
-        if (parsed.ok) {
-          const plan: Plan = {
-            subtasks: parsed.value.subtasks.map((s, i) => ({
-              id: `s${i + 1}`,
-              title: s.title.length > 80 ? `${s.title.slice(0, 77)}…` : s.title,
-              instructions: s.instructions,
-              ...(input.tools?.length ? { tools: plannedTools(s.tools, input.tools) } : {}),
-            })),
-          };
-          return { plan, shared, calls, attempt };
-        }
-        issues = parsed.issues;
-        messages.push(
-          { role: 'assistant', content: answer.text },
-          { role: 'user', content: prompts.repairText(issues) },
-        );
-      }
-      // Retryable as a whole: a fresh attempt samples a fresh plan. The retry policy bounds it.
-      throw classifyError(
-        new ModelOutputError(`the planner's plan is invalid after a repair attempt: ${issues}`),
-        attempt,
+          attempt,
+          tools: input.tools ?? [],
+        },
       );
+      return { plan, shared, calls, attempt };
     },
 
     /** One subtask on the worker model, streamed with heartbeats. */
@@ -222,33 +175,3 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type RengaActivities = ReturnType<typeof createActivities>;
-
-type PlannedSubtasks = { subtasks: { title: string; instructions: string; tools?: string[] }[] };
-
-/**
- * The plan's schema. With tools, each subtask may name some, constrained to an enum of the offered
- * names so structured output cannot invent one.
- */
-function plannerSchema(maxSubtasks: number, tools: ToolSummary[]): z.ZodType<PlannedSubtasks> {
-  const item = PlannerOutputSchema.shape.subtasks.element;
-  const [first, ...rest] = tools.map((t) => t.name);
-  if (first === undefined) return z.object({ subtasks: z.array(item).min(1).max(maxSubtasks) });
-  const withTools = item.extend({
-    tools: z
-      .array(z.enum([first, ...rest]))
-      .optional()
-      .describe('the tools this subtask needs; [] for none; leave out for all'),
-  });
-  return z.object({ subtasks: z.array(withTools).min(1).max(maxSubtasks) });
-}
-
-function parseJson<T>(text: string, schema: z.ZodType<T>): { ok: true; value: T } | { ok: false; issues: string } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, issues: `not valid JSON (${(err as Error).message})` };
-  }
-  const result = schema.safeParse(raw);
-  return result.success ? { ok: true, value: result.data } : { ok: false, issues: describeZodError(result.error) };
-}

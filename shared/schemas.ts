@@ -125,7 +125,11 @@ export const SubtaskSchema = z.object({
 });
 export type Subtask = z.infer<typeof SubtaskSchema>;
 
-export const PlanSchema = z.object({ subtasks: z.array(SubtaskSchema).min(1) });
+export const PlanSchema = z.object({
+  subtasks: z.array(SubtaskSchema).min(1),
+  /** Set when the planner offered more subtasks than `maxSubtasks`: how many; the plan keeps the first. */
+  trimmedFrom: z.number().int().positive().optional(),
+});
 export type Plan = z.infer<typeof PlanSchema>;
 
 export const TokenUsageSchema = z.object({

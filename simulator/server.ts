@@ -21,6 +21,7 @@ import {
   unauthorized,
   type ApiErrorSpec,
 } from './errors';
+import { AnswerScript, type ScriptedAnswer } from './answers';
 import { MessageBatchStore, sendJsonl } from './batches';
 import { FaultPlanner, type FaultDecision } from './faults';
 import { chunk, estimateTokens, generateFromSchema, promptWords, textAnswer, tokensForChars } from './generate';
@@ -223,6 +224,7 @@ class SimulatorServer implements Simulator {
   private readonly instanceTag = randomBytes(3).toString('hex');
   private closing: Promise<void> | null = null;
   private readonly batchStore: MessageBatchStore;
+  private readonly answers = new AnswerScript();
   private readonly promptCache = new PromptCache();
 
   constructor(opts: SimulatorOptions) {
@@ -287,6 +289,10 @@ class SimulatorServer implements Simulator {
 
   script(...faults: ScriptedFault[]): void {
     this.planner.enqueue(faults);
+  }
+
+  scriptAnswer(...answers: ScriptedAnswer[]): void {
+    this.answers.enqueue(answers);
   }
 
   clearLog(): void {
@@ -562,7 +568,7 @@ class SimulatorServer implements Simulator {
       return sendError(this.faultError(fault, request), 'fault', fault.kind);
     }
 
-    const produced = this.produce(request, entry);
+    const produced = this.answers.apply(request, this.produce(request, entry));
     if (request.stream) {
       const mode = fault?.kind === 'stall' ? 'stall' : fault?.kind === 'streamError' ? 'streamError' : 'ok';
       return this.serveStream(res, entry, request, produced, requestId, mode, ac.signal);

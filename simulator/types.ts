@@ -1,5 +1,8 @@
 // Public contract of the simulator. Other packages import these names; keep them stable.
+import type { ScriptedAnswer } from './answers';
 import type { AgentLogEntry } from './tools';
+
+export type { ScriptedAnswer };
 
 export interface SimulatorOptions {
   port?: number;
@@ -109,6 +112,8 @@ export interface Simulator {
   batches: MessageBatchRecord[];
   configure(patch: SimulatorConfigPatch): void;
   script(...faults: ScriptedFault[]): void;
+  /** Reshape the next matching answers (simulator/answers.ts): extra plan items, max_tokens, prose. */
+  scriptAnswer(...answers: ScriptedAnswer[]): void;
   clearLog(): void;
   close(): Promise<void>;
 }

@@ -39,8 +39,10 @@ import {
   type CancelRequest,
 } from './definitions';
 import { keepRunningOnCancel, synthesisFailedNote } from './cancel';
+import { reportJobEnded } from './job-metrics';
 import { inOrder, runLanes } from './lanes';
 import { SubtaskLedger, type JobFatal } from './ledger';
+import { planActivityOptions } from './planning';
 import { modelCallOptions } from './policy';
 import { ProgressPublisher } from './report';
 import { ShardedFanOut } from './shard-fanout';
@@ -163,8 +165,8 @@ class JobRun {
   }
 
   /** Activities with a UI label (user metadata). */
-  private activities(summary: string) {
-    return proxyActivities<RengaActivities>({ ...this.callOptions, summary });
+  private activities(summary: string, extra: Partial<ActivityOptions> = {}) {
+    return proxyActivities<RengaActivities>({ ...this.callOptions, ...extra, summary });
   }
 
   private async planStep(): Promise<void> {
@@ -172,7 +174,7 @@ class JobRun {
     const tools = this.input.tools?.length
       ? await this.activities('resolve tools').resolveTools({ patterns: this.input.tools })
       : undefined;
-    const out = await this.activities('plan').planJob({
+    const out = await this.activities('plan', planActivityOptions(this.input)).planJob({
       job: this.input.job,
       context: this.input.context,
       maxSubtasks: this.input.maxSubtasks,
@@ -273,6 +275,7 @@ class JobRun {
     this.status = status;
     this.phase = 'done';
     this.report(true);
+    reportJobEnded(status, this.progress());
     const doc = this.document(status, cause);
     if (!cause) return doc;
     // The failure carries the document so finished work is never lost with the job; it keeps the
