@@ -42,7 +42,7 @@ export interface FetchBatchResultsInput {
   maxChars: number;
 }
 export type BatchItemResult =
-  | { id: string; kind: 'succeeded'; output: string; call: CallUsage }
+  | { id: string; kind: 'succeeded'; output: string; call: CallUsage; stopReason?: string | null }
   | { id: string; kind: 'errored' | 'expired' | 'canceled'; error: string };
 export interface FetchBatchResultsOutput {
   items: BatchItemResult[];
@@ -135,6 +135,7 @@ export function createBatchActivities(deps: BatchActivityDeps, helpers: BatchAct
               kind: 'succeeded',
               output,
               call: { model: m.model, usage, costUsd: costUsd(m.model, usage, { batch: true }) },
+              stopReason: m.stop_reason,
             });
             chars += output.length;
           } else if (r.type === 'errored') {

@@ -212,31 +212,30 @@ export class JobSpend {
   /** One subtask through the stop-reason policy, every call reserved against the budget first. */
   async runSubtask(
     subtask: Subtask,
-    c: { total: number; shared: SharedContextRef; previewChars?: number; model?: string },
+    c: { total: number; shared: SharedContextRef; acts: RengaActivities; previewChars?: number; model?: string },
   ): Promise<PolicyOutcome> {
     const models = this.models ?? { fast: 'unknown', strong: 'unknown' };
     const model = c.model ?? this.modelFor(subtask);
     const once = async (p: PolicyCall): Promise<SubtaskOutput | null> => {
+      const callModel = p.model ?? model;
       const extra =
         subtask.title.length +
         subtask.instructions.length +
         (p.prefill?.length ?? 0) +
         (p.repair ? p.repair.previous.length + p.repair.issues.length : 0);
-      const worst = this.subtaskWorstCase(p.model, extra);
-      const writer = await this.beforeCall(p.model);
+      const worst = this.subtaskWorstCase(callModel, extra);
+      const writer = await this.beforeCall(callModel);
       const reservation = await this.ledger.reserve(worst.usd, worst.synthesisTokens);
       if (!reservation) {
-        this.afterCall(p.model, writer, false);
+        this.afterCall(callModel, writer, false);
         return null;
       }
       try {
-        const out = await this.activities(`subtask ${subtask.id}: ${subtask.title}`, {
-          activityId: `subtask-${subtask.id}`,
-        }).runSubtask({
+        const out = await c.acts.runSubtask({
           subtask,
           total: c.total,
           shared: c.shared,
-          model: p.model,
+          model: callModel,
           maxTokens: this.input.subtaskMaxTokens,
           ...(c.previewChars !== undefined ? { previewChars: c.previewChars } : {}),
           ...(p.prefill ? { prefill: p.prefill } : {}),
@@ -245,12 +244,12 @@ export class JobSpend {
           ...(this.input.workerThinkingTokens ? { thinkingTokens: this.input.workerThinkingTokens } : {}),
         });
         this.ledger.settle(reservation, out.call.costUsd, out.output.length);
-        this.afterCall(p.model, writer, true);
+        this.afterCall(callModel, writer, true);
         return out;
       } catch (err) {
         // A failed attempt reports no usage, so nothing is priced for it.
         this.ledger.settle(reservation, 0, null);
-        this.afterCall(p.model, writer, false);
+        this.afterCall(callModel, writer, false);
         throw err;
       }
     };

@@ -13,7 +13,8 @@ import type { CallUsage } from '../shared/schemas';
 export const MAX_CONTINUATIONS = 2;
 
 export interface PolicyCall {
-  model: string;
+  /** null: the worker's configured default model. */
+  model: string | null;
   prefill?: string;
   repair?: { previous: string; issues: string };
 }
@@ -22,9 +23,9 @@ export interface PolicyCall {
 export type CallOnce = (c: PolicyCall) => Promise<SubtaskOutput | null>;
 
 export interface PolicyOptions {
-  model: string;
+  model: string | null;
   /** Where refusals, truncations and invalid answers go; equal to `model` means nowhere. */
-  strongModel: string;
+  strongModel: string | null;
   /** Continuations need the full text so far (not a preview) and no thinking or structured output. */
   canContinue: boolean;
 }
@@ -33,7 +34,7 @@ export interface PolicyOutcome {
   state: 'completed' | 'failed' | 'skipped';
   output: string | null;
   outputRef?: string;
-  model: string;
+  model: string | null;
   stopReason: string | null;
   escalatedFrom: string | null;
   calls: CallUsage[];
@@ -45,6 +46,8 @@ export interface PolicyOutcome {
 export async function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Promise<PolicyOutcome> {
   let model = o.model;
   let escalatedFrom: string | null = null;
+  /** The model that answered last (what the API reports), for the record. */
+  let answered: string | null = null;
   let text = '';
   let continuations = 0;
   let repair: PolicyCall['repair'];
@@ -60,7 +63,7 @@ export async function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Pr
     state,
     output,
     ...(state === 'completed' && last?.outputRef ? { outputRef: last.outputRef } : {}),
-    model,
+    model: answered ?? model,
     stopReason: last?.stopReason ?? null,
     escalatedFrom,
     calls,
@@ -69,7 +72,7 @@ export async function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Pr
   });
   /** Starts over on the strong model; false when there is no stronger model to go to. */
   const escalate = (): boolean => {
-    if (escalatedFrom !== null || model === o.strongModel) return false;
+    if (escalatedFrom !== null || o.strongModel === null || model === o.strongModel) return false;
     escalatedFrom = model;
     model = o.strongModel;
     text = '';
@@ -84,16 +87,17 @@ export async function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Pr
     if (out === null) {
       return outcome(calls.length ? 'failed' : 'skipped', {
         type: 'BudgetExhausted',
-        message: `the budget does not allow another call on ${model}`,
+        message: `the budget does not allow another call on ${model ?? 'the worker model'}`,
       });
     }
     last = out;
+    answered = out.call.model;
     calls.push(out.call);
     repair = undefined;
     const stop = out.stopReason ?? 'end_turn';
     if (stop === 'refusal') {
       if (escalate()) continue;
-      return outcome('failed', { type: 'Refused', message: `${model} refused the subtask` });
+      return outcome('failed', { type: 'Refused', message: `${answered} refused the subtask` });
     }
     if (stop === 'max_tokens') {
       if (o.canContinue && continuations < MAX_CONTINUATIONS) {
@@ -104,7 +108,7 @@ export async function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Pr
       if (escalate()) continue;
       return outcome('failed', {
         type: 'Truncated',
-        message: `the answer on ${model} was still cut off at max_tokens after ${continuations} continuation(s)`,
+        message: `the answer on ${answered} was still cut off at max_tokens after ${continuations} continuation(s)`,
       });
     }
     const full = text + out.output;
@@ -118,7 +122,7 @@ export async function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Pr
       if (escalate()) continue;
       return outcome('failed', {
         type: 'InvalidOutput',
-        message: `the answer on ${model} does not match the output schema after a repair round: ${out.invalid}`,
+        message: `the answer on ${answered} does not match the output schema after a repair round: ${out.invalid}`,
       });
     }
     return outcome('completed', null, full);
