@@ -10,6 +10,7 @@ import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activit
 import { ApplicationFailure } from '@temporalio/common';
 import { type z } from 'zod';
 import { PlannerOutputSchema, describeZodError, type CallUsage, type Plan } from '../shared/schemas';
+import { attributionHeaders } from './attribution';
 import { createBatchActivities } from './batches';
 import { type BlobStore } from './blob-store';
 import { FailureType, ModelOutputError, classifyError } from './errors';
@@ -63,6 +64,7 @@ export function createActivities(deps: ActivityDeps) {
       const answer = await callModel(deps.anthropic, model, {
         idleMs: deps.streamIdleMs,
         signal: cancellationSignal(),
+        headers: attributionHeaders(),
       });
       return { text: answer.text, call: answer.call };
     } catch (err) {

@@ -28,6 +28,8 @@ export interface CallOptions {
   idleMs: number;
   /** The activity's cancellation signal: a cancelled subtask stops paying for tokens at once. */
   signal?: AbortSignal;
+  /** Extra request headers (activities/attribution.ts: which workflow, activity and attempt). */
+  headers?: Record<string, string>;
 }
 
 export function toTokenUsage(u: Anthropic.Messages.Usage): TokenUsage {
@@ -65,7 +67,7 @@ export async function callModel(client: Anthropic, call: ModelCall, opts: CallOp
         messages: call.messages,
         ...(call.outputFormat ? { output_config: { format: call.outputFormat } } : {}),
       },
-      { signal: abort.signal },
+      { signal: abort.signal, ...(opts.headers ? { headers: opts.headers } : {}) },
     );
     for await (const _event of stream) arm();
     const message = await stream.finalMessage();

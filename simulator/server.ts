@@ -24,12 +24,14 @@ import {
 import { MessageBatchStore, sendJsonl } from './batches';
 import { FaultPlanner, type FaultDecision } from './faults';
 import { chunk, estimateTokens, generateFromSchema, promptWords, textAnswer, tokensForChars } from './generate';
+import { attributionOf, InFlightRequests } from './attribution';
 import { forModel, type PerModel } from './latency';
 import { logFields, validateMessagesRequest, type MessagesRequest } from './request';
 import {
   DEFAULT_MODELS,
   type FaultConfig,
   type MessageBatchRecord,
+  type RequestAttribution,
   type RequestLogEntry,
   type ScriptedFault,
   type Simulator,
@@ -88,7 +90,13 @@ const ScriptedFaultSchema = z.strictObject({
     'notFound',
     'tooLarge',
   ]),
-  match: z.strictObject({ model: z.string().optional(), textIncludes: z.string().optional() }).optional(),
+  match: z
+    .strictObject({
+      model: z.string().optional(),
+      textIncludes: z.string().optional(),
+      workflowId: z.string().optional(),
+    })
+    .optional(),
   times: z.number().int().positive().optional(),
   retryAfterSeconds: z.number().min(0).optional(),
 });
@@ -206,6 +214,7 @@ class SimulatorServer implements Simulator {
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
   private readonly inflight = new Set<AbortController>();
+  private readonly open = new InFlightRequests();
   private readonly planner: FaultPlanner;
   private readonly models: ReadonlySet<string>;
   private readonly apiKey: string | undefined;
@@ -284,6 +293,10 @@ class SimulatorServer implements Simulator {
     this.planner.enqueue(faults);
   }
 
+  inFlight(): RequestAttribution[] {
+    return this.open.list();
+  }
+
   clearLog(): void {
     // In place: callers may hold a reference to `log`.
     this.log.length = 0;
@@ -342,7 +355,14 @@ class SimulatorServer implements Simulator {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://simulator').pathname;
     if (path === '/_sim' || path.startsWith('/_sim/')) return this.handleControl(req, res, path);
-    if (path.startsWith('/v1/')) return this.handleApi(req, res, path);
+    if (path.startsWith('/v1/')) {
+      const done = this.open.enter(attributionOf(req.headers));
+      try {
+        return await this.handleApi(req, res, path);
+      } finally {
+        done();
+      }
+    }
     await readBody(req, MAX_BODY_BYTES);
     const requestId = this.newId('req_sim_');
     const spec = notFound(`Not found: ${req.method ?? 'GET'} ${path}`);
@@ -387,6 +407,10 @@ class SimulatorServer implements Simulator {
       });
       return;
     }
+    if (path === '/_sim/inflight' && method === 'GET') {
+      sendJson(res, 200, this.inFlight());
+      return;
+    }
     if (path === '/_sim/log' && method === 'GET') {
       sendJson(res, 200, this.log);
       return;
@@ -426,6 +450,7 @@ class SimulatorServer implements Simulator {
   private async handleApi(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
     this.seq += 1;
     const entry: RequestLogEntry = {
+      ...attributionOf(req.headers),
       seq: this.seq,
       at: new Date().toISOString(),
       method: req.method ?? 'GET',
@@ -484,7 +509,7 @@ class SimulatorServer implements Simulator {
           );
         }
       }
-      const routed = this.batchStore.route(req.method ?? 'GET', path, batchBody);
+      const routed = this.batchStore.route(req.method ?? 'GET', path, batchBody, entry.workflowId);
       if (routed.kind === 'error') return sendError(routed.error, 'error', null);
       this.record(entry, 200, 'ok', null);
       if (routed.kind === 'jsonl') return sendJsonl(res, routed.lines, { 'request-id': requestId });
@@ -540,6 +565,7 @@ class SimulatorServer implements Simulator {
       model: request.model,
       stream: request.stream,
       lastUserText: request.lastUserText,
+      workflowId: entry.workflowId,
     });
     if (!(await sleep(this.latencyFor(request.model), ac.signal))) {
       this.record(entry, 0, 'fault', 'aborted');
