@@ -20,6 +20,8 @@ export const FailureType = {
   StreamStalled: 'StreamStalled',
   ConnectionError: 'ConnectionError',
   InvalidModelOutput: 'InvalidModelOutput',
+  /** The planner's answer was cut off at max_tokens even at smaller pages (activities/plan.ts). */
+  PlanTruncated: 'PlanTruncated',
   InvalidInput: 'InvalidInput',
   ContextMissing: 'ContextMissing',
   Unexpected: 'UnexpectedError',

@@ -16,11 +16,13 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { createCodecs } from '../shared/codec';
 import { connectWhenServing, type RetryOptions } from '../temporal/connect';
 import { loadClientConfig, type ClientConfig } from '../shared/config';
+import { startTracing } from '../shared/telemetry';
 import {
   JobInputSchema,
   ResultDocumentSchema,
@@ -76,6 +78,8 @@ export async function connect(
 ): Promise<RengaClient> {
   // Before the network: a bad key configuration is a usage error (exit 2), not an unreachable server.
   const payloadCodecs = createCodecs(config).chain;
+  // With OTEL_* set, `renga run/start` opens the job's trace; the workflow and its activities join it.
+  const tracing = startTracing('renga-cli');
   let connection: Connection;
   try {
     connection = await connectWhenServing(config.TEMPORAL_ADDRESS, {
@@ -91,6 +95,9 @@ export async function connect(
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     dataConverter: { payloadCodecs },
+    ...(tracing
+      ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: tracing.tracer })] } }
+      : {}),
   });
   return { client, config, close: () => connection.close() };
 }

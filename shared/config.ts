@@ -65,9 +65,16 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
   RENGA_TASK_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
   /** On SIGTERM, in-flight subtasks get this long to finish before they are handed back. */
   RENGA_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(30),
-  /** host:port for the Prometheus `/metrics` endpoint of the Temporal runtime; unset: off. */
+  /** host:port for the Prometheus `/metrics` endpoint (renga's and the Temporal runtime's metrics); unset: off. */
   RENGA_METRICS_ADDRESS: address.optional(),
+  /** Prompt and answer text on model-call spans (only with tracing on, never with payload encryption). */
+  RENGA_OTEL_CAPTURE_CONTENT: z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
   RENGA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  /** JSON file of MCP servers whose tools sub-agents may use (activities/tools/mcp-config.ts). */
+  RENGA_MCP_CONFIG: z.string().min(1).optional(),
   RENGA_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });
 

@@ -21,12 +21,15 @@ import {
   unauthorized,
   type ApiErrorSpec,
 } from './errors';
+import { AnswerScript, type ScriptedAnswer } from './answers';
 import { MessageBatchStore, sendJsonl } from './batches';
 import { FaultPlanner, type FaultDecision } from './faults';
 import { chunk, estimateTokens, generateFromSchema, promptWords, textAnswer, tokensForChars } from './generate';
 import { attributionOf, InFlightRequests } from './attribution';
 import { forModel, type PerModel } from './latency';
 import { logFields, validateMessagesRequest, type MessagesRequest } from './request';
+import { PromptCache, type CacheUsage } from './prompt-cache';
+import { agentLogEntry, nextMove } from './tools';
 import {
   DEFAULT_MODELS,
   type FaultConfig,
@@ -161,12 +164,12 @@ function presentedKey(req: http.IncomingMessage): string | undefined {
   return match ? match[1] : undefined;
 }
 
-function usageOf(input: number, output: number): Usage {
+function usageOf(input: number, output: number, cache: CacheUsage = { read: 0, write: 0 }): Usage {
   return {
     input_tokens: input,
     output_tokens: output,
-    cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
+    cache_creation_input_tokens: cache.write,
+    cache_read_input_tokens: cache.read,
     cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
     inference_geo: null,
     output_tokens_details: null,
@@ -199,6 +202,8 @@ interface Produced {
   stopReason: StopReason;
   inputTokens: number;
   outputTokens: number;
+  /** Prompt-cache reads and writes (simulator/prompt-cache.ts); `inputTokens` is what is left. */
+  cache: CacheUsage;
 }
 
 type SseEvent =
@@ -228,6 +233,8 @@ class SimulatorServer implements Simulator {
   private readonly instanceTag = randomBytes(3).toString('hex');
   private closing: Promise<void> | null = null;
   private readonly batchStore: MessageBatchStore;
+  private readonly answers = new AnswerScript();
+  private readonly promptCache = new PromptCache();
 
   constructor(opts: SimulatorOptions) {
     this.seed = opts.seed ?? 1;
@@ -295,6 +302,10 @@ class SimulatorServer implements Simulator {
 
   inFlight(): RequestAttribution[] {
     return this.open.list();
+  }
+
+  scriptAnswer(...answers: ScriptedAnswer[]): void {
+    this.answers.enqueue(answers);
   }
 
   clearLog(): void {
@@ -546,6 +557,7 @@ class SimulatorServer implements Simulator {
     const v = validateMessagesRequest(json, isCount);
     if (!v.ok) return sendError(v.error, 'error', null);
     const request = v.request;
+    if (request.agent) entry.agent = agentLogEntry(request.agent, null);
     if (!this.models.has(request.model)) return sendError(notFound(`model: ${request.model}`), 'error', null);
 
     if (isCount) {
@@ -564,7 +576,8 @@ class SimulatorServer implements Simulator {
     const fault = this.planner.decide({
       model: request.model,
       stream: request.stream,
-      lastUserText: request.lastUserText,
+      // Inside an agent loop, later turns carry tool results: match the conversation's start too.
+      lastUserText: request.agent ? `${request.agent.head}\n${request.lastUserText}` : request.lastUserText,
       workflowId: entry.workflowId,
     });
     if (!(await sleep(this.latencyFor(request.model), ac.signal))) {
@@ -581,13 +594,13 @@ class SimulatorServer implements Simulator {
       return sendError(this.faultError(fault, request), 'fault', fault.kind);
     }
 
-    const produced = this.produce(request);
+    const produced = this.answers.apply(request, this.produce(request, entry));
     if (request.stream) {
       const mode = fault?.kind === 'stall' ? 'stall' : fault?.kind === 'streamError' ? 'streamError' : 'ok';
       return this.serveStream(res, entry, request, produced, requestId, mode, ac.signal);
     }
     const message = this.messageOf(request, produced, produced.block, produced.stopReason, produced.outputTokens);
-    entry.usage = { input_tokens: produced.inputTokens, output_tokens: produced.outputTokens };
+    entry.usage = usageLog(produced);
     entry.responseText = produced.served;
     this.record(entry, 200, 'ok', null);
     sendJson(res, 200, message, { 'request-id': requestId, ...rateLimitHeaders(new Date(), false, 60) });
@@ -634,9 +647,31 @@ class SimulatorServer implements Simulator {
     this.log.push(entry);
   }
 
-  private produce(request: MessagesRequest): Produced {
-    const inputTokens = tokensForChars(request.inputChars);
+  private produce(request: MessagesRequest, entry?: RequestLogEntry): Produced {
+    const cache = this.promptCache.account(request.body, request.model);
+    const inputTokens = tokensForChars(request.inputChars) - cache.read - cache.write;
     const gen = { words: promptWords(request.lastUserText), arrayItems: this.arrayItems };
+    const move = request.agent
+      ? nextMove(request.agent, this.arrayItems, (head) => textAnswer(request.model, head, request.promptDigest))
+      : null;
+    if (request.agent && entry) entry.agent = agentLogEntry(request.agent, move);
+    if (move?.kind === 'tool') {
+      const served = JSON.stringify(move.input);
+      return {
+        block: {
+          type: 'tool_use',
+          id: this.newId('toolu_sim_'),
+          name: move.name,
+          input: move.input,
+          caller: { type: 'direct' },
+        },
+        served,
+        stopReason: 'tool_use',
+        inputTokens,
+        outputTokens: estimateTokens(served),
+        cache,
+      };
+    }
     if (request.forcedTool) {
       const input = generateFromSchema(request.forcedTool.inputSchema ?? { type: 'object' }, gen);
       const served = JSON.stringify(input);
@@ -652,11 +687,15 @@ class SimulatorServer implements Simulator {
         stopReason: 'tool_use',
         inputTokens,
         outputTokens: estimateTokens(served),
+        cache,
       };
     }
-    let text = request.format
-      ? JSON.stringify(generateFromSchema(request.format, gen))
-      : textAnswer(request.model, request.lastUserText, request.promptDigest);
+    let text =
+      move?.kind === 'answer'
+        ? move.text
+        : request.format
+          ? JSON.stringify(generateFromSchema(request.format, gen))
+          : textAnswer(request.model, request.lastUserText, request.promptDigest);
     let stopReason: StopReason = 'end_turn';
     const limit = request.maxTokens ?? Infinity;
     // Like the real model, an answer longer than max_tokens is cut off (which also breaks its JSON).
@@ -672,6 +711,7 @@ class SimulatorServer implements Simulator {
       stopReason,
       inputTokens,
       outputTokens: Math.min(estimateTokens(text), limit),
+      cache,
     };
   }
 
@@ -693,7 +733,7 @@ class SimulatorServer implements Simulator {
       stop_details: null,
       container: null,
       diagnostics: null,
-      usage: usageOf(produced.inputTokens, outputTokens),
+      usage: usageOf(produced.inputTokens, outputTokens, produced.cache),
     };
   }
 
@@ -762,18 +802,27 @@ class SimulatorServer implements Simulator {
       usage: {
         input_tokens: produced.inputTokens,
         output_tokens: produced.outputTokens,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: produced.cache.write,
+        cache_read_input_tokens: produced.cache.read,
         output_tokens_details: null,
         server_tool_use: null,
       },
     });
-    entry.usage = { input_tokens: produced.inputTokens, output_tokens: produced.outputTokens };
+    entry.usage = usageLog(produced);
     entry.responseText = produced.served;
     this.record(entry, 200, 'ok', null);
     send({ type: 'message_stop' });
     res.end();
   }
+}
+
+function usageLog(p: Produced): NonNullable<RequestLogEntry['usage']> {
+  return {
+    input_tokens: p.inputTokens,
+    output_tokens: p.outputTokens,
+    cache_read_input_tokens: p.cache.read,
+    cache_creation_input_tokens: p.cache.write,
+  };
 }
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {

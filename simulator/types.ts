@@ -1,4 +1,8 @@
 // Public contract of the simulator. Other packages import these names; keep them stable.
+import type { ScriptedAnswer } from './answers';
+import type { AgentLogEntry } from './tools';
+
+export type { ScriptedAnswer };
 
 export interface SimulatorOptions {
   port?: number;
@@ -97,8 +101,15 @@ export interface RequestLogEntry extends RequestAttribution {
   status: number;
   outcome: 'ok' | 'fault' | 'error';
   fault: string | null;
-  usage: { input_tokens: number; output_tokens: number } | null;
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_read_input_tokens?: number;
+    cache_creation_input_tokens?: number;
+  } | null;
   responseText: string | null;
+  /** Requests that offered tools: the agent turn (simulator/tools.ts). */
+  agent?: AgentLogEntry;
 }
 
 export type SimulatorConfigPatch = Partial<
@@ -113,6 +124,8 @@ export interface Simulator {
   batches: MessageBatchRecord[];
   configure(patch: SimulatorConfigPatch): void;
   script(...faults: ScriptedFault[]): void;
+  /** Reshape the next matching answers (simulator/answers.ts): extra plan items, max_tokens, prose. */
+  scriptAnswer(...answers: ScriptedAnswer[]): void;
   clearLog(): void;
   /** Requests still being answered (their log entries are not final yet), with whose they are. */
   inFlight(): RequestAttribution[];

@@ -7,6 +7,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  ChildWorkflowFailure,
   condition,
   isCancellation,
   proxyActivities,
@@ -45,9 +46,13 @@ import {
   type CancelRequest,
 } from './definitions';
 import { keepRunningOnCancel, synthesisFailedNote, unwrap } from './cancel';
+import { planActivityOptions } from './planning';
 import { detailsMarkdown } from './details';
 import { attemptOf, describeFailure } from './failures';
+import { reportJobEnded } from './job-metrics';
 import { ShardedFanOut } from './shard';
+import { agentFields, agentSummaryOf, agentTotal, runSubagent, subagentInput } from './subagent';
+import type { AgentSummary } from './subagent-definitions';
 
 /** Types that mean every other call would fail the same way: stop the job instead of retrying N times. */
 const FATAL_FOR_JOB = new Set(['ModelNotFound', 'AuthenticationFailed', 'PermissionDenied']);
@@ -63,6 +68,8 @@ interface SubtaskTrack {
   model: string | null;
   usage: SubtaskResult['usage'];
   error: string | null;
+  /** Sub-agents (subtasks with tools): turns, tool calls and transcript. */
+  agent?: AgentSummary;
 }
 
 export async function jobWorkflow(rawInput: JobInputArg): Promise<ResultDocument> {
@@ -205,11 +212,16 @@ class JobRun {
   }
 
   private async planStep(): Promise<void> {
-    const out = await this.activities('plan').planJob({
+    // Tools the job names must exist before anything is spent: UnknownTool fails the job here.
+    const tools = this.input.tools?.length
+      ? await this.activities('resolve tools').resolveTools({ patterns: this.input.tools })
+      : undefined;
+    const out = await this.activities('plan', planActivityOptions(this.input)).planJob({
       job: this.input.job,
       context: this.input.context,
       maxSubtasks: this.input.maxSubtasks,
       model: this.input.plannerModel ?? null,
+      ...(tools ? { tools } : {}),
     });
     this.calls.push(...out.calls);
     this.plannerModel = out.calls[0]?.model ?? this.plannerModel;
@@ -304,13 +316,17 @@ class JobRun {
     track.state = 'running';
     this.report();
     try {
-      const out = await this.activities(`subtask ${id}: ${subtask.title}`, { activityId: `subtask-${id}` }).runSubtask({
-        subtask,
-        total,
-        shared: this.shared!,
-        model: this.input.workerModel ?? null,
-        maxTokens: this.input.subtaskMaxTokens,
-      });
+      // The one dispatch point for sub-agents: a subtask with tools runs as a child workflow.
+      const out = subtask.tools?.length
+        ? await runSubagent(subagentInput(this.input, subtask, total, this.shared!))
+        : await this.activities(`subtask ${id}: ${subtask.title}`, { activityId: `subtask-${id}` }).runSubtask({
+            subtask,
+            total,
+            shared: this.shared!,
+            model: this.input.workerModel ?? null,
+            maxTokens: this.input.subtaskMaxTokens,
+          });
+      if ('agent' in out) track.agent = out.agent;
       Object.assign(track, {
         state: 'completed',
         attempts: out.attempt,
@@ -323,7 +339,13 @@ class JobRun {
       this.calls.push(out.call);
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const cause = err instanceof ActivityFailure ? err.cause : err;
+      const cause = err instanceof ActivityFailure || err instanceof ChildWorkflowFailure ? err.cause : err;
+      // A failed sub-agent's finished turns were paid for: count them, keep its transcript.
+      track.agent = agentSummaryOf(cause) ?? track.agent;
+      if (track.agent) {
+        this.calls.push(...track.agent.calls);
+        track.usage = agentTotal(track.agent.calls).usage;
+      }
       track.state = 'failed';
       track.error = describeFailure(cause);
       track.attempts = attemptOf(cause) ?? this.input.maxAttempts;
@@ -397,6 +419,7 @@ class JobRun {
     this.status = status;
     this.phase = 'done';
     this.report(true);
+    reportJobEnded(status, this.progress());
     const doc = this.document(status, failure);
     if (!failure) return doc;
     // The failure carries the document so finished work is never lost with the job.
@@ -463,6 +486,7 @@ class JobRun {
         state: t.state,
         attempts: t.attempts,
         error: t.error,
+        ...(t.agent ? { turns: t.agent.turns, toolCalls: t.agent.toolCalls.length } : {}),
       })),
       plannerModel: this.plannerModel,
       workerModel: this.workerModel,
@@ -485,6 +509,7 @@ class JobRun {
           attempts: t.attempts,
           usage: t.usage,
           error: t.error,
+          ...agentFields(t.agent),
         };
       }),
       answer: this.answer,
