@@ -10,7 +10,7 @@ import { waitUntil } from './wait';
 export interface CallFilter {
   /**
    * Also the calls of workflows whose id starts with `id` (a batch's jobs are `<batch id>-j<line>`).
-   * Without it: the workflow itself and its shards (`<id>/shard-<n>`).
+   * Without it: the workflow itself, its shards (`<id>/shard-<n>`) and its sub-agents (`<id>--<subtask>`).
    */
   prefix?: boolean;
 }
@@ -19,7 +19,7 @@ export interface CallFilter {
 export function belongsTo(workflowId: string | null, id: string, f: CallFilter = {}): boolean {
   if (workflowId === null) return false;
   if (f.prefix) return workflowId.startsWith(id);
-  return workflowId === id || workflowId.startsWith(`${id}/`);
+  return workflowId === id || workflowId.startsWith(`${id}/`) || workflowId.startsWith(`${id}--`);
 }
 
 /** Resolves once none of the job's calls is still being answered (an aborted call has its final entry). */
