@@ -46,7 +46,7 @@ export interface FailureDetails {
   requestId: string | null;
 }
 
-function retryAfterMs(headers: Headers | undefined): number | null {
+export function retryAfterMs(headers: Headers | undefined): number | null {
   if (!headers) return null;
   const ms = Number(headers.get('retry-after-ms'));
   if (Number.isFinite(ms) && ms > 0) return ms;

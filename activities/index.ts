@@ -11,6 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { type z } from 'zod';
 import { PlannerOutputSchema, describeZodError, type CallUsage, type Plan } from '../shared/schemas';
 import { createBatchActivities } from './batches';
+import { type Admission } from './admission';
 import { type BlobStore } from './blob-store';
 import { FailureType, ModelOutputError, classifyError } from './errors';
 import { callModel, type ModelCall } from './llm';
@@ -41,6 +42,8 @@ export interface ActivityDeps {
    * simulator can answer more, which the 10,000-subtask benchmark needs.
    */
   planMaxTokens?: number;
+  /** Rate-limit admission shared by the worker's calls (activities/admission.ts); none: calls go at once. */
+  admission?: Admission;
 }
 
 const PLAN_MAX_TOKENS = 8_192;
@@ -60,10 +63,8 @@ export function createActivities(deps: ActivityDeps) {
     const every = Math.max(200, Math.min(1_000, Math.floor((info.heartbeatTimeoutMs ?? 30_000) / 3)));
     const ticker = setInterval(() => heartbeat(), every);
     try {
-      const answer = await callModel(deps.anthropic, model, {
-        idleMs: deps.streamIdleMs,
-        signal: cancellationSignal(),
-      });
+      const send = () => callModel(deps.anthropic, model, { idleMs: deps.streamIdleMs, signal: cancellationSignal() });
+      const answer = await (deps.admission ? deps.admission.run(model, send) : send());
       return { text: answer.text, call: answer.call };
     } catch (err) {
       if (cancellationSignal().aborted) throw err;

@@ -21,6 +21,8 @@ export interface ModelAnswer {
   text: string;
   stopReason: string | null;
   call: CallUsage;
+  /** The response headers (rate-limit state for admission, activities/admission.ts). */
+  headers?: Headers;
 }
 
 export interface CallOptions {
@@ -77,6 +79,7 @@ export async function callModel(client: Anthropic, call: ModelCall, opts: CallOp
     return {
       text,
       stopReason: message.stop_reason,
+      headers: stream.response?.headers,
       call: { model: message.model || call.model, usage, costUsd: costUsd(message.model || call.model, usage) },
     };
   } catch (err) {

@@ -3,6 +3,7 @@
  * message that names the variable. Only the worker reads the API key.
  */
 import { z } from 'zod';
+import { RateLimitsSettingSchema } from './rate-limits';
 
 export const DEFAULT_PLANNER_MODEL = 'claude-sonnet-4-6';
 export const DEFAULT_WORKER_MODEL = 'claude-haiku-4-5';
@@ -56,6 +57,23 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
   RENGA_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(30),
   /** host:port for the Prometheus `/metrics` endpoint of the Temporal runtime; unset: off. */
   RENGA_METRICS_ADDRESS: address.optional(),
+  /**
+   * Explicit rate limits per model family (JSON, e.g. {"haiku":{"rpm":50,"itpm":50000,"otpm":10000}}) for an
+   * API key shared with other software, or `off` for no admission; unset: learned from the API's headers.
+   */
+  RENGA_RATE_LIMITS: z
+    .string()
+    .transform((raw, ctx): unknown => {
+      if (raw.trim() === 'off') return 'off';
+      try {
+        return JSON.parse(raw);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be JSON such as {"haiku":{"rpm":50}} or off` });
+        return z.NEVER;
+      }
+    })
+    .pipe(RateLimitsSettingSchema)
+    .optional(),
   RENGA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   RENGA_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });

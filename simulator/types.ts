@@ -1,4 +1,7 @@
 // Public contract of the simulator. Other packages import these names; keep them stable.
+import type { FamilyAccounting, RateLimitConfig } from './rate-limits';
+
+export type { FamilyAccounting, RateLimitConfig } from './rate-limits';
 
 export interface SimulatorOptions {
   port?: number;
@@ -12,6 +15,8 @@ export interface SimulatorOptions {
   arrayItems?: number;
   /** Message Batches endpoints: processing time and per-item fault injection. */
   batches?: BatchSimConfig;
+  /** Per-model-family requests / input / output tokens per minute (simulator/rate-limits.ts); none: unlimited. */
+  rateLimits?: RateLimitConfig;
 }
 
 export interface BatchSimConfig {
@@ -85,6 +90,8 @@ export interface RequestLogEntry {
   fault: string | null;
   usage: { input_tokens: number; output_tokens: number } | null;
   responseText: string | null;
+  /** When the model's family has a requests limit: the simulator's shadow bucket after this request (see rate-limits.ts). */
+  rateLimitShadow?: number;
 }
 
 export type SimulatorConfigPatch = Partial<
@@ -99,6 +106,10 @@ export interface Simulator {
   batches: MessageBatchRecord[];
   configure(patch: SimulatorConfigPatch): void;
   script(...faults: ScriptedFault[]): void;
+  /** Replaces the rate limits at run time (also `POST /_sim/rate-limits`). */
+  setRateLimits(config: RateLimitConfig): void;
+  /** Admitted / refused requests and the shadow bucket per family (also `GET /_sim/rate-limits`). */
+  rateLimitAccounting(): Record<string, FamilyAccounting>;
   clearLog(): void;
   close(): Promise<void>;
 }

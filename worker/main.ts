@@ -50,6 +50,7 @@ export async function startWorker(config: WorkerConfig, log?: (line: string) => 
     streamIdleMs: config.RENGA_STREAM_IDLE_SECONDS * 1000,
     tuning: tuningFromConfig(config),
     payloadCodecs: codecs.chain,
+    rateLimits: config.RENGA_RATE_LIMITS,
   });
   log(
     `renga worker on ${config.TEMPORAL_ADDRESS} namespace=${config.TEMPORAL_NAMESPACE} task queue=${config.RENGA_TASK_QUEUE} ` +

@@ -4,8 +4,10 @@ import type { Duration, PayloadCodec } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createActivities } from '../activities';
+import { Admission } from '../activities/admission';
 import { BlobStore } from '../activities/blob-store';
 import { createAnthropicClient } from '../activities/llm';
+import type { RateLimitsSetting } from '../shared/rate-limits';
 import { operationsInterceptors, type WorkerTuning } from './operations';
 
 export interface RengaWorkerOptions {
@@ -25,6 +27,8 @@ export interface RengaWorkerOptions {
   payloadCodecs?: PayloadCodec[];
   /** Workflow-task concurrency and model-call rate limits (worker/operations.ts). */
   tuning?: WorkerTuning;
+  /** RENGA_RATE_LIMITS: explicit limits per model family, or 'off'; unset: learned from the API (activities/admission.ts). */
+  rateLimits?: RateLimitsSetting;
   /** See ActivityDeps.planMaxTokens (benchmarks against the simulator only). */
   planMaxTokens?: number;
   /** Poller and cache settings, passed through to Worker.create (the benchmark compares them). */
@@ -57,6 +61,7 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     models: opts.models,
     streamIdleMs: opts.streamIdleMs ?? 30_000,
     planMaxTokens: opts.planMaxTokens,
+    admission: new Admission({ setting: opts.rateLimits }),
   });
   return Worker.create({
     connection: opts.connection,

@@ -2,3 +2,4 @@
 export { jobWorkflow } from './job';
 export { batchWorkflow } from './batch';
 export { shardWorkflow } from './shard';
+export { rateLimiterWorkflow } from './rate-limiter';
