@@ -1,6 +1,6 @@
 // Lint rules. Workflow files run in Temporal's deterministic sandbox, so they get extra bans:
 // no Node built-ins, no I/O modules, no activity implementations (only their types).
-// Modelled on temporalio/samples-typescript's shared config and sdk-typescript's eslint.config.mjs.
+// Why the sandbox matters: docs/architecture.md, "The flow".
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import importX from 'eslint-plugin-import-x';
@@ -10,7 +10,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.temporal/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', '.temporal/**', '.jaeger/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

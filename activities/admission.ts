@@ -155,8 +155,8 @@ export class Admission {
       { client: ctx.client, taskQueue: info.taskQueue },
       {
         family,
-        // Shards of one job are one job for fairness.
-        job: (info.workflowExecution?.workflowId ?? info.activityId).replace(/\/shard-\d+$/, ''),
+        // A job's shards (`<job>/shard-N`) and sub-agents (`<job>--sN`) are that job, for fairness.
+        job: (info.workflowExecution?.workflowId ?? info.activityId).replace(/--s\d+$/, '').replace(/\/shard-\d+$/, ''),
         cost,
         override: overrideFor(this.opts.setting, family),
       },

@@ -1,7 +1,7 @@
 /**
  * Maps everything a model call can throw onto Temporal failures, so that Temporal (not the SDK)
  * decides about every retry and the history shows each attempt with a named cause.
- * The table is DESIGN.md's "Error classification".
+ * The table is docs/architecture.md, "Error classification".
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
@@ -20,6 +20,8 @@ export const FailureType = {
   StreamStalled: 'StreamStalled',
   ConnectionError: 'ConnectionError',
   InvalidModelOutput: 'InvalidModelOutput',
+  /** The planner's answer was cut off at max_tokens even at smaller pages (activities/plan.ts). */
+  PlanTruncated: 'PlanTruncated',
   InvalidInput: 'InvalidInput',
   ContextMissing: 'ContextMissing',
   Unexpected: 'UnexpectedError',

@@ -4,18 +4,20 @@
  * same code at the simulator.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
-import type { MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import type { TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { type z } from 'zod';
-import { PlannerOutputSchema, describeZodError, type CallUsage, type Plan } from '../shared/schemas';
+import type { CallUsage } from '../shared/schemas';
+import { createAgentActivities } from './agent';
 import { createBatchActivities } from './batches';
 import { type Admission } from './admission';
 import { type BlobStore } from './blob-store';
-import { FailureType, ModelOutputError, classifyError } from './errors';
-import { callModel, type ModelCall } from './llm';
+import { ConversationStore } from './conversation';
+import { FailureType, classifyError } from './errors';
+import { callModel, type ModelAnswer, type ModelCall } from './llm';
+import { writePlan } from './plan';
 import * as prompts from './prompts';
+import { ToolRegistry } from './tools/registry';
 import type {
   PlanInput,
   PlanOutput,
@@ -42,20 +44,19 @@ export interface ActivityDeps {
    * simulator can answer more, which the 10,000-subtask benchmark needs.
    */
   planMaxTokens?: number;
+  /** Tools sub-agents may call (TypeScript and MCP); default: the built-in TypeScript tools only. */
+  tools?: ToolRegistry;
   /** Rate-limit admission shared by the worker's calls (activities/admission.ts); none: calls go at once. */
   admission?: Admission;
 }
 
-const PLAN_MAX_TOKENS = 8_192;
-/** A plan spends ~30 tokens per subtask: leave room for that, up to the model's ceiling. */
-const PLAN_TOKENS_PER_SUBTASK = 48;
 const SYNTH_MAX_TOKENS = 8_192;
 
 export function createActivities(deps: ActivityDeps) {
   const inlineLimit = deps.inlineContextLimit ?? 16_384;
   const cacheMinChars = deps.cacheMinChars ?? 16_384;
 
-  async function call(model: ModelCall): Promise<{ text: string; call: CallUsage }> {
+  async function call(model: ModelCall): Promise<ModelAnswer> {
     const info = activityInfo();
     // Heartbeats on a timer only: before the first streamed byte there are no events, and one per
     // stream event would cross into the native core every few characters (measured: a large share
@@ -64,8 +65,7 @@ export function createActivities(deps: ActivityDeps) {
     const ticker = setInterval(() => heartbeat(), every);
     try {
       const send = () => callModel(deps.anthropic, model, { idleMs: deps.streamIdleMs, signal: cancellationSignal() });
-      const answer = await (deps.admission ? deps.admission.run(model, send) : send());
-      return { text: answer.text, call: answer.call };
+      return await (deps.admission ? deps.admission.run(model, send) : send());
     } catch (err) {
       if (cancellationSignal().aborted) throw err;
       throw classifyError(err, info.attempt, { model: model.model });
@@ -78,10 +78,10 @@ export function createActivities(deps: ActivityDeps) {
     if (ref.kind === 'inline') return ref.text;
     const text = await deps.blobs.get(ref.key);
     if (text === null) {
-      // Retryable: another worker that shares the blob directory may pick the task up.
+      // Retryable: another worker that shares the blob store may pick the task up.
       throw ApplicationFailure.create({
         type: FailureType.ContextMissing,
-        message: `job context ${ref.key} is not in the blob directory ${deps.blobs.dir}; workers must share RENGA_BLOB_DIR`,
+        message: `job context ${ref.key} is not in the blob store ${deps.blobs.location}; workers must share RENGA_BLOB_DIR or RENGA_BLOB_URL`,
       });
     }
     return text;
@@ -111,7 +111,16 @@ export function createActivities(deps: ActivityDeps) {
   return {
     // submitSubtaskBatch, checkSubtaskBatch, fetchSubtaskBatchResults, cancelSubtaskBatch (fanOut: 'batch-api').
     ...createBatchActivities(deps, { loadShared, sharedBlock }),
-    /** Ask the planner model for subtasks; validate them, with one repair round before giving up. */
+    // resolveTools, agentTurn, callTool: sub-agents with tools (workflows/subagent.ts).
+    ...createAgentActivities({
+      store: new ConversationStore(deps.blobs),
+      tools: deps.tools ?? ToolRegistry.of(),
+      defaultModel: deps.models.worker,
+      call,
+      loadShared,
+      sharedBlock,
+    }),
+    /** Ask the planner model for subtasks (activities/plan.ts: pages, trimming, bounded repair). */
     async planJob(input: PlanInput): Promise<PlanOutput> {
       const attempt = activityInfo().attempt;
       const text = prompts.sharedText(input.job, input.context);
@@ -119,53 +128,17 @@ export function createActivities(deps: ActivityDeps) {
         text.length > inlineLimit
           ? { kind: 'blob', key: await deps.blobs.put(text), chars: text.length }
           : { kind: 'inline', text };
-
-      const schema = PlannerOutputSchema.extend({
-        subtasks: PlannerOutputSchema.shape.subtasks.max(input.maxSubtasks),
-      });
-      const format = zodOutputFormat(schema);
-      const messages: MessageParam[] = [
+      const { plan, calls } = await writePlan(
+        { call, sharedBlock, maxTokensCeiling: deps.planMaxTokens ?? 64_000 },
         {
-          role: 'user',
-          content: [sharedBlock(text), { type: 'text', text: prompts.plannerUserText(input.maxSubtasks) }],
-        },
-      ];
-      const calls: CallUsage[] = [];
-      let issues = '';
-      for (let round = 0; round < 2; round++) {
-        const answer = await call({
+          sharedText: text,
+          maxSubtasks: input.maxSubtasks,
           model: input.model ?? deps.models.planner,
-          system: prompts.PLANNER_SYSTEM,
-          messages,
-          maxTokens: Math.min(
-            deps.planMaxTokens ?? 64_000,
-            Math.max(PLAN_MAX_TOKENS, input.maxSubtasks * PLAN_TOKENS_PER_SUBTASK),
-          ),
-          outputFormat: { type: 'json_schema', schema: format.schema },
-        });
-        calls.push(answer.call);
-        const parsed = parseJson(answer.text, schema);
-        if (parsed.ok) {
-          const plan: Plan = {
-            subtasks: parsed.value.subtasks.map((s, i) => ({
-              id: `s${i + 1}`,
-              title: s.title.length > 80 ? `${s.title.slice(0, 77)}…` : s.title,
-              instructions: s.instructions,
-            })),
-          };
-          return { plan, shared, calls, attempt };
-        }
-        issues = parsed.issues;
-        messages.push(
-          { role: 'assistant', content: answer.text },
-          { role: 'user', content: prompts.repairText(issues) },
-        );
-      }
-      // Retryable as a whole: a fresh attempt samples a fresh plan. The retry policy bounds it.
-      throw classifyError(
-        new ModelOutputError(`the planner's plan is invalid after a repair attempt: ${issues}`),
-        attempt,
+          attempt,
+          tools: input.tools ?? [],
+        },
       );
+      return { plan, shared, calls, attempt };
     },
 
     /** One subtask on the worker model, streamed with heartbeats. */
@@ -202,14 +175,3 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type RengaActivities = ReturnType<typeof createActivities>;
-
-function parseJson<T>(text: string, schema: z.ZodType<T>): { ok: true; value: T } | { ok: false; issues: string } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, issues: `not valid JSON (${(err as Error).message})` };
-  }
-  const result = schema.safeParse(raw);
-  return result.success ? { ok: true, value: result.data } : { ok: false, issues: describeZodError(result.error) };
-}

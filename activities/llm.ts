@@ -3,11 +3,18 @@
  * limits, and a stalled one is noticed by an idle watchdog (the SDK's timeout only covers the time
  * to response headers).
  */
-import Anthropic from '@anthropic-ai/sdk';
-import type { MessageParam, JSONOutputFormat, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import Anthropic, { type ClientOptions } from '@anthropic-ai/sdk';
+import type {
+  ContentBlock,
+  JSONOutputFormat,
+  MessageParam,
+  TextBlockParam,
+  Tool,
+} from '@anthropic-ai/sdk/resources/messages';
 import { costUsd } from '../shared/pricing';
 import type { CallUsage, TokenUsage } from '../shared/schemas';
 import { StreamStalledError } from './errors';
+import { observeModelCall } from './model-span';
 
 export interface ModelCall {
   model: string;
@@ -15,12 +22,16 @@ export interface ModelCall {
   messages: MessageParam[];
   maxTokens: number;
   outputFormat?: JSONOutputFormat;
+  /** Sub-agent turns: the tools the model may ask for (activities/agent.ts). */
+  tools?: Tool[];
 }
 
 export interface ModelAnswer {
   text: string;
   stopReason: string | null;
   call: CallUsage;
+  /** Every block of the answer (text and tool_use), for sub-agent conversations. */
+  content: ContentBlock[];
   /** The response headers (rate-limit state for admission, activities/admission.ts). */
   headers?: Headers;
 }
@@ -41,7 +52,12 @@ export function toTokenUsage(u: Anthropic.Messages.Usage): TokenUsage {
   };
 }
 
-export async function callModel(client: Anthropic, call: ModelCall, opts: CallOptions): Promise<ModelAnswer> {
+/** Every call is observed: a GenAI span when tracing is on, renga's metrics, one log line (model-span.ts). */
+export function callModel(client: Anthropic, call: ModelCall, opts: CallOptions): Promise<ModelAnswer> {
+  return observeModelCall(call, () => streamModel(client, call, opts));
+}
+
+async function streamModel(client: Anthropic, call: ModelCall, opts: CallOptions): Promise<ModelAnswer> {
   const abort = new AbortController();
   const onCancel = () => abort.abort(opts.signal?.reason);
   if (opts.signal?.aborted) onCancel();
@@ -66,6 +82,7 @@ export async function callModel(client: Anthropic, call: ModelCall, opts: CallOp
         system: call.system,
         messages: call.messages,
         ...(call.outputFormat ? { output_config: { format: call.outputFormat } } : {}),
+        ...(call.tools?.length ? { tools: call.tools } : {}),
       },
       { signal: abort.signal },
     );
@@ -79,6 +96,7 @@ export async function callModel(client: Anthropic, call: ModelCall, opts: CallOp
     return {
       text,
       stopReason: message.stop_reason,
+      content: message.content,
       headers: stream.response?.headers,
       call: { model: message.model || call.model, usage, costUsd: costUsd(message.model || call.model, usage) },
     };
@@ -93,10 +111,16 @@ export async function callModel(client: Anthropic, call: ModelCall, opts: CallOp
 }
 
 /** The SDK's own retries are off: Temporal owns every retry so the history shows each attempt. */
-export function createAnthropicClient(opts: { apiKey?: string; baseURL?: string }): Anthropic {
+export function createAnthropicClient(opts: {
+  apiKey?: string;
+  baseURL?: string;
+  /** The SDK's own log lines (warnings, retries) go to renga's logger instead of the console. */
+  logger?: ClientOptions['logger'];
+}): Anthropic {
   return new Anthropic({
     apiKey: opts.apiKey ?? 'renga-simulator',
     ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
     maxRetries: 0,
     // Bounds only the wait for response headers; the idle watchdog covers the stream body.
     timeout: 60_000,

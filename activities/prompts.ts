@@ -13,6 +13,20 @@ export function plannerUserText(maxSubtasks: number): string {
   return `Plan the job above as between 1 and ${maxSubtasks} subtasks. Answer with JSON only.`;
 }
 
+/** One page of a plan too large for one answer (shared/planning.ts). */
+export function planPageText(maxSubtasks: number, want: number, plannedTitles: string[]): string {
+  const head =
+    `Plan the job above as between 1 and ${maxSubtasks} subtasks in all, written in pages. ` +
+    `Give the next at most ${want} subtasks` +
+    (plannedTitles.length
+      ? `, continuing after the ${plannedTitles.length} already planned (titles below; do not repeat them)`
+      : '') +
+    '. Set "more" to false when no further subtasks are needed. Answer with JSON only.';
+  return plannedTitles.length
+    ? `${head}\n\nPlanned so far:\n${plannedTitles.map((t, i) => `${i + 1}. ${t}`).join('\n')}`
+    : head;
+}
+
 export function repairText(issues: string): string {
   return `Your previous answer did not match the required format: ${issues}. Answer again with corrected JSON only.`;
 }

@@ -8,12 +8,20 @@ import type { CallUsage, ContextFile, Plan, Subtask } from '../shared/schemas';
  */
 export type SharedContextRef = { kind: 'inline'; text: string } | { kind: 'blob'; key: string; chars: number };
 
+/** The tools a job may use, as the planner sees them (no schemas: those stay on the worker). */
+export interface ToolSummary {
+  name: string;
+  description: string;
+}
+
 export interface PlanInput {
   job: string;
   context: ContextFile[];
   maxSubtasks: number;
   /** null: the worker's configured planner model (RENGA_PLANNER_MODEL). */
   model: string | null;
+  /** Tools the job allows (already resolved on a worker): the planner assigns them to subtasks. */
+  tools?: ToolSummary[];
 }
 export interface PlanOutput {
   plan: Plan;

@@ -2,19 +2,28 @@
  * The typed TS API the CLI is built on: start a job, follow it, fetch its result document.
  * Input is validated here with the same schema the workflow uses, so bad input never starts a run.
  */
-import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+  WorkflowNotFoundError,
+} from '@temporalio/common';
 import {
   Client,
-  Connection,
+  type Connection,
   WorkflowFailedError,
   type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { createCodecs } from '../shared/codec';
+import { connectWhenServing, type RetryOptions } from '../temporal/connect';
 import { loadClientConfig, type ClientConfig } from '../shared/config';
 import { getRateLimitWait, type RateLimitWait } from './rate-limit-status';
+import { startTracing } from '../shared/telemetry';
 import {
   JobInputSchema,
   ResultDocumentSchema,
@@ -37,6 +46,7 @@ import {
   cancelSignal,
   progressQuery,
   rejectPlanUpdate,
+  resultQuery,
   type CancelRequest,
 } from '../workflows/definitions';
 import type { jobWorkflow } from '../workflows';
@@ -54,22 +64,41 @@ export interface RengaClient {
   close(): Promise<void>;
 }
 
-export async function connect(config: ClientConfig = loadClientConfig()): Promise<RengaClient> {
+/** How long an ordinary command waits for Temporal; `renga dev` waits longer for the server it started. */
+export const CONNECT_WAIT_MS = 10_000;
+
+export interface ConnectOptions {
+  /** Keep retrying (with backoff) this long before exit 3. */
+  waitMs?: number;
+  onRetry?: RetryOptions['onRetry'];
+}
+
+export async function connect(
+  config: ClientConfig = loadClientConfig(),
+  opts: ConnectOptions = {},
+): Promise<RengaClient> {
   // Before the network: a bad key configuration is a usage error (exit 2), not an unreachable server.
   const payloadCodecs = createCodecs(config).chain;
+  // With OTEL_* set, `renga run/start` opens the job's trace; the workflow and its activities join it.
+  const tracing = startTracing('renga-cli');
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, connectTimeout: '5s' });
+    connection = await connectWhenServing(config.TEMPORAL_ADDRESS, {
+      deadlineMs: opts.waitMs ?? CONNECT_WAIT_MS,
+      attemptMs: 5_000,
+      onRetry: opts.onRetry,
+    });
   } catch (err) {
-    throw new TemporalUnreachableError(
-      `cannot reach Temporal at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS): ${(err as Error).message}`,
-    );
+    throw new TemporalUnreachableError((err as Error).message, { cause: err });
   }
   // Same codecs as the worker: inputs leave this process encrypted/offloaded, results come back readable.
   const client = new Client({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     dataConverter: { payloadCodecs },
+    ...(tracing
+      ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: tracing.tracer })] } }
+      : {}),
   });
   return { client, config, close: () => connection.close() };
 }
@@ -196,6 +225,13 @@ export async function getResult(rc: RengaClient, workflowId: string): Promise<Re
         : cause instanceof TimeoutFailure
           ? 'timed out'
           : (cause?.message ?? err.message);
+    // The run ended without returning its document (terminated, timed out, or a Temporal cancel on
+    // an older version): ask the closed run for it, which a worker answers by replaying the history.
+    const kept = await handle
+      .query(resultQuery)
+      .then((d) => ResultDocumentSchema.safeParse(d))
+      .catch(() => null);
+    if (kept?.success) return { ...kept.data, status, error: reason };
     const description = await handle.describe();
     return emptyDocument(workflowId, status, reason, description);
   }
@@ -325,9 +361,26 @@ export async function describeJob(rc: RengaClient, workflowId: string): Promise<
   return rc.client.workflow.getHandle(workflowId).describe();
 }
 
+/** Cancelling a job that has already ended: there is nothing to stop (exit 2, not "no such job"). */
+export class JobAlreadyFinishedError extends Error {
+  override readonly name = 'JobAlreadyFinishedError';
+}
+
 /** Stops scheduling subtasks and cancels running ones; finished work stays in the result. */
 export async function cancelJob(rc: RengaClient, workflowId: string, req: Partial<CancelRequest> = {}): Promise<void> {
-  await rc.client.workflow.getHandle(workflowId).signal(cancelSignal, req);
+  const handle = rc.client.workflow.getHandle(workflowId);
+  const finished = (status: string) =>
+    new JobAlreadyFinishedError(`job ${workflowId} already finished (${status.toLowerCase()}); nothing to cancel`);
+  // Throws WorkflowNotFoundError when there is no such job at all.
+  const before = await handle.describe();
+  if (before.status.name !== 'RUNNING') throw finished(before.status.name);
+  try {
+    await handle.signal(cancelSignal, req);
+  } catch (err) {
+    // It ended between the two calls: the server answers a signal to a closed run as "not found".
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    throw finished((await handle.describe()).status.name);
+  }
 }
 
 export function uiLink(config: ClientConfig, workflowId: string): string {

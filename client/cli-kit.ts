@@ -1,9 +1,10 @@
 /** What every `renga` command shares: exit codes, argument parsers, a connected client. */
 import { InvalidArgumentError } from 'commander';
 import { loadClientConfig } from '../shared/config';
+import { shutdownTracing } from '../shared/telemetry';
 import { connect, type RengaClient } from './api';
 
-/** DESIGN.md: 0 done, 1 the job failed or was cancelled, 2 bad usage or input, 3 Temporal unreachable. */
+/** docs/architecture.md, "Exit codes": 0 done, 1 the job failed or was cancelled, 2 bad usage or input, 3 Temporal unreachable. */
 export const EXIT = { ok: 0, jobFailed: 1, usage: 2, unreachable: 3 } as const;
 
 /** Bad usage found after parsing (e.g. a combination of options); exits 2. */
@@ -34,5 +35,7 @@ export async function withClient<T>(fn: (rc: RengaClient) => Promise<T>): Promis
     return await fn(rc);
   } finally {
     await rc.close();
+    // The job's root span is sent before the CLI exits.
+    await shutdownTracing();
   }
 }

@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 /**
  * The `renga` command. Each group of subcommands lives in client/commands/; this file wires them
- * up and turns every error into one of DESIGN.md's exit codes.
+ * up and turns every error into one of the exit codes in docs/architecture.md.
  */
 import { ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { Command, CommanderError } from 'commander';
+import { ObjectStoreError } from '../shared/blobs/object-store';
 import { ConfigError } from '../shared/config';
-import { InvalidJobInputError, TemporalUnreachableError } from './api';
+import { TemporalNotServingError } from '../temporal/connect';
+import { InvalidJobInputError, JobAlreadyFinishedError, TemporalUnreachableError } from './api';
 import { EXIT, UsageError, type CommandContext } from './cli-kit';
 import { registerBatchCommands } from './commands/batch';
+import { registerBlobCommands } from './commands/blobs';
 import { registerInspectCommands } from './commands/inspect';
 import { registerJobCommands } from './commands/jobs';
 import { registerOpsCommands } from './commands/ops';
@@ -29,6 +32,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerOpsCommands(program, ctx);
   registerBatchCommands(program, ctx);
   registerScheduleCommands(program);
+  registerBlobCommands(program);
   return program;
 }
 
@@ -53,13 +57,21 @@ function reportError(err: unknown): number {
     say(`invalid input: ${err.message}`);
     return EXIT.usage;
   }
+  if (err instanceof JobAlreadyFinishedError) {
+    say(err.message);
+    return EXIT.usage;
+  }
   if (err instanceof ConfigError) {
     say(err.message);
     return EXIT.usage;
   }
-  if (err instanceof TemporalUnreachableError) {
+  if (err instanceof TemporalUnreachableError || err instanceof TemporalNotServingError) {
     say(err.message);
     return EXIT.unreachable;
+  }
+  if (err instanceof ObjectStoreError) {
+    say(err.message);
+    return EXIT.jobFailed;
   }
   if (err instanceof WorkflowUpdateFailedError) {
     // The workflow's validator refused (e.g. approving a job that is not waiting for approval).

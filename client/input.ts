@@ -12,6 +12,9 @@ export interface JobFlags {
   plannerModel?: string;
   workerModel?: string;
   approvePlan?: boolean;
+  /** `--tools NAME|PREFIX…` and `--max-turns N`: sub-agents with tools. */
+  tools?: string[];
+  maxTurns?: number;
 }
 
 function readText(file: string, flag: string): string {
@@ -73,6 +76,8 @@ export function buildJobInput(jobArg: string | undefined, flags: JobFlags): JobI
     ...(flags.plannerModel ? { plannerModel: flags.plannerModel } : {}),
     ...(flags.workerModel ? { workerModel: flags.workerModel } : {}),
     ...(flags.approvePlan ? { approvePlan: true } : {}),
+    ...(flags.tools?.length ? { tools: flags.tools } : {}),
+    ...(flags.maxTurns !== undefined ? { maxTurns: flags.maxTurns } : {}),
   };
   try {
     return validateJobInput(merged);

@@ -6,17 +6,18 @@
  *   keys can be live at once (rotation: encrypt with the first, decrypt with any). Keys come from
  *   the environment or a file, never from a payload or the history.
  * - {@link ClaimCheckCodec}: a payload still larger than a threshold after encryption is written to
- *   a directory (content-addressed) and only a small reference enters the history, so a big
- *   context or output never meets Temporal's 2 MiB payload limit.
+ *   the object store (a directory or S3, content-addressed) and only a small reference enters the
+ *   history, so a big context or output never meets Temporal's 2 MiB payload limit.
  *
  * Chain order is [encryption, claim check]: encode encrypts first, so offloaded blobs are ciphertext
  * too; decode fetches first, then decrypts. Node-only: used outside the workflow sandbox.
  */
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { LocalObjectStore } from './blobs/local-store';
+import { checkKey, type ObjectStore } from './blobs/object-store';
+import { openObjectStore, type ObjectStoreSettings } from './blobs/open';
 import { ConfigError } from './config';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -43,7 +44,7 @@ export class EncryptionKeyMissingError extends PayloadCodecError {
 export class PayloadDecryptionError extends PayloadCodecError {
   override readonly name = 'PayloadDecryptionError';
 }
-/** A claim-checked payload is not in this process's payload directory. */
+/** A claim-checked payload is not in this process's payload store. */
 export class PayloadUnavailableError extends PayloadCodecError {
   override readonly name = 'PayloadUnavailableError';
 }
@@ -155,6 +156,16 @@ export class EncryptionCodec implements PayloadCodec {
     return this.keys[0]?.id ?? null;
   }
 
+  /**
+   * A content address that reveals nothing about the content: HMAC-SHA256 under the active key
+   * (null when encryption is off, where a plain SHA-256 does). Same bytes, same key: idempotent puts.
+   */
+  keyedDigest(bytes: Uint8Array): string | null {
+    const active = this.keys[0];
+    if (!active) return null;
+    return createHmac('sha256', active.key).update('renga-blob-key\n').update(bytes).digest('hex');
+  }
+
   async encode(payloads: Payload[]): Promise<Payload[]> {
     const active = this.keys[0];
     if (!active) return payloads;
@@ -206,14 +217,19 @@ export class EncryptionCodec implements PayloadCodec {
 
 export class ClaimCheckCodec implements PayloadCodec {
   /**
-   * @param dir where offloaded payloads live; every client, worker and codec server that must read
-   *   them shares it (a volume), like RENGA_BLOB_DIR.
+   * @param store where offloaded payloads live (RENGA_PAYLOAD_DIR, or RENGA_BLOB_URL's payloads/
+   *   folder), or a local directory's path; every client, worker and codec server that must read
+   *   them shares it.
    * @param thresholdBytes payloads larger than this leave the history.
    */
   constructor(
-    readonly dir: string,
+    store: ObjectStore | string,
     readonly thresholdBytes: number,
-  ) {}
+  ) {
+    this.store = typeof store === 'string' ? new LocalObjectStore(store) : store;
+  }
+
+  readonly store: ObjectStore;
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return Promise.all(
@@ -221,12 +237,7 @@ export class ClaimCheckCodec implements PayloadCodec {
         if ((p.data?.length ?? 0) <= this.thresholdBytes) return p;
         const bytes = serializePayload(p);
         const key = createHash('sha256').update(bytes).digest('hex');
-        const file = this.file(key);
-        await mkdir(path.dirname(file), { recursive: true });
-        // Write-then-rename: a crash mid-write never leaves a truncated file under the final name.
-        const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-        await writeFile(tmp, bytes);
-        await rename(tmp, file);
+        await this.store.put(key, bytes);
         return {
           metadata: { encoding: utf8.encode(CLAIM_CHECK_ENCODING) },
           data: utf8.encode(JSON.stringify({ sha256: key, bytes: bytes.length })),
@@ -240,29 +251,35 @@ export class ClaimCheckCodec implements PayloadCodec {
       payloads.map(async (p) => {
         if (meta(p, 'encoding') !== CLAIM_CHECK_ENCODING) return p;
         const ref = JSON.parse(fromUtf8.decode(p.data ?? new Uint8Array())) as { sha256: string; bytes: number };
-        let bytes: Buffer;
+        let bytes: Buffer | null;
         try {
-          bytes = await readFile(this.file(ref.sha256));
+          bytes = await this.store.get(checkPayloadRef(ref.sha256));
         } catch (err) {
+          if (err instanceof PayloadCodecError) throw err;
           throw new PayloadUnavailableError(
-            `payload ${ref.sha256} (${ref.bytes} bytes) is not in the payload directory ${this.dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); every client and worker must share RENGA_PAYLOAD_DIR`,
+            `payload ${ref.sha256} (${ref.bytes} bytes) could not be read from ${this.store.location}: ${(err as Error).message}`,
+            { cause: err },
+          );
+        }
+        if (bytes === null) {
+          throw new PayloadUnavailableError(
+            `payload ${ref.sha256} (${ref.bytes} bytes) is not in the payload store ${this.store.location}; every client and worker must share RENGA_PAYLOAD_DIR (or RENGA_BLOB_URL)`,
           );
         }
         return deserializePayload(bytes);
       }),
     );
   }
-
-  private file(key: string): string {
-    if (!/^[0-9a-f]{64}$/.test(key)) throw new PayloadCodecError(`not a payload reference: ${key}`);
-    return path.resolve(this.dir, key.slice(0, 2), key);
-  }
 }
 
-export interface CodecSettings {
+function checkPayloadRef(key: string): string {
+  if (!/^[0-9a-f]{64}$/.test(key)) throw new PayloadCodecError(`not a payload reference: ${key}`);
+  return checkKey(key);
+}
+
+export interface CodecSettings extends ObjectStoreSettings {
   RENGA_ENCRYPTION_KEYS?: string;
   RENGA_ENCRYPTION_KEYS_FILE?: string;
-  RENGA_PAYLOAD_DIR: string;
   RENGA_PAYLOAD_OFFLOAD_BYTES: number;
 }
 
@@ -277,6 +294,6 @@ export function createCodecs(settings: CodecSettings): RengaCodecs {
   const encryption = new EncryptionCodec(
     loadKeys({ keys: settings.RENGA_ENCRYPTION_KEYS, keysFile: settings.RENGA_ENCRYPTION_KEYS_FILE }),
   );
-  const claimCheck = new ClaimCheckCodec(settings.RENGA_PAYLOAD_DIR, settings.RENGA_PAYLOAD_OFFLOAD_BYTES);
+  const claimCheck = new ClaimCheckCodec(openObjectStore(settings, 'payloads'), settings.RENGA_PAYLOAD_OFFLOAD_BYTES);
   return { encryption, claimCheck, chain: [encryption, claimCheck] };
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { RateLimitsSettingSchema } from './rate-limits';
+import { parseS3Url } from './blobs/s3-url';
 
 export const DEFAULT_PLANNER_MODEL = 'claude-sonnet-4-6';
 export const DEFAULT_WORKER_MODEL = 'claude-haiku-4-5';
@@ -35,6 +36,18 @@ const ClientEnvSchema = z.object({
   /** Payloads larger than RENGA_PAYLOAD_OFFLOAD_BYTES are stored here and referenced from the history. */
   RENGA_PAYLOAD_DIR: z.string().min(1).default('.renga/payloads'),
   RENGA_PAYLOAD_OFFLOAD_BYTES: z.coerce.number().int().min(1024).max(1_900_000).default(131_072),
+  // Object storage (shared/blobs/): job context, sharded outputs and offloaded payloads.
+  /** Where large job contexts and sharded outputs are kept so they enter the history as a key. */
+  RENGA_BLOB_DIR: z.string().min(1).default('.renga/blobs'),
+  /** `s3://bucket/prefix`: blobs and payloads go to S3-compatible storage instead of the two directories. */
+  RENGA_BLOB_URL: z
+    .string()
+    .trim()
+    .refine((v) => parseS3Url(v) !== null, 'must be s3://bucket or s3://bucket/prefix')
+    .optional(),
+  /** Server-side encryption for every object written to S3 (passed through as x-amz-server-side-encryption). */
+  RENGA_BLOB_SSE: z.enum(['AES256', 'aws:kms', 'aws:kms:dsse']).optional(),
+  RENGA_BLOB_SSE_KMS_KEY_ID: z.string().trim().min(1).optional(),
 });
 
 const WorkerEnvSchema = ClientEnvSchema.extend({
@@ -45,8 +58,6 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
   /** Seconds without a streamed byte before a model call is abandoned as stalled. */
   RENGA_STREAM_IDLE_SECONDS: z.coerce.number().positive().default(30),
   RENGA_MAX_ACTIVITIES: z.coerce.number().int().positive().default(100),
-  /** Where large job contexts are kept so they enter the history once, not once per subtask. */
-  RENGA_BLOB_DIR: z.string().min(1).default('.renga/blobs'),
   // Worker tuning (worker/operations.ts).
   RENGA_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).default(40),
   /** Per-worker cap on activity (≈ model call) starts per second. */
@@ -55,7 +66,7 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
   RENGA_TASK_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
   /** On SIGTERM, in-flight subtasks get this long to finish before they are handed back. */
   RENGA_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(30),
-  /** host:port for the Prometheus `/metrics` endpoint of the Temporal runtime; unset: off. */
+  /** host:port for the Prometheus `/metrics` endpoint (renga's and the Temporal runtime's metrics); unset: off. */
   RENGA_METRICS_ADDRESS: address.optional(),
   /**
    * Explicit rate limits per model family (JSON, e.g. {"haiku":{"rpm":50,"itpm":50000,"otpm":10000}}) for an
@@ -74,7 +85,14 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
     })
     .pipe(RateLimitsSettingSchema)
     .optional(),
+  /** Prompt and answer text on model-call spans (only with tracing on, never with payload encryption). */
+  RENGA_OTEL_CAPTURE_CONTENT: z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
   RENGA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  /** JSON file of MCP servers whose tools sub-agents may use (activities/tools/mcp-config.ts). */
+  RENGA_MCP_CONFIG: z.string().min(1).optional(),
   RENGA_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });
 

@@ -25,6 +25,14 @@ const modelId = z
   .trim()
   .regex(/^[a-z0-9][a-z0-9.\-_:@]*$/i, 'a model id such as claude-haiku-4-5');
 
+/** A tool name as the model sees it (`mcp__fs__read_file`, `word_count`), or a prefix of such names (`mcp__fs`). */
+export const ToolPatternSchema = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9_-]{1,128}$/, 'a tool name or prefix such as mcp__fs or mcp__fs__read_file');
+export const DEFAULT_MAX_TURNS = 10;
+export const MAX_TURNS_LIMIT = 200;
+
 export const ContextFileSchema = z.object({
   name: z.string().min(1),
   content: z.string(),
@@ -67,9 +75,20 @@ export const JobInputSchema = z
     batchPollSeconds: z.number().int().min(1).max(3_600).default(30),
     /** Plans with more subtasks than this run in child workflows of this many subtasks each. */
     shardSize: z.number().int().min(2).max(MAX_SHARD_SIZE).default(DEFAULT_SHARD_SIZE),
+    /** Tools (names or `mcp__server` prefixes) the job's sub-agents may use; the planner picks per subtask. */
+    tools: z.array(ToolPatternSchema).max(64).optional(),
+    /** Model turns a sub-agent may take before it fails with MaxTurnsExceeded. */
+    maxTurns: z.number().int().min(1).max(MAX_TURNS_LIMIT).default(DEFAULT_MAX_TURNS),
   })
   .strict()
   .superRefine((input, ctx) => {
+    if (input.tools?.length && input.fanOut === 'batch-api') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tools'],
+        message: "sub-agents with tools run turn by turn and cannot go through fanOut 'batch-api'",
+      });
+    }
     const total = input.context.reduce((n, f) => n + f.content.length, 0);
     if (total > MAX_CONTEXT_CHARS) {
       ctx.addIssue({
@@ -101,10 +120,16 @@ export const SubtaskSchema = z.object({
   id: z.string(),
   title: z.string(),
   instructions: z.string(),
+  /** Tools this subtask's sub-agent may call; absent or empty: one plain model call. */
+  tools: z.array(z.string()).optional(),
 });
 export type Subtask = z.infer<typeof SubtaskSchema>;
 
-export const PlanSchema = z.object({ subtasks: z.array(SubtaskSchema).min(1) });
+export const PlanSchema = z.object({
+  subtasks: z.array(SubtaskSchema).min(1),
+  /** Set when the planner offered more subtasks than `maxSubtasks`: how many; the plan keeps the first. */
+  trimmedFrom: z.number().int().positive().optional(),
+});
 export type Plan = z.infer<typeof PlanSchema>;
 
 export const TokenUsageSchema = z.object({
@@ -123,6 +148,14 @@ export const CallUsageSchema = z.object({
 });
 export type CallUsage = z.infer<typeof CallUsageSchema>;
 
+/** One tool call of a sub-agent, as the result document lists it (the result text stays in the blob store). */
+export const ToolCallSchema = z.object({
+  name: z.string(),
+  ok: z.boolean(),
+  ms: z.number().int().nonnegative(),
+});
+export type ToolCall = z.infer<typeof ToolCallSchema>;
+
 export const SubtaskStatusSchema = z.enum(['completed', 'failed', 'skipped']);
 
 export const SubtaskResultSchema = z.object({
@@ -135,6 +168,11 @@ export const SubtaskResultSchema = z.object({
   attempts: z.number().int().nonnegative(),
   usage: TokenUsageSchema,
   error: z.string().nullable(),
+  /** Model turns taken (1 for a plain call, 0 if it never ran). */
+  turns: z.number().int().nonnegative().optional(),
+  toolCalls: z.array(ToolCallSchema).optional(),
+  /** Sub-agents: blob key of the conversation (`renga result <id> --transcript <subtask>`). */
+  transcriptRef: z.string().optional(),
 });
 export type SubtaskResult = z.infer<typeof SubtaskResultSchema>;
 
@@ -205,6 +243,9 @@ export const ProgressSchema = z.object({
       state: SubtaskStateSchema,
       attempts: z.number().int(),
       error: z.string().nullable(),
+      /** Sub-agents: turns and tool calls finished so far (a running one's live turn is its child workflow's query). */
+      turns: z.number().int().optional(),
+      toolCalls: z.number().int().optional(),
     }),
   ),
   plannerModel: z.string().nullable(),

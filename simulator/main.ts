@@ -1,6 +1,7 @@
 // Standalone simulator: `npx tsx simulator/main.ts --port 0 --latency-ms 50 --fault-rate 0.2 --seed 1`
 import { z } from 'zod';
 import { RateLimitConfigSchema } from './rate-limits';
+import { REALISTIC_LATENCY } from './latency';
 import { startSimulator } from './server';
 import type { FaultConfig, SimulatorOptions } from './types';
 
@@ -10,6 +11,7 @@ const USAGE = `usage: tsx simulator/main.ts [options]
   --seed N                  PRNG seed for random faults (default 1)
   --latency-ms SPEC         N, or per model: claude-haiku-4-5=20,*=50
   --stream-chunk-delay-ms N delay between streamed deltas
+  --realistic-latency       models answer at about the real services' speeds (Haiku faster than Sonnet)
   --fault-rate P            total rate of retryable faults, split evenly over
                             rateLimit, overloaded, server and reset
   --rate-limit P --overloaded P --server-error P --reset P --stream-error P --stall P
@@ -89,6 +91,10 @@ export function parseArgs(argv: string[]): SimulatorOptions {
         break;
       case '--latency-ms':
         opts.latencyMs = latency(value());
+        break;
+      case '--realistic-latency':
+        opts.latencyMs = { ...REALISTIC_LATENCY.latencyMs };
+        opts.streamChunkDelayMs = { ...REALISTIC_LATENCY.streamChunkDelayMs };
         break;
       case '--stream-chunk-delay-ms':
         opts.streamChunkDelayMs = number(flag, value(), { min: 0 });

@@ -1,5 +1,6 @@
 import { invalidRequest, type ApiErrorSpec } from './errors';
 import { shortHash } from './generate';
+import { agentRequest, type AgentRequest } from './tools';
 
 type Obj = Record<string, unknown>;
 
@@ -22,6 +23,10 @@ export interface MessagesRequest {
   promptDigest: string;
   format: Obj | null;
   forcedTool: ForcedTool | null;
+  /** Set when tools are offered and the model may choose (simulator/tools.ts). */
+  agent: AgentRequest | null;
+  /** The parsed body, for prompt-cache accounting. */
+  body: Obj;
 }
 
 export interface LogFields {
@@ -192,6 +197,8 @@ export function validateMessagesRequest(body: unknown, countTokens: boolean): Va
       promptDigest: shortHash(JSON.stringify([body.system ?? null, body.messages])),
       format,
       forcedTool,
+      agent: forcedTool || format ? null : agentRequest(body),
+      body,
     },
   };
 }

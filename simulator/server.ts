@@ -20,11 +20,15 @@ import {
   unauthorized,
   type ApiErrorSpec,
 } from './errors';
+import { AnswerScript, type ScriptedAnswer } from './answers';
 import { MessageBatchStore, sendJsonl } from './batches';
 import { FaultPlanner, type FaultDecision } from './faults';
 import { chunk, estimateTokens, generateFromSchema, promptWords, textAnswer, tokensForChars } from './generate';
 import { RateLimitConfigSchema, RateLimits, type FamilyAccounting, type RateLimitConfig } from './rate-limits';
+import { forModel, type PerModel } from './latency';
 import { logFields, validateMessagesRequest, type MessagesRequest } from './request';
+import { PromptCache, type CacheUsage } from './prompt-cache';
+import { agentLogEntry, nextMove } from './tools';
 import {
   DEFAULT_MODELS,
   type FaultConfig,
@@ -62,7 +66,7 @@ const FaultConfigSchema = z.strictObject({
 const ConfigPatchSchema = z.strictObject({
   latencyMs: z.union([z.number().min(0), z.record(z.string(), z.number().min(0))]).optional(),
   faults: FaultConfigSchema.optional(),
-  streamChunkDelayMs: z.number().min(0).optional(),
+  streamChunkDelayMs: z.union([z.number().min(0), z.record(z.string(), z.number().min(0))]).optional(),
   seed: z.number().int().optional(),
   batches: z
     .strictObject({
@@ -152,12 +156,12 @@ function presentedKey(req: http.IncomingMessage): string | undefined {
   return match ? match[1] : undefined;
 }
 
-function usageOf(input: number, output: number): Usage {
+function usageOf(input: number, output: number, cache: CacheUsage = { read: 0, write: 0 }): Usage {
   return {
     input_tokens: input,
     output_tokens: output,
-    cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
+    cache_creation_input_tokens: cache.write,
+    cache_read_input_tokens: cache.read,
     cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
     inference_geo: null,
     output_tokens_details: null,
@@ -190,6 +194,8 @@ interface Produced {
   stopReason: StopReason;
   inputTokens: number;
   outputTokens: number;
+  /** Prompt-cache reads and writes (simulator/prompt-cache.ts); `inputTokens` is what is left. */
+  cache: CacheUsage;
 }
 
 type SseEvent =
@@ -209,8 +215,8 @@ class SimulatorServer implements Simulator {
   private readonly models: ReadonlySet<string>;
   private readonly apiKey: string | undefined;
   private readonly arrayItems: number;
-  private latencyMs: number | Record<string, number>;
-  private streamChunkDelayMs: number;
+  private latencyMs: PerModel;
+  private streamChunkDelayMs: PerModel;
   private seed: number;
   private seq = 0;
   private idCounter = 0;
@@ -219,6 +225,8 @@ class SimulatorServer implements Simulator {
   private closing: Promise<void> | null = null;
   private readonly batchStore: MessageBatchStore;
   private readonly rateLimits: RateLimits;
+  private readonly answers = new AnswerScript();
+  private readonly promptCache = new PromptCache();
 
   constructor(opts: SimulatorOptions) {
     this.rateLimits = new RateLimits(opts.rateLimits);
@@ -293,6 +301,10 @@ class SimulatorServer implements Simulator {
     return this.rateLimits.accounting();
   }
 
+  scriptAnswer(...answers: ScriptedAnswer[]): void {
+    this.answers.enqueue(answers);
+  }
+
   clearLog(): void {
     // In place: callers may hold a reference to `log`.
     this.log.length = 0;
@@ -312,8 +324,8 @@ class SimulatorServer implements Simulator {
   }
 
   private currentConfig(): {
-    latencyMs: number | Record<string, number>;
-    streamChunkDelayMs: number;
+    latencyMs: PerModel;
+    streamChunkDelayMs: PerModel;
     seed: number;
     faults: FaultConfig;
     batches: ReturnType<MessageBatchStore['getConfig']>;
@@ -328,8 +340,7 @@ class SimulatorServer implements Simulator {
   }
 
   private latencyFor(model: string): number {
-    if (typeof this.latencyMs === 'number') return this.latencyMs;
-    return this.latencyMs[model] ?? this.latencyMs['*'] ?? 0;
+    return forModel(this.latencyMs, model);
   }
 
   private newId(prefix: string): string {
@@ -542,6 +553,7 @@ class SimulatorServer implements Simulator {
     const v = validateMessagesRequest(json, isCount);
     if (!v.ok) return sendError(v.error, 'error', null);
     const request = v.request;
+    if (request.agent) entry.agent = agentLogEntry(request.agent, null);
     if (!this.models.has(request.model)) return sendError(notFound(`model: ${request.model}`), 'error', null);
 
     if (isCount) {
@@ -565,7 +577,8 @@ class SimulatorServer implements Simulator {
     const fault = this.planner.decide({
       model: request.model,
       stream: request.stream,
-      lastUserText: request.lastUserText,
+      // Inside an agent loop, later turns carry tool results: match the conversation's start too.
+      lastUserText: request.agent ? `${request.agent.head}\n${request.lastUserText}` : request.lastUserText,
     });
     if (!(await sleep(this.latencyFor(request.model), ac.signal))) {
       this.record(entry, 0, 'fault', 'aborted');
@@ -581,7 +594,7 @@ class SimulatorServer implements Simulator {
       return sendError(this.faultError(fault, request), 'fault', fault.kind);
     }
 
-    const produced = this.produce(request);
+    const produced = this.answers.apply(request, this.produce(request, entry));
     if (request.stream) {
       const mode = fault?.kind === 'stall' ? 'stall' : fault?.kind === 'streamError' ? 'streamError' : 'ok';
       await this.serveStream(res, entry, request, produced, requestId, mode, ac.signal, admission.headers);
@@ -591,7 +604,7 @@ class SimulatorServer implements Simulator {
     }
     admission.settle(produced.outputTokens);
     const message = this.messageOf(request, produced, produced.block, produced.stopReason, produced.outputTokens);
-    entry.usage = { input_tokens: produced.inputTokens, output_tokens: produced.outputTokens };
+    entry.usage = usageLog(produced);
     entry.responseText = produced.served;
     this.record(entry, 200, 'ok', null);
     sendJson(res, 200, message, { 'request-id': requestId, ...admission.headers });
@@ -638,9 +651,31 @@ class SimulatorServer implements Simulator {
     this.log.push(entry);
   }
 
-  private produce(request: MessagesRequest): Produced {
-    const inputTokens = tokensForChars(request.inputChars);
+  private produce(request: MessagesRequest, entry?: RequestLogEntry): Produced {
+    const cache = this.promptCache.account(request.body, request.model);
+    const inputTokens = tokensForChars(request.inputChars) - cache.read - cache.write;
     const gen = { words: promptWords(request.lastUserText), arrayItems: this.arrayItems };
+    const move = request.agent
+      ? nextMove(request.agent, this.arrayItems, (head) => textAnswer(request.model, head, request.promptDigest))
+      : null;
+    if (request.agent && entry) entry.agent = agentLogEntry(request.agent, move);
+    if (move?.kind === 'tool') {
+      const served = JSON.stringify(move.input);
+      return {
+        block: {
+          type: 'tool_use',
+          id: this.newId('toolu_sim_'),
+          name: move.name,
+          input: move.input,
+          caller: { type: 'direct' },
+        },
+        served,
+        stopReason: 'tool_use',
+        inputTokens,
+        outputTokens: estimateTokens(served),
+        cache,
+      };
+    }
     if (request.forcedTool) {
       const input = generateFromSchema(request.forcedTool.inputSchema ?? { type: 'object' }, gen);
       const served = JSON.stringify(input);
@@ -656,11 +691,15 @@ class SimulatorServer implements Simulator {
         stopReason: 'tool_use',
         inputTokens,
         outputTokens: estimateTokens(served),
+        cache,
       };
     }
-    let text = request.format
-      ? JSON.stringify(generateFromSchema(request.format, gen))
-      : textAnswer(request.model, request.lastUserText, request.promptDigest);
+    let text =
+      move?.kind === 'answer'
+        ? move.text
+        : request.format
+          ? JSON.stringify(generateFromSchema(request.format, gen))
+          : textAnswer(request.model, request.lastUserText, request.promptDigest);
     let stopReason: StopReason = 'end_turn';
     const limit = request.maxTokens ?? Infinity;
     // Like the real model, an answer longer than max_tokens is cut off (which also breaks its JSON).
@@ -676,6 +715,7 @@ class SimulatorServer implements Simulator {
       stopReason,
       inputTokens,
       outputTokens: Math.min(estimateTokens(text), limit),
+      cache,
     };
   }
 
@@ -697,7 +737,7 @@ class SimulatorServer implements Simulator {
       stop_details: null,
       container: null,
       diagnostics: null,
-      usage: usageOf(produced.inputTokens, outputTokens),
+      usage: usageOf(produced.inputTokens, outputTokens, produced.cache),
     };
   }
 
@@ -742,7 +782,7 @@ class SimulatorServer implements Simulator {
     const pieces = chunk(produced.served, DELTA_CHARS);
     for (let i = 0; i < pieces.length; i++) {
       if (mode === 'streamError' && i === DELTAS_BEFORE_STREAM_ERROR) break;
-      if (i > 0 && !(await sleep(this.streamChunkDelayMs, signal))) {
+      if (i > 0 && !(await sleep(forModel(this.streamChunkDelayMs, request.model), signal))) {
         this.record(entry, 200, 'fault', 'aborted');
         return;
       }
@@ -767,18 +807,27 @@ class SimulatorServer implements Simulator {
       usage: {
         input_tokens: produced.inputTokens,
         output_tokens: produced.outputTokens,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: produced.cache.write,
+        cache_read_input_tokens: produced.cache.read,
         output_tokens_details: null,
         server_tool_use: null,
       },
     });
-    entry.usage = { input_tokens: produced.inputTokens, output_tokens: produced.outputTokens };
+    entry.usage = usageLog(produced);
     entry.responseText = produced.served;
     this.record(entry, 200, 'ok', null);
     send({ type: 'message_stop' });
     res.end();
   }
+}
+
+function usageLog(p: Produced): NonNullable<RequestLogEntry['usage']> {
+  return {
+    input_tokens: p.inputTokens,
+    output_tokens: p.outputTokens,
+    cache_read_input_tokens: p.cache.read,
+    cache_creation_input_tokens: p.cache.write,
+  };
 }
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {

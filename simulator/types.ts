@@ -2,13 +2,19 @@
 import type { FamilyAccounting, RateLimitConfig } from './rate-limits';
 
 export type { FamilyAccounting, RateLimitConfig } from './rate-limits';
+import type { ScriptedAnswer } from './answers';
+import type { AgentLogEntry } from './tools';
+
+export type { ScriptedAnswer };
 
 export interface SimulatorOptions {
   port?: number;
   host?: string;
   seed?: number;
+  /** Time to the first byte of an answer: one value, or per model id with '*' as the fallback. */
   latencyMs?: number | Record<string, number>;
-  streamChunkDelayMs?: number;
+  /** Pause between streamed deltas, likewise one value or per model. */
+  streamChunkDelayMs?: number | Record<string, number>;
   faults?: FaultConfig;
   apiKey?: string;
   models?: string[];
@@ -88,10 +94,17 @@ export interface RequestLogEntry {
   status: number;
   outcome: 'ok' | 'fault' | 'error';
   fault: string | null;
-  usage: { input_tokens: number; output_tokens: number } | null;
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_read_input_tokens?: number;
+    cache_creation_input_tokens?: number;
+  } | null;
   responseText: string | null;
   /** When the model's family has a requests limit: the simulator's shadow bucket after this request (see rate-limits.ts). */
   rateLimitShadow?: number;
+  /** Requests that offered tools: the agent turn (simulator/tools.ts). */
+  agent?: AgentLogEntry;
 }
 
 export type SimulatorConfigPatch = Partial<
@@ -110,6 +123,8 @@ export interface Simulator {
   setRateLimits(config: RateLimitConfig): void;
   /** Admitted / refused requests and the shadow bucket per family (also `GET /_sim/rate-limits`). */
   rateLimitAccounting(): Record<string, FamilyAccounting>;
+  /** Reshape the next matching answers (simulator/answers.ts): extra plan items, max_tokens, prose. */
+  scriptAnswer(...answers: ScriptedAnswer[]): void;
   clearLog(): void;
   close(): Promise<void>;
 }

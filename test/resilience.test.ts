@@ -1,5 +1,5 @@
 /**
- * The guarantees of DESIGN.md under real failure: a worker killed with SIGKILL mid-fan-out, the
+ * The guarantees of docs/architecture.md under real failure: a worker killed with SIGKILL mid-fan-out, the
  * simulator injecting 429/529/500/resets/mid-stream errors, and fatal 400/404 answers.
  */
 import { WorkflowFailedError } from '@temporalio/client';

@@ -6,7 +6,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { isTemporalReachable, startDevServer, type DevServer } from '../temporal/dev-server';
 
-// A real `temporal server start-dev` with a SQLite file: the restart guarantee in DESIGN.md
+// A real `temporal server start-dev` with a SQLite file: the restart guarantee in docs/architecture.md
 // ("stop and restart the dev server, it keeps its database file") rests on this behaving.
 describe('temporal dev server', () => {
   const NAMESPACE = 'renga-test';

@@ -1,7 +1,7 @@
 /** Pure logic: schemas, error classification, cost math, CLI input building. No servers needed. */
 import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { classifyError, ModelOutputError, StreamStalledError } from '../activities/errors';
@@ -39,27 +39,12 @@ describe('job input schema', () => {
     expect(r.success).toBe(false);
     if (!r.success) expect(describeZodError(r.error)).toMatch(/^context: context files total 1000001 characters/);
   });
-  test('the DESIGN.md example document satisfies the result schema', () => {
-    const doc = {
-      workflowId: 'w',
-      status: 'completed',
-      plan: { subtasks: [{ id: 's1', title: 't', instructions: 'i' }] },
-      subtasks: [
-        {
-          id: 's1',
-          status: 'completed',
-          output: 'o',
-          model: 'claude-haiku-4-5',
-          attempts: 1,
-          usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
-          error: null,
-        },
-      ],
-      answer: 'a',
-      usage: { byModel: { 'claude-haiku-4-5': { inputTokens: 0, outputTokens: 0, costUsd: 0 } }, costUsd: 0 },
-      timing: { startedAt: '2026-11-25T00:00:00.000Z', endedAt: '2026-11-25T00:00:01.000Z' },
-    };
-    expect(ResultDocumentSchema.parse(doc)).toMatchObject(doc);
+  test('the docs/architecture.md example document satisfies the result schema', () => {
+    const page = readFileSync(path.join(__dirname, '..', 'docs', 'architecture.md'), 'utf8');
+    const block = /### Result document[^\n]*\n+```json\n([\s\S]*?)\n```/.exec(page)?.[1];
+    expect(block).toBeDefined();
+    const doc: unknown = JSON.parse(block!);
+    expect(ResultDocumentSchema.parse(doc)).toEqual(doc);
   });
 });
 

@@ -3,12 +3,25 @@
  * in-flight subtasks finish within the grace time. Without ANTHROPIC_API_KEY (and no explicit
  * ANTHROPIC_BASE_URL) it serves model calls from the local simulator, and says so loudly.
  */
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type Logger } from '@temporalio/worker';
+import { startWorkerTools } from '../activities/tools/worker-tools';
+import { BlobStore } from '../activities/blob-store';
+import { openObjectStore } from '../shared/blobs/open';
 import { createCodecs } from '../shared/codec';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from '../shared/config';
+import { REALISTIC_LATENCY } from '../simulator/latency';
 import { startSimulator, type Simulator } from '../simulator/server';
+import { setModelContentCapture } from '../activities/model-span';
+import { shutdownTracing, startTracing, type Tracing } from '../shared/telemetry';
+import { retryUntilServing, type RetryOptions } from '../temporal/connect';
+import { freePort } from '../temporal/dev-server';
+import { serveMetrics, type MetricsServer } from './metrics-server';
 import { installRuntime, tuningFromConfig } from './operations';
+import { routeConsoleWarnings } from './sdk-logging';
 import { createRengaWorker } from './worker';
+
+/** A worker started beside its server (compose, systemd) may come up first: wait this long for it. */
+const CONNECT_WAIT_MS = 30_000;
 
 export const SIMULATED_BANNER = [
   '',
@@ -27,19 +40,41 @@ export interface RunningWorker {
   simulator: Simulator | null;
 }
 
-export async function startWorker(config: WorkerConfig, log?: (line: string) => void): Promise<RunningWorker> {
-  // Before any connection: the runtime carries the logger and the Prometheus exporter.
-  const runtime = installRuntime(config);
-  log ??= config.RENGA_LOG_FORMAT === 'json' ? (line) => runtime.logger.info(line.trim()) : console.error;
+export interface StartWorkerOptions {
+  /** renga's own lines (the simulator banner, the worker's summary line); default stderr. */
+  log?: (line: string) => void;
+  /** Where the SDK's and core's log lines go; default stderr. */
+  sdkLog?: (line: string) => void;
+  /** How long to keep retrying the first connection (a server that is still starting). */
+  connectWaitMs?: number;
+  onConnectRetry?: RetryOptions['onRetry'];
+}
+
+export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions = {}): Promise<RunningWorker> {
+  // Before any connection: the runtime carries the logger and the Prometheus exporter, which listens
+  // on a private port; RENGA_METRICS_ADDRESS serves renga's metrics and the runtime's together.
+  const coreMetrics = config.RENGA_METRICS_ADDRESS ? `127.0.0.1:${await freePort()}` : undefined;
+  const runtime = installRuntime(config, opts.sdkLog, coreMetrics);
+  const log =
+    opts.log ??
+    (config.RENGA_LOG_FORMAT === 'json' ? (line: string) => runtime.logger.info(line.trim()) : console.error);
   const codecs = createCodecs(config);
+  const observability = await startObservability(config, runtime, codecs.encryption.activeKeyId !== null, coreMetrics);
+  // Before anything starts: an invalid RENGA_MCP_CONFIG stops the worker before it takes any work.
+  const tools = await startWorkerTools(config.RENGA_MCP_CONFIG, log);
   let simulator: Simulator | null = null;
   let baseURL = config.ANTHROPIC_BASE_URL;
   if (!config.ANTHROPIC_API_KEY && !baseURL) {
-    simulator = await startSimulator({ latencyMs: { '*': 300 } });
+    // Real models' speeds, so a local run shows what the fan-out buys.
+    simulator = await startSimulator({ ...REALISTIC_LATENCY });
     baseURL = simulator.url;
     log(SIMULATED_BANNER);
   }
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const address = config.TEMPORAL_ADDRESS;
+  const connection = await retryUntilServing(address, () => NativeConnection.connect({ address }), {
+    deadlineMs: opts.connectWaitMs ?? CONNECT_WAIT_MS,
+    onRetry: opts.onConnectRetry,
+  });
   const worker = await createRengaWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -47,29 +82,68 @@ export async function startWorker(config: WorkerConfig, log?: (line: string) => 
     anthropic: { apiKey: config.ANTHROPIC_API_KEY, baseURL },
     models: { planner: config.RENGA_PLANNER_MODEL, worker: config.RENGA_WORKER_MODEL },
     blobDir: config.RENGA_BLOB_DIR,
+    blobStore: new BlobStore(openObjectStore(config, 'blobs'), codecs.encryption),
     streamIdleMs: config.RENGA_STREAM_IDLE_SECONDS * 1000,
     tuning: tuningFromConfig(config),
     payloadCodecs: codecs.chain,
     rateLimits: config.RENGA_RATE_LIMITS,
+    tools,
+    tracing: observability.tracing,
   });
   log(
     `renga worker on ${config.TEMPORAL_ADDRESS} namespace=${config.TEMPORAL_NAMESPACE} task queue=${config.RENGA_TASK_QUEUE} ` +
       `planner=${config.RENGA_PLANNER_MODEL} worker=${config.RENGA_WORKER_MODEL}${simulator ? ` (simulator ${simulator.url})` : ''} ` +
-      `encryption=${codecs.encryption.activeKeyId ? `on (key ${codecs.encryption.activeKeyId})` : 'off'}` +
-      `${config.RENGA_METRICS_ADDRESS && runtime.installed ? ` metrics=http://${config.RENGA_METRICS_ADDRESS}/metrics` : ''}`,
+      `encryption=${codecs.encryption.activeKeyId ? `on (key ${codecs.encryption.activeKeyId})` : 'off'} ` +
+      `blobs=${config.RENGA_BLOB_URL ?? config.RENGA_BLOB_DIR}` +
+      `${observability.metrics ? ` metrics=${observability.metrics.url}` : ''}${observability.tracing ? ' tracing=on' : ''}`,
   );
   // Worker.run() itself drains on SIGINT/SIGTERM (the runtime's default shutdown signals).
   const done = worker.run().finally(async () => {
     await connection.close();
+    await tools.close();
     await simulator?.close();
+    await observability.close();
   });
   return { done, shutdown: () => worker.shutdown(), simulator };
 }
 
+/**
+ * Traces (OTEL_* variables), the metrics endpoint and SDK warnings through renga's logger. Prompt and
+ * answer text leave the process only on request (RENGA_OTEL_CAPTURE_CONTENT), never with payload encryption.
+ */
+async function startObservability(
+  config: WorkerConfig,
+  runtime: { logger: Logger; installed: boolean },
+  encrypted: boolean,
+  coreMetrics: string | undefined,
+): Promise<{ tracing: Tracing | null; metrics: MetricsServer | null; close(): Promise<void> }> {
+  // The SDK prints model deprecation notices with console.warn: keep them in renga's log format.
+  const restoreConsole = routeConsoleWarnings(runtime.logger);
+  const tracing = startTracing('renga-worker');
+  setModelContentCapture(tracing !== null && config.RENGA_OTEL_CAPTURE_CONTENT && !encrypted);
+  if (config.RENGA_OTEL_CAPTURE_CONTENT && encrypted) {
+    runtime.logger.warn('RENGA_OTEL_CAPTURE_CONTENT is ignored: payload encryption is on');
+  }
+  const metrics = config.RENGA_METRICS_ADDRESS
+    ? await serveMetrics(config.RENGA_METRICS_ADDRESS, runtime.installed ? coreMetrics : undefined)
+    : null;
+  return {
+    tracing,
+    metrics,
+    close: async () => {
+      await metrics?.close();
+      // Spans still in the batcher are sent before the process exits.
+      await shutdownTracing();
+      restoreConsole();
+    },
+  };
+}
+
 async function main(): Promise<void> {
-  let config: WorkerConfig;
+  let running: RunningWorker;
   try {
-    config = loadWorkerConfig();
+    // Configuration problems (environment, RENGA_MCP_CONFIG) are found before any work is taken.
+    running = await startWorker(loadWorkerConfig());
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`renga worker: ${err.message}`);
@@ -77,7 +151,6 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const running = await startWorker(config);
   await running.done;
 }
 

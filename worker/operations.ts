@@ -36,16 +36,33 @@ export function tuningFromConfig(config: WorkerConfig): WorkerTuning {
   };
 }
 
+/** Log metadata as JSON: Errors keep their type and message (JSON.stringify drops both), bigints become strings. */
+function metaJson(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(meta ?? {})) {
+    out[k] = v instanceof Error ? { name: v.name, message: v.message } : typeof v === 'bigint' ? String(v) : v;
+  }
+  return out;
+}
+
+function timestamp(entry: LogEntry): string {
+  return new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+}
+
 /** One JSON object per line on stderr: what log shippers (Loki, CloudWatch, …) parse without rules. */
 export function jsonLogFunction(write: (line: string) => void = (l) => process.stderr.write(l)) {
   return (entry: LogEntry): void => {
-    const meta: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(entry.meta ?? {})) {
-      // Errors do not survive JSON.stringify; keep their type and message.
-      meta[k] = v instanceof Error ? { name: v.name, message: v.message } : v;
-    }
-    const ts = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
-    write(`${JSON.stringify({ ts, level: entry.level, msg: entry.message, ...meta })}\n`);
+    write(
+      `${JSON.stringify({ ts: timestamp(entry), level: entry.level, msg: entry.message, ...metaJson(entry.meta) })}\n`,
+    );
+  };
+}
+
+/** One readable line per entry, for a log file (`renga dev` keeps the terminal for the job itself). */
+export function textLogFunction(write: (line: string) => void) {
+  return (entry: LogEntry): void => {
+    const meta = entry.meta ? ` ${JSON.stringify(metaJson(entry.meta))}` : '';
+    write(`${timestamp(entry)} [${entry.level}] ${entry.message}${meta}\n`);
   };
 }
 
@@ -56,13 +73,23 @@ export interface RuntimeSetup {
 }
 
 /**
- * Installs the Temporal runtime with the configured logger and, when RENGA_METRICS_ADDRESS is set,
- * the Prometheus exporter. Must run before the first NativeConnection of the process.
+ * Installs the Temporal runtime with the configured logger and, when `coreMetricsAddress` is given,
+ * its Prometheus exporter there (a private port: worker/metrics-server.ts serves RENGA_METRICS_ADDRESS
+ * with renga's metrics and these). Must run before the first NativeConnection of the process. `write`
+ * sends the SDK's and core's log lines somewhere other than stderr (`renga dev`'s log file).
  */
-export function installRuntime(config: WorkerConfig): RuntimeSetup {
+export function installRuntime(
+  config: WorkerConfig,
+  write?: (line: string) => void,
+  coreMetricsAddress?: string,
+): RuntimeSetup {
   const level: LogLevel = config.RENGA_LOG_LEVEL;
   const logger =
-    config.RENGA_LOG_FORMAT === 'json' ? new DefaultLogger(level, jsonLogFunction()) : new DefaultLogger(level);
+    config.RENGA_LOG_FORMAT === 'json'
+      ? new DefaultLogger(level, jsonLogFunction(write))
+      : write
+        ? new DefaultLogger(level, textLogFunction(write))
+        : new DefaultLogger(level);
   try {
     Runtime.install({
       logger,
@@ -72,9 +99,7 @@ export function installRuntime(config: WorkerConfig): RuntimeSetup {
           filter: { core: level === 'TRACE' || level === 'DEBUG' ? level : 'WARN', other: 'ERROR' },
           forward: {},
         },
-        ...(config.RENGA_METRICS_ADDRESS
-          ? { metrics: { prometheus: { bindAddress: config.RENGA_METRICS_ADDRESS } } }
-          : {}),
+        ...(coreMetricsAddress ? { metrics: { prometheus: { bindAddress: coreMetricsAddress } } } : {}),
       },
     });
     return { logger, installed: true };

@@ -7,6 +7,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  ChildWorkflowFailure,
   condition,
   isCancellation,
   proxyActivities,
@@ -41,11 +42,17 @@ import {
   planQuery,
   progressQuery,
   rejectPlanUpdate,
+  resultQuery,
   type CancelRequest,
 } from './definitions';
+import { keepRunningOnCancel, synthesisFailedNote, unwrap } from './cancel';
+import { planActivityOptions } from './planning';
 import { detailsMarkdown } from './details';
 import { attemptOf, describeFailure } from './failures';
+import { reportJobEnded } from './job-metrics';
 import { ShardedFanOut } from './shard';
+import { agentFields, agentSummaryOf, agentTotal, runSubagent, subagentInput } from './subagent';
+import type { AgentSummary } from './subagent-definitions';
 
 /** Types that mean every other call would fail the same way: stop the job instead of retrying N times. */
 const FATAL_FOR_JOB = new Set(['ModelNotFound', 'AuthenticationFailed', 'PermissionDenied']);
@@ -61,6 +68,8 @@ interface SubtaskTrack {
   model: string | null;
   usage: SubtaskResult['usage'];
   error: string | null;
+  /** Sub-agents (subtasks with tools): turns, tool calls and transcript. */
+  agent?: AgentSummary;
 }
 
 export async function jobWorkflow(rawInput: JobInputArg): Promise<ResultDocument> {
@@ -111,9 +120,10 @@ class JobRun {
     };
     setHandler(progressQuery, () => this.progress());
     setHandler(planQuery, () => this.plan);
+    setHandler(resultQuery, () => this.document(this.status ?? 'cancelled'));
     setHandler(cancelSignal, (req) => {
       this.cancel = { synthesize: req?.synthesize ?? false, reason: req?.reason ?? null };
-      this.work.cancel();
+      if (!keepRunningOnCancel(this.phase, this.cancel)) this.work.cancel();
     });
     const mustBeWaiting = () => {
       if (this.phase !== 'awaiting-approval' || this.decision)
@@ -149,11 +159,15 @@ class JobRun {
   }
 
   async run(): Promise<ResultDocument> {
+    // Everything, synthesis included, runs in the cancellable scope: a cancel (our signal or a
+    // Temporal cancel request) in any phase lands in the catch below, and the job still returns
+    // its document with every finished subtask (see cancel.ts for the semantics).
     try {
       await this.work.run(async () => {
         await this.planStep();
         if (this.input.approvePlan) await this.awaitApproval();
         await this.fanOut();
+        await this.finish();
       });
     } catch (err) {
       if (!isCancellation(err)) throw this.end('failed', this.failure(err));
@@ -161,40 +175,53 @@ class JobRun {
       this.cancel ??= { synthesize: false, reason: 'cancel requested' };
     }
     if (this.fatal) throw this.end('failed', this.fatal);
+    if (!this.cancel) return this.end(this.tracksIn('failed') > 0 ? 'partial' : 'completed');
 
-    const tracks = [...this.tracks.values()];
-    const done = tracks.filter((t) => t.state === 'completed').length;
-    const failed = tracks.filter((t) => t.state === 'failed').length;
-    const total = tracks.length;
-
-    if (this.cancel) {
-      for (const t of tracks) if (t.state === 'queued' || t.state === 'running') t.state = 'skipped';
-      if (this.cancel.synthesize && done > 0) {
-        // The workflow scope itself may be cancelled: finish the synthesis regardless.
-        await CancellationScope.nonCancellable(() => this.synthesizeStep(true));
-      }
-      return this.end('cancelled');
-    }
-    if (done === 0 || failed / total > this.input.maxFailureRatio) {
-      throw this.end(
-        'failed',
-        ApplicationFailure.create({
-          type: 'TooManySubtasksFailed',
-          nonRetryable: true,
-          message: `${failed} of ${total} subtasks failed (more than ${Math.round(this.input.maxFailureRatio * 100)}% allowed); first error: ${this.firstError()}`,
-        }),
+    for (const t of this.tracks.values()) if (t.state === 'queued' || t.state === 'running') t.state = 'skipped';
+    if (this.cancel.synthesize && this.answer === null && this.tracksIn('completed') > 0) {
+      // The workflow scope itself may be cancelled: finish the synthesis regardless.
+      const err = await CancellationScope.nonCancellable(() => this.synthesizeStep(true)).then(
+        () => null,
+        (e: unknown) => e,
       );
+      if (err) this.cancel.reason = synthesisFailedNote(this.cancel.reason, describeFailure(unwrap(err)));
+    }
+    // Returned, not thrown: the run completes, so `renga result` reads the document either way.
+    return this.end('cancelled');
+  }
+
+  /** After the fan-out: fail the job if too much failed, else synthesize (still inside the work scope). */
+  private async finish(): Promise<void> {
+    if (this.fatal || this.cancel) return;
+    const total = this.tracks.size;
+    const failed = this.tracksIn('failed');
+    if (this.tracksIn('completed') === 0 || failed / total > this.input.maxFailureRatio) {
+      throw ApplicationFailure.create({
+        type: 'TooManySubtasksFailed',
+        nonRetryable: true,
+        message: `${failed} of ${total} subtasks failed (more than ${Math.round(this.input.maxFailureRatio * 100)}% allowed); first error: ${this.firstError()}`,
+      });
     }
     await this.synthesizeStep(failed > 0);
-    return this.end(failed > 0 ? 'partial' : 'completed');
+  }
+
+  private tracksIn(state: SubtaskState): number {
+    let n = 0;
+    for (const t of this.tracks.values()) if (t.state === state) n++;
+    return n;
   }
 
   private async planStep(): Promise<void> {
-    const out = await this.activities('plan').planJob({
+    // Tools the job names must exist before anything is spent: UnknownTool fails the job here.
+    const tools = this.input.tools?.length
+      ? await this.activities('resolve tools').resolveTools({ patterns: this.input.tools })
+      : undefined;
+    const out = await this.activities('plan', planActivityOptions(this.input)).planJob({
       job: this.input.job,
       context: this.input.context,
       maxSubtasks: this.input.maxSubtasks,
       model: this.input.plannerModel ?? null,
+      ...(tools ? { tools } : {}),
     });
     this.calls.push(...out.calls);
     this.plannerModel = out.calls[0]?.model ?? this.plannerModel;
@@ -289,13 +316,17 @@ class JobRun {
     track.state = 'running';
     this.report();
     try {
-      const out = await this.activities(`subtask ${id}: ${subtask.title}`, { activityId: `subtask-${id}` }).runSubtask({
-        subtask,
-        total,
-        shared: this.shared!,
-        model: this.input.workerModel ?? null,
-        maxTokens: this.input.subtaskMaxTokens,
-      });
+      // The one dispatch point for sub-agents: a subtask with tools runs as a child workflow.
+      const out = subtask.tools?.length
+        ? await runSubagent(subagentInput(this.input, subtask, total, this.shared!))
+        : await this.activities(`subtask ${id}: ${subtask.title}`, { activityId: `subtask-${id}` }).runSubtask({
+            subtask,
+            total,
+            shared: this.shared!,
+            model: this.input.workerModel ?? null,
+            maxTokens: this.input.subtaskMaxTokens,
+          });
+      if ('agent' in out) track.agent = out.agent;
       Object.assign(track, {
         state: 'completed',
         attempts: out.attempt,
@@ -308,7 +339,13 @@ class JobRun {
       this.calls.push(out.call);
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const cause = err instanceof ActivityFailure ? err.cause : err;
+      const cause = err instanceof ActivityFailure || err instanceof ChildWorkflowFailure ? err.cause : err;
+      // A failed sub-agent's finished turns were paid for: count them, keep its transcript.
+      track.agent = agentSummaryOf(cause) ?? track.agent;
+      if (track.agent) {
+        this.calls.push(...track.agent.calls);
+        track.usage = agentTotal(track.agent.calls).usage;
+      }
       track.state = 'failed';
       track.error = describeFailure(cause);
       track.attempts = attemptOf(cause) ?? this.input.maxAttempts;
@@ -382,6 +419,7 @@ class JobRun {
     this.status = status;
     this.phase = 'done';
     this.report(true);
+    reportJobEnded(status, this.progress());
     const doc = this.document(status, failure);
     if (!failure) return doc;
     // The failure carries the document so finished work is never lost with the job.
@@ -394,8 +432,9 @@ class JobRun {
   }
 
   private failure(err: unknown): ApplicationFailure {
-    const cause = err instanceof ActivityFailure ? err.cause : err;
-    if (cause instanceof ApplicationFailure && cause.type === 'PlanApprovalTimedOut') return cause;
+    // The workflow's own failures (TooManySubtasksFailed, PlanApprovalTimedOut) keep their message.
+    if (err instanceof ApplicationFailure) return err;
+    const cause = unwrap(err);
     const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'JobFailed';
     return ApplicationFailure.create({
       type,
@@ -447,6 +486,7 @@ class JobRun {
         state: t.state,
         attempts: t.attempts,
         error: t.error,
+        ...(t.agent ? { turns: t.agent.turns, toolCalls: t.agent.toolCalls.length } : {}),
       })),
       plannerModel: this.plannerModel,
       workerModel: this.workerModel,
@@ -469,6 +509,7 @@ class JobRun {
           attempts: t.attempts,
           usage: t.usage,
           error: t.error,
+          ...agentFields(t.agent),
         };
       }),
       answer: this.answer,

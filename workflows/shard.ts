@@ -151,8 +151,9 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardOutput> {
   try {
     await work.run(() => Promise.all(Array.from({ length: Math.min(input.concurrency, input.subtasks.length) }, lane)));
   } catch (err) {
-    // Our own cancel after a fatal failure; a cancel from the parent propagates.
-    if (!(isCancellation(err) && fatal)) throw err;
+    // Our own cancel after a fatal failure, or the parent's cancel: either way the shard stores and
+    // returns what finished (the parent waits for it), so a cancelled job keeps every output.
+    if (!isCancellation(err)) throw err;
   }
 
   const full = input.subtasks.map((s) => ({
@@ -168,7 +169,8 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardOutput> {
       error: null,
     }),
   }));
-  const resultsRef = await store.storeBlob(JSON.stringify(full));
+  // Not cancellable: after a cancel this is what keeps the finished outputs.
+  const resultsRef = await CancellationScope.nonCancellable(() => store.storeBlob(JSON.stringify(full)));
 
   const errors: Record<string, string> = {};
   for (const r of full) {
@@ -227,7 +229,8 @@ export class ShardedFanOut {
     const digestChars = Math.floor(SYNTHESIS_BUDGET_CHARS / this.shards.length);
     const previewChars = Math.min(1_000, Math.max(80, Math.floor(digestChars / this.input.shardSize)));
     let next = 0;
-    await Promise.all(
+    // allSettled: after a cancel every running shard still reports what it finished before we go on.
+    const settled = await Promise.allSettled(
       lanes.map(async (concurrency) => {
         while (next < this.shards.length && !this.fatal) {
           const index = next++;
@@ -256,6 +259,7 @@ export class ShardedFanOut {
         }
       }),
     );
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
     return this.fatal;
   }
 

@@ -6,6 +6,7 @@ import { EXIT, collect, positiveInt, withClient, type CommandContext } from '../
 import { formatProgress, formatResult } from '../format';
 import { describeRateLimitWait, getRateLimitWait } from '../rate-limit-status';
 import { buildJobInput, type JobFlags } from '../input';
+import { formatOutputs, openBlobStore, withFullOutputs } from '../outputs';
 
 interface JobCommandOpts extends JobFlags {
   approvePlan?: boolean;
@@ -23,10 +24,32 @@ function jobOptions(cmd: Command): Command {
     .option('--planner-model <id>', 'model for planning and synthesis (default RENGA_PLANNER_MODEL)')
     .option('--worker-model <id>', 'model for subtasks (default RENGA_WORKER_MODEL)')
     .option('--id <ID>', 'workflow id (default: derived from the job)')
-    .option('--approve-plan', 'wait after planning for `renga approve <id>` (or reject) before running subtasks');
+    .option('--approve-plan', 'wait after planning for `renga approve <id>` (or reject) before running subtasks')
+    .option(
+      '--tools <NAME|PREFIX...>',
+      'tools sub-agents may use: names or server prefixes (mcp__fs) from `renga tools`',
+      collectTools,
+    )
+    .option('--max-turns <N>', 'model turns a sub-agent may take (default 10)', positiveInt('--max-turns'));
+}
+
+/** `--tools a b` and `--tools a,b --tools c` both work. */
+function collectTools(value: string, previous: string[] = []): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
 }
 
 function print(doc: ResultDocument, json: boolean | undefined): number {
+  // Tools no worker offers is bad input, found before planning: exit 2 with one line, like other bad input.
+  if (doc.error?.startsWith('UnknownTool:')) {
+    process.stderr.write(`renga: invalid input: ${doc.error.replace(/^UnknownTool: (planning failed: )?/, '')}\n`);
+    return EXIT.usage;
+  }
   process.stdout.write(json ? `${JSON.stringify(doc, null, 2)}\n` : `${formatResult(doc)}\n`);
   return doc.status === 'completed' || doc.status === 'partial' ? EXIT.ok : EXIT.jobFailed;
 }
@@ -80,8 +103,15 @@ export function registerJobCommands(program: Command, ctx: CommandContext): void
     .command('result <id>')
     .description('wait for a job and print its result')
     .option('--json', 'print the result document')
-    .action(async (id: string, opts: { json?: boolean }) =>
-      withClient(async (rc) => ctx.setExit(print(await getResult(rc, id), opts.json))),
+    .option('--outputs', "load every subtask's full output from the blob store (sharded jobs keep them there)")
+    .action(async (id: string, opts: { json?: boolean; outputs?: boolean }) =>
+      withClient(async (rc) => {
+        const doc = await getResult(rc, id);
+        if (!opts.outputs) return ctx.setExit(print(doc, opts.json));
+        const full = await withFullOutputs(doc, openBlobStore(rc.config));
+        if (!opts.json) process.stdout.write(formatOutputs(full));
+        ctx.setExit(print(opts.json ? full : doc, opts.json));
+      }),
     );
 
   program

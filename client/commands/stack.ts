@@ -22,8 +22,19 @@ export function registerStackCommands(program: Command, ctx: CommandContext): vo
     .option('--once', 'stop the stack after the job instead of keeping it up for the UI')
     .addOption(new Option('--db <file>', 'dev server database file').default('.temporal/dev.db'))
     .option('--encrypt', 'encrypt payloads (dev key beside the database) and serve a codec server for the Web UI')
-    .action(async (job: string | undefined, opts: { once?: boolean; db: string; encrypt?: boolean }) => {
-      const { runDev } = await import('../dev');
-      ctx.setExit(await runDev({ job, once: opts.once ?? false, dbFile: opts.db, encrypt: opts.encrypt ?? false }));
-    });
+    .option('--verbose', 'print worker, SDK and Temporal server logs here instead of the log file beside the database')
+    .action(
+      async (job: string | undefined, opts: { once?: boolean; db: string; encrypt?: boolean; verbose?: boolean }) => {
+        const { runDev } = await import('../dev');
+        ctx.setExit(
+          await runDev({
+            job,
+            once: opts.once ?? false,
+            dbFile: opts.db,
+            encrypt: opts.encrypt ?? false,
+            verbose: opts.verbose ?? false,
+          }),
+        );
+      },
+    );
 }

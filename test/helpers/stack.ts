@@ -19,9 +19,11 @@ import { startDevServer, type DevServer, type DevServerOptions } from '../../tem
 import { startSimulator } from '../../simulator/server';
 import type { Simulator, SimulatorOptions } from '../../simulator/types';
 import { createRengaWorker } from '../../worker/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
 import { RENGA_SEARCH_ATTRIBUTES } from '../../shared/search-attributes';
 import { loadClientConfig } from '../../shared/config';
 import type { RengaClient } from '../../client/api';
+import type { ToolRegistry } from '../../activities/tools/registry';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 
@@ -33,6 +35,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
   });
   return bundle;
@@ -57,7 +60,8 @@ export interface TestStack {
   rc: RengaClient;
   taskQueue: string;
   tmpDir: string;
-  startWorker(): Promise<InProcessWorker>;
+  /** `tools`: the sub-agent tools this worker offers (default: the built-in TypeScript tools). */
+  startWorker(opts?: { tools?: ToolRegistry }): Promise<InProcessWorker>;
   spawnWorker(extraEnv?: Record<string, string>): Promise<ChildWorker>;
   close(): Promise<void>;
 }
@@ -77,7 +81,7 @@ export async function startStack(opts: { sim?: SimulatorOptions; server?: DevSer
   const workers: InProcessWorker[] = [];
   const children: ChildWorker[] = [];
 
-  const startWorker = async (): Promise<InProcessWorker> => {
+  const startWorker = async (opts: { tools?: ToolRegistry } = {}): Promise<InProcessWorker> => {
     const nativeConnection = await NativeConnection.connect({ address: server.address });
     const worker = await createRengaWorker({
       connection: nativeConnection,
@@ -89,6 +93,7 @@ export async function startStack(opts: { sim?: SimulatorOptions; server?: DevSer
       streamIdleMs: 10_000,
       workflowBundle: await workflowBundle(),
       shutdownGraceTime: '1s',
+      tools: opts.tools,
     });
     const running = worker.run();
     let stopped = false;

@@ -1,0 +1,28 @@
+/**
+ * How a plan is produced within what one planner answer holds (pure; the workflow imports it too).
+ *
+ * Structured output cannot carry `maxItems` to the API, and one answer is capped at the model's
+ * max_tokens (64,000 for Sonnet 4.x, about 250–400 real subtasks). So a plan larger than one page
+ * is written in pages of at most {@link PLAN_PAGE_SUBTASKS} subtasks, each a fresh call that lists
+ * the titles planned so far; a page cut off at max_tokens is asked again at half the size (at most
+ * {@link PLAN_MAX_SHRINKS} times), never "repaired" by re-sending the cut-off text.
+ */
+
+/** Subtasks one planner answer is asked for at most (~160 output tokens each fits 64,000). */
+export const PLAN_PAGE_SUBTASKS = 250;
+/** Output tokens allowed per planned subtask in one answer, up to the model's ceiling. */
+export const PLAN_TOKENS_PER_SUBTASK = 256;
+/** Halvings of the page size after answers cut off at max_tokens, before planning fails (PlanTruncated). */
+export const PLAN_MAX_SHRINKS = 2;
+/**
+ * Attempts of the planning activity (Temporal retry policy). Transient API errors cost nothing;
+ * a plan that is invalid twice (each with one repair round) stops retrying, a truncated one at once.
+ */
+export const PLAN_MAX_ATTEMPTS = 5;
+/** From this attempt on, an invalid plan fails planning instead of being retried. */
+export const PLAN_OUTPUT_ATTEMPTS = 2;
+
+/** Pages a plan of `maxSubtasks` needs, for the planning activity's time limit. */
+export function planPages(maxSubtasks: number): number {
+  return Math.max(1, Math.ceil(maxSubtasks / PLAN_PAGE_SUBTASKS));
+}

@@ -1,0 +1,98 @@
+/**
+ * Planning that cannot run up a bill (activities/plan.ts): a plan over `maxSubtasks` is trimmed
+ * and says so, an answer cut off at max_tokens is asked again at half the page size (never
+ * "repaired"), planning failures stop after a bounded number of calls, and plans larger than one
+ * answer are written in pages. The simulator's scripted answers produce each condition.
+ */
+import { getResult, rejectPlan, startJob } from '../client/api';
+import { PLAN_PAGE_SUBTASKS } from '../shared/planning';
+import type { JobInputArg } from '../shared/schemas';
+import { planQuery, progressQuery } from '../workflows/definitions';
+import { useStack, waitUntil } from './helpers/stack';
+
+const stack = useStack();
+
+let seq = 0;
+/** A job whose calls are told apart by a marker at the end of its text. */
+function newJob(extra: Partial<JobInputArg> = {}) {
+  const marker = `plan-${process.pid}-${++seq}`;
+  const input: JobInputArg = { job: `List facts about tides ${marker}`, maxSubtasks: 3, ...extra };
+  const planCalls = () => stack.sim.log.filter((e) => e.structured && e.lastUserText.includes(`${marker}\n</job>`));
+  return { marker, input, planCalls, planText: `${marker}\n</job>\nPlan the job above` };
+}
+
+test('a plan with more subtasks than maxSubtasks is trimmed to the limit and records it; one planner call', async () => {
+  const j = newJob();
+  stack.sim.scriptAnswer({ match: { textIncludes: j.planText }, extraItems: 5 });
+  const doc = await getResult(stack.rc, await startJob(stack.rc, j.input));
+  expect(doc.status).toBe('completed');
+  expect(doc.plan!.subtasks.map((s) => s.id)).toEqual(['s1', 's2', 's3']);
+  expect(doc.plan!.trimmedFrom).toBe(8);
+  expect(j.planCalls()).toHaveLength(1);
+  expect(doc.subtasks.every((s) => s.status === 'completed')).toBe(true);
+});
+
+test('an answer cut off at max_tokens is not repaired: the plan is asked again in smaller pages', async () => {
+  const j = newJob();
+  stack.sim.scriptAnswer({ match: { textIncludes: j.planText }, stopReason: 'max_tokens' });
+  const doc = await getResult(stack.rc, await startJob(stack.rc, j.input));
+  expect(doc.status).toBe('completed');
+  expect(doc.plan!.subtasks).toHaveLength(3);
+  expect(doc.plan!.trimmedFrom).toBeUndefined();
+  const calls = j.planCalls();
+  // The cut-off answer, then pages of 2 and 1; never a repair round that re-sends the cut-off text.
+  expect(calls).toHaveLength(3);
+  expect(calls.some((e) => e.lastUserText.includes('Answer again'))).toBe(false);
+  expect(calls[1]!.lastUserText).toMatch(/Give the next at most 2 subtasks\./);
+  expect(calls[2]!.lastUserText).toMatch(/Give the next at most 1 subtasks, continuing after the 2 already planned/);
+});
+
+test('a planner that always runs out of output tokens fails the job after three calls (PlanTruncated)', async () => {
+  const j = newJob();
+  stack.sim.scriptAnswer({ match: { textIncludes: j.planText }, stopReason: 'max_tokens', times: 50 });
+  const doc = await getResult(stack.rc, await startJob(stack.rc, j.input));
+  expect(doc.status).toBe('failed');
+  expect(doc.error).toMatch(
+    /^PlanTruncated: planning failed: PlanTruncated: the planner's answer was cut off at max_tokens/,
+  );
+  expect(j.planCalls()).toHaveLength(3);
+});
+
+test('a planner that never answers valid JSON costs at most four calls, and no error quotes its answer', async () => {
+  const j = newJob();
+  const canary = 'Sure-Here-Is-Your-Plan-Quokka';
+  // The first answer of each attempt, and each repair round (its last user turn is the repair request).
+  stack.sim.scriptAnswer(
+    { match: { textIncludes: j.planText }, invalidJson: `${canary} {`, times: 2 },
+    { match: { textIncludes: 'Answer again with corrected JSON only' }, invalidJson: `${canary} {`, times: 2 },
+  );
+  const id = await startJob(stack.rc, j.input);
+  const doc = await getResult(stack.rc, id);
+  expect(doc.status).toBe('failed');
+  expect(doc.error).toMatch(/InvalidModelOutput: .*not valid JSON \(\d+ characters\)/);
+  // Two attempts, each with one repair round; then planning stops (a third would get a valid plan).
+  expect(j.planCalls()).toHaveLength(2);
+  expect(stack.sim.log.filter((e) => e.lastUserText.includes('Answer again with corrected JSON only'))).toHaveLength(2);
+  expect(JSON.stringify(doc)).not.toContain(canary);
+  const history = JSON.stringify(await stack.client.workflow.getHandle(id).fetchHistory());
+  expect(history).not.toContain(canary);
+});
+
+test(`a plan larger than one answer (${PLAN_PAGE_SUBTASKS} subtasks) is written in pages`, async () => {
+  const j = newJob({ maxSubtasks: 600, approvePlan: true });
+  const id = await startJob(stack.rc, j.input);
+  const handle = stack.client.workflow.getHandle(id);
+  await waitUntil(async () => (await handle.query(progressQuery)).phase === 'awaiting-approval', 'the plan is ready');
+  const plan = (await handle.query(planQuery))!;
+  expect(plan.subtasks.map((s) => s.id)).toEqual(Array.from({ length: 600 }, (_, i) => `s${i + 1}`));
+  const calls = j.planCalls();
+  expect(calls.map((e) => /Give the next at most (\d+) subtasks/.exec(e.lastUserText)?.[1])).toEqual([
+    '250',
+    '250',
+    '100',
+  ]);
+  // Later pages see what was planned before them.
+  expect(calls[2]!.lastUserText).toContain(`500. ${plan.subtasks[499]!.title}`);
+  await rejectPlan(stack.rc, id, 'test done');
+  expect((await getResult(stack.rc, id)).status).toBe('cancelled');
+});
