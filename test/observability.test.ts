@@ -4,6 +4,7 @@
  * endpoint (read back through its query API), and the worker's JSON log lines are parsed — all three
  * must agree with the job's result document.
  */
+import { randomBytes } from 'node:crypto';
 import { ResultDocumentSchema, type ResultDocument } from '../shared/schemas';
 import { freePort } from '../temporal/dev-server';
 import { dashboardPanels, metricNames } from './helpers/dashboard';
@@ -75,13 +76,16 @@ const totals = () => {
 test('the job is one trace in Jaeger: CLI start → workflow → activities → GenAI model-call spans', async () => {
   expect(doc.status).toBe('completed');
   const j = jaeger!;
-  // Spans arrive in batches from two processes: wait until every model call's span is there.
+  // Spans arrive in batches from two processes (a parent after its children): wait until every model
+  // call's span is there and every span's parent is too.
   const trace = await waitUntil(async () => {
     const found = await findTraces(j, CLI_SERVICE, 'temporalWorkflowId', doc.workflowId);
     if (found.length !== 1) return undefined;
     const t = await getTrace(j, found[0]!.traceID);
-    return t && t.spans.filter((s) => s.operationName.startsWith('chat ')).length >= modelCalls() ? t : undefined;
-  }, 'the trace holds every model call');
+    if (!t || t.spans.filter((s) => s.operationName.startsWith('chat ')).length < modelCalls()) return undefined;
+    const ids = new Set(t.spans.map((s) => s.spanID));
+    return t.spans.every((s) => s.references.every((r) => ids.has(r.spanID))) ? t : undefined;
+  }, 'the trace holds every model call and every parent span');
 
   const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
   const parent = (s: JaegerSpan) => byId.get(s.references.find((r) => r.refType === 'CHILD_OF')?.spanID ?? '');
@@ -208,4 +212,57 @@ test("the Anthropic SDK's deprecation warning goes through renga's logger, not r
     return found.length ? found : undefined;
   }, 'the worker has warned about the deprecated model');
   for (const w of warnings) expect(JSON.parse(w)).toMatchObject({ level: 'WARN', source: 'console' });
+});
+
+/** A job on its own task queue and worker, traced; returns its document and its model-call spans. */
+async function tracedJob(job: string, workerEnv: Record<string, string>, cliEnv: Record<string, string> = {}) {
+  const j = jaeger!;
+  const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: j.otlpEndpoint, OTEL_BSP_SCHEDULE_DELAY: '200' };
+  const taskQueue = `${stack.taskQueue}-${randomBytes(4).toString('hex')}`;
+  const w = await stack.spawnWorker({ ...otel, ...workerEnv, RENGA_TASK_QUEUE: taskQueue, RENGA_LOG_FORMAT: 'json' });
+  const run = await runCli(stack, ['run', '--json', '--max-subtasks', '2', job], {
+    ...otel,
+    ...cliEnv,
+    RENGA_TASK_QUEUE: taskQueue,
+    OTEL_SERVICE_NAME: CLI_SERVICE,
+  });
+  if (run.code !== 0) throw new Error(`renga run exited ${run.code}: ${run.stderr}`);
+  const d = ResultDocumentSchema.parse(JSON.parse(run.stdout));
+  const chats = await waitUntil(async () => {
+    const [found] = await findTraces(j, CLI_SERVICE, 'temporalWorkflowId', d.workflowId);
+    const t = found && (await getTrace(j, found.traceID));
+    const spans = t?.spans.filter((sp) => sp.operationName.startsWith('chat ')) ?? [];
+    return spans.length >= d.subtasks.length + 2 ? spans : undefined;
+  }, 'the trace holds every model call');
+  return { doc: d, chats, worker: w };
+}
+
+test('prompt and answer text go on spans only with RENGA_OTEL_CAPTURE_CONTENT=true, and never with encryption on', async () => {
+  const plain = await tracedJob('Name two mountain ranges', { RENGA_OTEL_CAPTURE_CONTENT: 'true' });
+  for (const c of plain.chats) {
+    expect(JSON.parse(String(tag(c, 'gen_ai.input.messages')))).toEqual(
+      expect.arrayContaining([expect.objectContaining({ role: 'user' })]),
+    );
+    expect(String(tag(c, 'gen_ai.input.messages'))).toContain('Name two mountain ranges');
+    const [out] = JSON.parse(String(tag(c, 'gen_ai.output.messages'))) as { role: string; parts: unknown[] }[];
+    expect(out?.role).toBe('assistant');
+    expect(typeof tag(c, 'gen_ai.system_instructions')).toBe('string');
+  }
+  expect(plain.doc.answer).not.toBeNull();
+  const answers = plain.chats.map((c) => String(tag(c, 'gen_ai.output.messages')));
+  expect(answers.some((a) => a.includes(JSON.stringify(plain.doc.answer).slice(1, 40)))).toBe(true);
+
+  const key = `k1:${randomBytes(32).toString('base64')}`;
+  const sealed = await tracedJob(
+    'Name two deserts',
+    { RENGA_OTEL_CAPTURE_CONTENT: 'true', RENGA_ENCRYPTION_KEYS: key },
+    { RENGA_ENCRYPTION_KEYS: key },
+  );
+  for (const c of sealed.chats) {
+    expect(tag(c, 'gen_ai.input.messages')).toBeUndefined();
+    expect(tag(c, 'gen_ai.output.messages')).toBeUndefined();
+    expect(tag(c, 'gen_ai.system_instructions')).toBeUndefined();
+    expect(tag(c, 'gen_ai.usage.output_tokens')).toEqual(expect.any(Number));
+  }
+  expect(sealed.worker.output()).toContain('RENGA_OTEL_CAPTURE_CONTENT is ignored: payload encryption is on');
 });

@@ -10,10 +10,16 @@ import { openObjectStore } from '../shared/blobs/open';
 import { createCodecs } from '../shared/codec';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from '../shared/config';
 import { REALISTIC_LATENCY } from '../simulator/latency';
+import {
+  connectionOptions,
+  describeConnectError,
+  isCredentialError,
+  TemporalUnreachableError,
+} from '../shared/temporal-connection';
 import { startSimulator, type Simulator } from '../simulator/server';
 import { setModelContentCapture } from '../activities/model-span';
 import { shutdownTracing, startTracing, type Tracing } from '../shared/telemetry';
-import { retryUntilServing, type RetryOptions } from '../temporal/connect';
+import { retryUntilServing, TemporalNotServingError, type RetryOptions } from '../temporal/connect';
 import { freePort } from '../temporal/dev-server';
 import { serveMetrics, type MetricsServer } from './metrics-server';
 import { installRuntime, tuningFromConfig } from './operations';
@@ -71,9 +77,16 @@ export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions
     log(SIMULATED_BANNER);
   }
   const address = config.TEMPORAL_ADDRESS;
-  const connection = await retryUntilServing(address, () => NativeConnection.connect({ address }), {
-    deadlineMs: opts.connectWaitMs ?? CONNECT_WAIT_MS,
-    onRetry: opts.onConnectRetry,
+  const connection = await retryUntilServing(
+    address,
+    () => NativeConnection.connect(connectionOptions(address, config.temporal)),
+    { deadlineMs: opts.connectWaitMs ?? CONNECT_WAIT_MS, onRetry: opts.onConnectRetry, isFinal: isCredentialError },
+  ).catch(async (err: unknown) => {
+    throw await describeConnectError(
+      err instanceof TemporalNotServingError ? err.cause : err,
+      address,
+      config.temporal,
+    );
   });
   const worker = await createRengaWorker({
     connection,
@@ -145,9 +158,10 @@ async function main(): Promise<void> {
     // Configuration problems (environment, RENGA_MCP_CONFIG) are found before any work is taken.
     running = await startWorker(loadWorkerConfig());
   } catch (err) {
-    if (err instanceof ConfigError) {
+    // A refused key is a configuration problem (2); no server or no TLS session is exit 3 (DESIGN.md).
+    if (err instanceof ConfigError || err instanceof TemporalUnreachableError) {
       console.error(`renga worker: ${err.message}`);
-      process.exit(2);
+      process.exit(err instanceof ConfigError ? 2 : 3);
     }
     throw err;
   }
