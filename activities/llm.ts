@@ -34,6 +34,8 @@ export interface ModelAnswer {
   call: CallUsage;
   /** Every block of the answer (text and tool_use), for sub-agent conversations. */
   content: ContentBlock[];
+  /** The response headers (rate-limit state for admission, activities/admission.ts). */
+  headers?: Headers;
 }
 
 export interface CallOptions {
@@ -41,6 +43,8 @@ export interface CallOptions {
   idleMs: number;
   /** The activity's cancellation signal: a cancelled subtask stops paying for tokens at once. */
   signal?: AbortSignal;
+  /** Extra request headers (activities/attribution.ts: which workflow, activity and attempt). */
+  headers?: Record<string, string>;
 }
 
 export function toTokenUsage(u: Anthropic.Messages.Usage): TokenUsage {
@@ -85,7 +89,7 @@ async function streamModel(client: Anthropic, call: ModelCall, opts: CallOptions
         ...(call.tools?.length ? { tools: call.tools } : {}),
         ...(call.thinkingTokens ? { thinking: { type: 'enabled', budget_tokens: call.thinkingTokens } } : {}),
       },
-      { signal: abort.signal },
+      { signal: abort.signal, ...(opts.headers ? { headers: opts.headers } : {}) },
     );
     for await (const _event of stream) arm();
     const message = await stream.finalMessage();
@@ -98,6 +102,7 @@ async function streamModel(client: Anthropic, call: ModelCall, opts: CallOptions
       text,
       stopReason: message.stop_reason,
       content: message.content,
+      headers: stream.response?.headers,
       call: { model: message.model || call.model, usage, costUsd: costUsd(message.model || call.model, usage) },
     };
   } catch (err) {

@@ -14,7 +14,6 @@ import {
   invalidRequest,
   notFound,
   overloaded,
-  rateLimitHeaders,
   rateLimited,
   serverError,
   tooLarge,
@@ -25,6 +24,8 @@ import { AnswerScript, ScriptedAnswersSchema, textOfLength, type ScriptedAnswer 
 import { MessageBatchStore, sendJsonl } from './batches';
 import { FaultPlanner, type FaultDecision } from './faults';
 import { chunk, estimateTokens, generateFromSchema, promptWords, textAnswer, tokensForChars } from './generate';
+import { attributionOf, InFlightRequests } from './attribution';
+import { RateLimitConfigSchema, RateLimits, type FamilyAccounting, type RateLimitConfig } from './rate-limits';
 import { forModel, type PerModel } from './latency';
 import { logFields, validateMessagesRequest, type MessagesRequest } from './request';
 import { PromptCache, type CacheUsage, type PendingCacheUsage } from './prompt-cache';
@@ -33,6 +34,7 @@ import {
   DEFAULT_MODELS,
   type FaultConfig,
   type MessageBatchRecord,
+  type RequestAttribution,
   type RequestLogEntry,
   type ScriptedFault,
   type Simulator,
@@ -92,7 +94,13 @@ const ScriptedFaultSchema = z.strictObject({
     'notFound',
     'tooLarge',
   ]),
-  match: z.strictObject({ model: z.string().optional(), textIncludes: z.string().optional() }).optional(),
+  match: z
+    .strictObject({
+      model: z.string().optional(),
+      textIncludes: z.string().optional(),
+      workflowId: z.string().optional(),
+    })
+    .optional(),
   times: z.number().int().positive().optional(),
   retryAfterSeconds: z.number().min(0).optional(),
 });
@@ -212,6 +220,7 @@ class SimulatorServer implements Simulator {
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
   private readonly inflight = new Set<AbortController>();
+  private readonly open = new InFlightRequests();
   private readonly planner: FaultPlanner;
   private readonly models: ReadonlySet<string>;
   private readonly apiKey: string | undefined;
@@ -225,10 +234,12 @@ class SimulatorServer implements Simulator {
   private readonly instanceTag = randomBytes(3).toString('hex');
   private closing: Promise<void> | null = null;
   private readonly batchStore: MessageBatchStore;
+  private readonly rateLimits: RateLimits;
   private readonly answers = new AnswerScript();
   private readonly promptCache = new PromptCache();
 
   constructor(opts: SimulatorOptions) {
+    this.rateLimits = new RateLimits(opts.rateLimits);
     this.seed = opts.seed ?? 1;
     this.promptCache.setEnabled(opts.promptCache ?? true);
     this.planner = new FaultPlanner(this.seed, opts.faults ?? {});
@@ -292,6 +303,18 @@ class SimulatorServer implements Simulator {
 
   script(...faults: ScriptedFault[]): void {
     this.planner.enqueue(faults);
+  }
+
+  inFlight(): RequestAttribution[] {
+    return this.open.list();
+  }
+
+  setRateLimits(config: RateLimitConfig): void {
+    this.rateLimits.configure(config);
+  }
+
+  rateLimitAccounting(): Record<string, FamilyAccounting> {
+    return this.rateLimits.accounting();
   }
 
   scriptAnswer(...answers: ScriptedAnswer[]): void {
@@ -360,7 +383,14 @@ class SimulatorServer implements Simulator {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://simulator').pathname;
     if (path === '/_sim' || path.startsWith('/_sim/')) return this.handleControl(req, res, path);
-    if (path.startsWith('/v1/')) return this.handleApi(req, res, path);
+    if (path.startsWith('/v1/')) {
+      const done = this.open.enter(attributionOf(req.headers));
+      try {
+        return await this.handleApi(req, res, path);
+      } finally {
+        done();
+      }
+    }
     await readBody(req, MAX_BODY_BYTES);
     const requestId = this.newId('req_sim_');
     const spec = notFound(`Not found: ${req.method ?? 'GET'} ${path}`);
@@ -405,6 +435,10 @@ class SimulatorServer implements Simulator {
       });
       return;
     }
+    if (path === '/_sim/inflight' && method === 'GET') {
+      sendJson(res, 200, this.inFlight());
+      return;
+    }
     if (path === '/_sim/log' && method === 'GET') {
       sendJson(res, 200, this.log);
       return;
@@ -447,6 +481,17 @@ class SimulatorServer implements Simulator {
       sendJson(res, 200, { ok: true });
       return;
     }
+    if (path === '/_sim/rate-limits' && method === 'GET') {
+      sendJson(res, 200, { config: this.rateLimits.getConfig(), accounting: this.rateLimits.accounting() });
+      return;
+    }
+    if (path === '/_sim/rate-limits' && method === 'POST') {
+      const config = parseBody(RateLimitConfigSchema);
+      if (config === null) return;
+      this.setRateLimits(config);
+      sendJson(res, 200, { ok: true, config, accounting: this.rateLimits.accounting() });
+      return;
+    }
     if (path === '/_sim/script' && method === 'DELETE') {
       this.planner.clearScript();
       sendJson(res, 200, { ok: true });
@@ -461,6 +506,7 @@ class SimulatorServer implements Simulator {
   private async handleApi(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
     this.seq += 1;
     const entry: RequestLogEntry = {
+      ...attributionOf(req.headers),
       seq: this.seq,
       at: new Date().toISOString(),
       method: req.method ?? 'GET',
@@ -519,7 +565,7 @@ class SimulatorServer implements Simulator {
           );
         }
       }
-      const routed = this.batchStore.route(req.method ?? 'GET', path, batchBody);
+      const routed = this.batchStore.route(req.method ?? 'GET', path, batchBody, entry.workflowId);
       if (routed.kind === 'error') return sendError(routed.error, 'error', null);
       this.record(entry, 200, 'ok', null);
       if (routed.kind === 'jsonl') return sendJsonl(res, routed.lines, { 'request-id': requestId });
@@ -571,12 +617,18 @@ class SimulatorServer implements Simulator {
       return;
     }
 
+    // The account's rate limits come first, like the API's: a refused request costs nothing else.
+    const admission = this.rateLimits.admit(request.model, tokensForChars(request.inputChars), request.maxTokens ?? 0);
+    if (admission.shadow !== null) entry.rateLimitShadow = admission.shadow;
+    if (!admission.ok) return sendError(admission.error, 'fault', 'overLimit');
+
     // Decided on arrival, not after the latency wait, so the fault sequence follows request order.
     const fault = this.planner.decide({
       model: request.model,
       stream: request.stream,
       // Inside an agent loop, later turns carry tool results: match the conversation's start too.
       lastUserText: request.agent ? `${request.agent.head}\n${request.lastUserText}` : request.lastUserText,
+      workflowId: entry.workflowId,
     });
     if (!(await sleep(this.latencyFor(request.model), ac.signal))) {
       this.record(entry, 0, 'fault', 'aborted');
@@ -595,15 +647,19 @@ class SimulatorServer implements Simulator {
     const produced = this.produce(request, entry);
     if (request.stream) {
       const mode = fault?.kind === 'stall' ? 'stall' : fault?.kind === 'streamError' ? 'streamError' : 'ok';
-      return this.serveStream(res, entry, request, produced, requestId, mode, ac.signal);
+      await this.serveStream(res, entry, request, produced, requestId, mode, ac.signal, admission.headers);
+      // Like the API: the output-token estimate (max_tokens) is corrected once the answer has ended.
+      admission.settle(produced.outputTokens);
+      return;
     }
+    admission.settle(produced.outputTokens);
     const message = this.messageOf(request, produced, produced.block, produced.stopReason, produced.outputTokens);
     entry.usage = usageLog(produced);
     entry.stopReason = produced.stopReason;
     entry.responseText = produced.served;
     produced.cache.commit();
     this.record(entry, 200, 'ok', null);
-    sendJson(res, 200, message, { 'request-id': requestId, ...rateLimitHeaders(new Date(), false, 60) });
+    sendJson(res, 200, message, { 'request-id': requestId, ...admission.headers });
   }
 
   /** One batch item's answer: what a non-streaming call would have returned, without latency or faults. */
@@ -764,12 +820,13 @@ class SimulatorServer implements Simulator {
     requestId: string,
     mode: 'ok' | 'streamError' | 'stall',
     signal: AbortSignal,
+    rateLimitHeaders: Record<string, string>,
   ): Promise<void> {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'request-id': requestId,
-      ...rateLimitHeaders(new Date(), false, 60),
+      ...rateLimitHeaders,
     });
     const send = (event: SseEvent): void => {
       res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);

@@ -1,4 +1,7 @@
 // Public contract of the simulator. Other packages import these names; keep them stable.
+import type { FamilyAccounting, RateLimitConfig } from './rate-limits';
+
+export type { FamilyAccounting, RateLimitConfig } from './rate-limits';
 import type { ScriptedAnswer } from './answers';
 import type { AgentLogEntry } from './tools';
 
@@ -20,6 +23,8 @@ export interface SimulatorOptions {
   batches?: BatchSimConfig;
   /** Model the prompt cache (simulator/prompt-cache.ts); default on, like the service. */
   promptCache?: boolean;
+  /** Per-model-family requests / input / output tokens per minute (simulator/rate-limits.ts); none: unlimited. */
+  rateLimits?: RateLimitConfig;
 }
 
 export interface BatchSimConfig {
@@ -36,6 +41,8 @@ export interface BatchSimConfig {
 /** What the simulator remembers about one message batch, for tests and the control endpoint. */
 export interface MessageBatchRecord {
   id: string;
+  /** The workflow that created it (`x-renga-workflow-id`), when a renga activity did. */
+  workflowId: string | null;
   createdAt: string;
   customIds: string[];
   /** Last user text of each request, in order. */
@@ -73,12 +80,22 @@ export type FaultKind =
 
 export interface ScriptedFault {
   kind: FaultKind;
-  match?: { model?: string; textIncludes?: string };
+  /** `workflowId`: only calls renga's activities make for that workflow (its `x-renga-workflow-id`). */
+  match?: { model?: string; textIncludes?: string; workflowId?: string };
   times?: number;
   retryAfterSeconds?: number;
 }
 
-export interface RequestLogEntry {
+/** Whose call a request is: renga's activities name their workflow, activity and attempt in headers. */
+export interface RequestAttribution {
+  workflowId: string | null;
+  activityId: string | null;
+  /** planJob, runSubtask, synthesize, … */
+  activityType: string | null;
+  attempt: number | null;
+}
+
+export interface RequestLogEntry extends RequestAttribution {
   seq: number;
   at: string;
   method: string;
@@ -100,6 +117,8 @@ export interface RequestLogEntry {
   responseText: string | null;
   /** How the served answer ended (Messages calls). */
   stopReason?: string | null;
+  /** When the model's family has a requests limit: the simulator's shadow bucket after this request (see rate-limits.ts). */
+  rateLimitShadow?: number;
   /** Requests that offered tools: the agent turn (simulator/tools.ts). */
   agent?: AgentLogEntry;
 }
@@ -116,11 +135,17 @@ export interface Simulator {
   batches: MessageBatchRecord[];
   configure(patch: SimulatorConfigPatch): void;
   script(...faults: ScriptedFault[]): void;
+  /** Replaces the rate limits at run time (also `POST /_sim/rate-limits`). */
+  setRateLimits(config: RateLimitConfig): void;
+  /** Admitted / refused requests and the shadow bucket per family (also `GET /_sim/rate-limits`). */
+  rateLimitAccounting(): Record<string, FamilyAccounting>;
   /** Reshape the next matching answers (simulator/answers.ts): extra plan items, max_tokens, prose. */
   scriptAnswer(...answers: ScriptedAnswer[]): void;
   /** Forget every cached prompt prefix. */
   clearCache(): void;
   clearLog(): void;
+  /** Requests still being answered (their log entries are not final yet), with whose they are. */
+  inFlight(): RequestAttribution[];
   close(): Promise<void>;
 }
 
