@@ -48,8 +48,14 @@ export function workerNodeArgs(): string[] {
   return (process.env.RENGA_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
 
-export async function spawnWorker(ctx: Ctx, taskQueue: string, maxConcurrentActivities: number): Promise<BenchWorker> {
+export async function spawnWorker(
+  ctx: Ctx,
+  taskQueue: string,
+  maxConcurrentActivities: number,
+  extra: Partial<BenchWorkerConfig> = {},
+): Promise<BenchWorker> {
   const cfg: BenchWorkerConfig = {
+    ...extra,
     address: ctx.server.address,
     namespace: ctx.server.namespace,
     taskQueue,

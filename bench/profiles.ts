@@ -3,8 +3,8 @@
 export const PLANNER = 'claude-sonnet-4-6';
 export const WORKER = 'claude-haiku-4-5';
 
-export type Section = 'overhead' | 'throughput' | 'scale' | 'recovery' | 'cost';
-export const SECTIONS: Section[] = ['overhead', 'throughput', 'scale', 'recovery', 'cost'];
+export type Section = 'overhead' | 'throughput' | 'scale' | 'recovery' | 'cost' | 'ratelimit';
+export const SECTIONS: Section[] = ['overhead', 'throughput', 'scale', 'recovery', 'cost', 'ratelimit'];
 
 export interface Profile {
   name: 'quick' | 'full';

@@ -11,6 +11,7 @@ import type { ThroughputRow } from './throughput';
 import type { ScaleResult } from './scale';
 import type { RecoveryResult } from './recovery';
 import type { CostResult } from './cost';
+import { rateLimitMarkdown, type RateLimitResult } from './rate-limit';
 
 export const ANALYSIS_MARKER =
   '<!-- analysis: everything below this line is kept when the benchmark rewrites this file -->';
@@ -21,6 +22,7 @@ export interface Results {
   scale?: ScaleResult;
   recovery?: RecoveryResult;
   cost?: CostResult;
+  ratelimit?: RateLimitResult;
 }
 
 /** The binary the bench's dev server runs (set in main), so the report names its version. */
@@ -204,6 +206,14 @@ export function report(profile: Profile, results: Results, command: string, star
       '',
       `Sonnet-plans-Haiku-works costs **${((c.mixed.costUsd / c.allSonnet.costUsd) * 100).toFixed(0)} %** of the all-Sonnet job.`,
       '',
+    );
+  }
+  if (results.ratelimit) {
+    L.push(...rateLimitMarkdown(results.ratelimit, '## 6. Rate limits'));
+    const on = results.ratelimit.rows.find((r) => r.mode === 'admission')!;
+    targets.push(
+      `| rate limits: goodput ≥ 0.9 of the limit-implied maximum | ${fmt(on.ofMaximum, 3)} | ${verdict(on.ofMaximum.median >= 0.9)} |`,
+      `| rate limits: ≤ 2 429s per 100 calls | ${fmt(on.per100Calls, 1)} | ${verdict(on.per100Calls.median <= 2)} |`,
     );
   }
   L.push('## Targets', '', '| target | measured | |', '|---|---|---|', ...targets, '');

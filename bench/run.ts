@@ -19,12 +19,13 @@ import { ensureTemporalBinary } from '../temporal/binary';
 import { startDevServer } from '../temporal/dev-server';
 import { overheadChart } from './chart';
 import { SECTIONS, PROFILES, type Section } from './profiles';
-import { REPO, type Ctx, log, serverDynamicConfig } from './context';
+import { REPO, type Ctx, log, newQueue, runJob, serverDynamicConfig, spawnWorker } from './context';
 import { overhead } from './overhead';
 import { throughput } from './throughput';
 import { scale } from './scale';
 import { recovery } from './recovery';
 import { cost } from './cost';
+import { RATE_LIMIT_PROFILES, rateLimitSection } from './rate-limit';
 import { report, type Results, ANALYSIS_MARKER, setTemporalBin } from './report';
 
 async function main(): Promise<void> {
@@ -68,6 +69,17 @@ async function main(): Promise<void> {
     if (only.includes('scale')) results.scale = await scale(ctx, profile.scale);
     if (only.includes('recovery')) results.recovery = await recovery(ctx, profile.recovery);
     if (only.includes('cost')) results.cost = await cost(ctx);
+    if (only.includes('ratelimit'))
+      results.ratelimit = await rateLimitSection(
+        {
+          sim: ctx.sim,
+          newQueue,
+          spawnWorker: (q, rateLimits) => spawnWorker(ctx, q, 100, { rateLimits }),
+          runJob: (q, input) => runJob(ctx, q, input),
+          log,
+        },
+        RATE_LIMIT_PROFILES[profile.name],
+      );
   } finally {
     await Promise.all(ctx.workers.map((w) => w.kill('SIGKILL')));
     await connection.close();

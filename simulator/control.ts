@@ -5,6 +5,7 @@
 import type * as http from 'node:http';
 import { z } from 'zod';
 import { MAX_BODY_BYTES, readBody, sendJson } from './http';
+import { RateLimitConfigSchema, type RateLimitConfig } from './rate-limits';
 import type { RequestLogEntry, ScriptedFault, SimulatorConfigPatch } from './types';
 
 const rate = z.number().min(0).max(1);
@@ -64,6 +65,9 @@ export interface ControlTarget {
   configure(patch: SimulatorConfigPatch): void;
   script(...faults: ScriptedFault[]): void;
   clearScript(): void;
+  /** The rate-limit configuration and what each model family has used. */
+  rateLimits(): { config: unknown; accounting: unknown };
+  setRateLimits(config: RateLimitConfig): void;
 }
 
 export async function handleControl(
@@ -129,6 +133,17 @@ export async function handleControl(
     const faults = Array.isArray(script) ? script : [script];
     sim.script(...faults);
     sendJson(res, 200, { ok: true, queued: faults.length, pendingScripted: sim.pendingScripted() });
+    return;
+  }
+  if (path === '/_sim/rate-limits' && method === 'GET') {
+    sendJson(res, 200, sim.rateLimits());
+    return;
+  }
+  if (path === '/_sim/rate-limits' && method === 'POST') {
+    const config = parseBody(RateLimitConfigSchema);
+    if (config === null) return;
+    sim.setRateLimits(config);
+    sendJson(res, 200, { ok: true, config, accounting: sim.rateLimits().accounting });
     return;
   }
   if (path === '/_sim/script' && method === 'DELETE') {

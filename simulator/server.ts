@@ -9,15 +9,7 @@ import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
-import {
-  errorBody,
-  invalidRequest,
-  notFound,
-  rateLimitHeaders,
-  tooLarge,
-  unauthorized,
-  type ApiErrorSpec,
-} from './errors';
+import { errorBody, invalidRequest, notFound, tooLarge, unauthorized, type ApiErrorSpec } from './errors';
 import { AnswerScript, type ScriptedAnswer } from './answers';
 import { routeBatchRequest } from './batch-routes';
 import { MessageBatchStore } from './batches';
@@ -26,6 +18,7 @@ import { FaultPlanner } from './faults';
 import { tokensForChars } from './generate';
 import { MAX_BODY_BYTES, presentedKey, readBody, sendJson, sleep } from './http';
 import { forModel, type PerModel } from './latency';
+import { RateLimits, type FamilyAccounting, type RateLimitConfig } from './rate-limits';
 import { MessageFactory, faultError, usageLog } from './messages';
 import { logFields, validateMessagesRequest, type MessagesRequest } from './request';
 import { serveStream } from './streaming';
@@ -63,10 +56,12 @@ class SimulatorServer implements Simulator {
   private readonly instanceTag = randomBytes(3).toString('hex');
   private closing: Promise<void> | null = null;
   private readonly batchStore: MessageBatchStore;
+  private readonly rateLimits: RateLimits;
   private readonly answers = new AnswerScript();
   private readonly messages: MessageFactory;
 
   constructor(opts: SimulatorOptions) {
+    this.rateLimits = new RateLimits(opts.rateLimits);
     this.seed = opts.seed ?? 1;
     this.planner = new FaultPlanner(this.seed, opts.faults ?? {});
     this.models = new Set(opts.models ?? DEFAULT_MODELS);
@@ -128,6 +123,14 @@ class SimulatorServer implements Simulator {
 
   script(...faults: ScriptedFault[]): void {
     this.planner.enqueue(faults);
+  }
+
+  setRateLimits(config: RateLimitConfig): void {
+    this.rateLimits.configure(config);
+  }
+
+  rateLimitAccounting(): Record<string, FamilyAccounting> {
+    return this.rateLimits.accounting();
   }
 
   scriptAnswer(...answers: ScriptedAnswer[]): void {
@@ -212,6 +215,8 @@ class SimulatorServer implements Simulator {
       configure: (patch) => this.configure(patch),
       script: (...faults) => this.script(...faults),
       clearScript: () => this.planner.clearScript(),
+      rateLimits: () => ({ config: this.rateLimits.getConfig(), accounting: this.rateLimits.accounting() }),
+      setRateLimits: (config) => this.setRateLimits(config),
     };
   }
 
@@ -309,6 +314,11 @@ class SimulatorServer implements Simulator {
       return;
     }
 
+    // The account's rate limits come first, like the API's: a refused request costs nothing else.
+    const admission = this.rateLimits.admit(request.model, tokensForChars(request.inputChars), request.maxTokens ?? 0);
+    if (admission.shadow !== null) entry.rateLimitShadow = admission.shadow;
+    if (!admission.ok) return sendError(admission.error, 'fault', 'overLimit');
+
     // Decided on arrival, not after the latency wait, so the fault sequence follows request order.
     const fault = this.planner.decide({
       model: request.model,
@@ -333,7 +343,7 @@ class SimulatorServer implements Simulator {
     const produced = this.answers.apply(request, this.messages.produce(request, entry));
     if (request.stream) {
       const mode = fault?.kind === 'stall' ? 'stall' : fault?.kind === 'streamError' ? 'streamError' : 'ok';
-      return serveStream(
+      await serveStream(
         {
           messages: this.messages,
           record: (...args) => this.record(...args),
@@ -346,8 +356,13 @@ class SimulatorServer implements Simulator {
         requestId,
         mode,
         ac.signal,
+        admission.headers,
       );
+      // Like the API: the output-token estimate (max_tokens) is corrected once the answer has ended.
+      admission.settle(produced.outputTokens);
+      return;
     }
+    admission.settle(produced.outputTokens);
     const message = this.messages.messageOf(
       request,
       produced,
@@ -358,7 +373,7 @@ class SimulatorServer implements Simulator {
     entry.usage = usageLog(produced);
     entry.responseText = produced.served;
     this.record(entry, 200, 'ok', null);
-    sendJson(res, 200, message, { 'request-id': requestId, ...rateLimitHeaders(new Date(), false, 60) });
+    sendJson(res, 200, message, { 'request-id': requestId, ...admission.headers });
   }
 
   /** One batch item's answer: what a non-streaming call would have returned, without latency or faults. */

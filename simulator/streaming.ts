@@ -5,7 +5,6 @@
  */
 import type * as http from 'node:http';
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
-import { rateLimitHeaders } from './errors';
 import { chunk } from './generate';
 import { sleep, untilAborted } from './http';
 import { usageLog, type MessageFactory, type Produced } from './messages';
@@ -37,12 +36,13 @@ export async function serveStream(
   requestId: string,
   mode: 'ok' | 'streamError' | 'stall',
   signal: AbortSignal,
+  rateLimitHeaders: Record<string, string>,
 ): Promise<void> {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     'request-id': requestId,
-    ...rateLimitHeaders(new Date(), false, 60),
+    ...rateLimitHeaders,
   });
   const send = (event: SseEvent): void => {
     res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
