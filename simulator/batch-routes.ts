@@ -17,6 +17,7 @@ export function routeBatchRequest(
   req: http.IncomingMessage,
   path: string,
   body: Buffer,
+  workflowId: string | null,
 ): RoutedBatchRequest {
   const error = (spec: ApiErrorSpec): RoutedBatchRequest => ({ kind: 'error', error: spec });
   if (apiKey !== undefined) {
@@ -35,7 +36,7 @@ export function routeBatchRequest(
       return error(invalidRequest('There was an error parsing the body of your request: invalid JSON'));
     }
   }
-  const routed = store.route(req.method ?? 'GET', path, batchBody);
+  const routed = store.route(req.method ?? 'GET', path, batchBody, workflowId);
   if (routed.kind === 'error') return error(routed.error);
   return {
     kind: 'ok',

@@ -47,7 +47,13 @@ const ScriptedFaultSchema = z.strictObject({
     'notFound',
     'tooLarge',
   ]),
-  match: z.strictObject({ model: z.string().optional(), textIncludes: z.string().optional() }).optional(),
+  match: z
+    .strictObject({
+      model: z.string().optional(),
+      textIncludes: z.string().optional(),
+      workflowId: z.string().optional(),
+    })
+    .optional(),
   times: z.number().int().positive().optional(),
   retryAfterSeconds: z.number().min(0).optional(),
 });
@@ -65,6 +71,8 @@ export interface ControlTarget {
   configure(patch: SimulatorConfigPatch): void;
   script(...faults: ScriptedFault[]): void;
   clearScript(): void;
+  /** Requests being served now, with the job and subtask they are for. */
+  inFlight(): unknown;
   /** The rate-limit configuration and what each model family has used. */
   rateLimits(): { config: unknown; accounting: unknown };
   setRateLimits(config: RateLimitConfig): void;
@@ -108,6 +116,10 @@ export async function handleControl(
       pendingScripted: sim.pendingScripted(),
       config: sim.currentConfig(),
     });
+    return;
+  }
+  if (path === '/_sim/inflight' && method === 'GET') {
+    sendJson(res, 200, sim.inFlight());
     return;
   }
   if (path === '/_sim/log' && method === 'GET') {

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { errorBody, invalidRequest, notFound, tooLarge, unauthorized, type ApiErrorSpec } from './errors';
 import { AnswerScript, type ScriptedAnswer } from './answers';
+import { attributionOf, InFlightRequests } from './attribution';
 import { routeBatchRequest } from './batch-routes';
 import { MessageBatchStore } from './batches';
 import { handleControl, type ControlTarget } from './control';
@@ -27,6 +28,7 @@ import {
   DEFAULT_MODELS,
   type FaultConfig,
   type MessageBatchRecord,
+  type RequestAttribution,
   type RequestLogEntry,
   type ScriptedFault,
   type Simulator,
@@ -44,6 +46,7 @@ class SimulatorServer implements Simulator {
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
   private readonly inflight = new Set<AbortController>();
+  private readonly open = new InFlightRequests();
   private readonly planner: FaultPlanner;
   private readonly models: ReadonlySet<string>;
   private readonly apiKey: string | undefined;
@@ -125,6 +128,10 @@ class SimulatorServer implements Simulator {
     this.planner.enqueue(faults);
   }
 
+  inFlight(): RequestAttribution[] {
+    return this.open.list();
+  }
+
   setRateLimits(config: RateLimitConfig): void {
     this.rateLimits.configure(config);
   }
@@ -195,7 +202,14 @@ class SimulatorServer implements Simulator {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://simulator').pathname;
     if (path === '/_sim' || path.startsWith('/_sim/')) return handleControl(this.controlTarget(), req, res, path);
-    if (path.startsWith('/v1/')) return this.handleApi(req, res, path);
+    if (path.startsWith('/v1/')) {
+      const done = this.open.enter(attributionOf(req.headers));
+      try {
+        return await this.handleApi(req, res, path);
+      } finally {
+        done();
+      }
+    }
     await readBody(req, MAX_BODY_BYTES);
     const requestId = this.newId('req_sim_');
     const spec = notFound(`Not found: ${req.method ?? 'GET'} ${path}`);
@@ -215,6 +229,7 @@ class SimulatorServer implements Simulator {
       configure: (patch) => this.configure(patch),
       script: (...faults) => this.script(...faults),
       clearScript: () => this.planner.clearScript(),
+      inFlight: () => this.inFlight(),
       rateLimits: () => ({ config: this.rateLimits.getConfig(), accounting: this.rateLimits.accounting() }),
       setRateLimits: (config) => this.setRateLimits(config),
     };
@@ -226,6 +241,7 @@ class SimulatorServer implements Simulator {
   private async handleApi(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
     this.seq += 1;
     const entry: RequestLogEntry = {
+      ...attributionOf(req.headers),
       seq: this.seq,
       at: new Date().toISOString(),
       method: req.method ?? 'GET',
@@ -264,7 +280,7 @@ class SimulatorServer implements Simulator {
     }
     if (path === '/v1/messages/batches' || path.startsWith('/v1/messages/batches/')) {
       if (body.kind === 'tooLarge') return sendError(tooLarge(), 'error', null);
-      const routed = routeBatchRequest(this.batchStore, this.apiKey, req, path, body.buf);
+      const routed = routeBatchRequest(this.batchStore, this.apiKey, req, path, body.buf, entry.workflowId);
       if (routed.kind === 'error') return sendError(routed.error, 'error', null);
       this.record(entry, 200, 'ok', null);
       return routed.send(res, { 'request-id': requestId });
@@ -325,6 +341,7 @@ class SimulatorServer implements Simulator {
       stream: request.stream,
       // Inside an agent loop, later turns carry tool results: match the conversation's start too.
       lastUserText: request.agent ? `${request.agent.head}\n${request.lastUserText}` : request.lastUserText,
+      workflowId: entry.workflowId,
     });
     if (!(await sleep(this.latencyFor(request.model), ac.signal))) {
       this.record(entry, 0, 'fault', 'aborted');
