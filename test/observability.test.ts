@@ -109,6 +109,8 @@ test('the job is one trace in Jaeger: CLI start → workflow → activities → 
 
   const chats = trace.spans.filter((s) => s.operationName.startsWith('chat '));
   expect(chats.length).toBe(modelCalls());
+  // Exactly one GenAI span per call: the Anthropic SDK's own spans are switched off.
+  expect(trace.spans.filter((s) => tag(s, 'gen_ai.operation.name') !== undefined)).toHaveLength(modelCalls());
   for (const c of chats) {
     expect(parent(c)?.operationName).toMatch(/^RunActivity:(planJob|runSubtask|synthesize)$/);
     expect(tag(c, 'gen_ai.operation.name')).toBe('chat');
