@@ -35,6 +35,7 @@ import {
   type SubtaskState,
 } from '../shared/schemas';
 import * as SA from '../shared/search-attributes';
+import { workflowIdProblem } from '../shared/workflow-id';
 import { fanOutViaMessageBatches } from './batch-fanout';
 import {
   approvePlanUpdate,
@@ -78,6 +79,15 @@ export async function jobWorkflow(rawInput: JobInputArg): Promise<ResultDocument
       type: 'InvalidJobInput',
       nonRetryable: true,
       message: `invalid job input: ${describeZodError(parsed.error)}`,
+    });
+  }
+  // The API checks ids before a start; this catches jobs started some other way (raw clients, the UI).
+  const idProblem = workflowIdProblem(workflowInfo().workflowId);
+  if (idProblem) {
+    throw ApplicationFailure.create({
+      type: 'InvalidJobInput',
+      nonRetryable: true,
+      message: `invalid job input: workflow id: ${idProblem}`,
     });
   }
   return new JobRun(parsed.data).run();
