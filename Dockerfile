@@ -14,6 +14,7 @@ COPY client ./client
 COPY shared ./shared
 COPY simulator ./simulator
 COPY temporal ./temporal
+COPY tools ./tools
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

@@ -3,7 +3,7 @@
  * limits, and a stalled one is noticed by an idle watchdog (the SDK's timeout only covers the time
  * to response headers).
  */
-import Anthropic from '@anthropic-ai/sdk';
+import Anthropic, { type ClientOptions } from '@anthropic-ai/sdk';
 import type {
   ContentBlock,
   JSONOutputFormat,
@@ -14,6 +14,7 @@ import type {
 import { costUsd } from '../shared/pricing';
 import type { CallUsage, TokenUsage } from '../shared/schemas';
 import { StreamStalledError } from './errors';
+import { observeModelCall } from './model-span';
 
 export interface ModelCall {
   model: string;
@@ -49,7 +50,12 @@ export function toTokenUsage(u: Anthropic.Messages.Usage): TokenUsage {
   };
 }
 
-export async function callModel(client: Anthropic, call: ModelCall, opts: CallOptions): Promise<ModelAnswer> {
+/** Every call is observed: a GenAI span when tracing is on, renga's metrics, one log line (model-span.ts). */
+export function callModel(client: Anthropic, call: ModelCall, opts: CallOptions): Promise<ModelAnswer> {
+  return observeModelCall(call, () => streamModel(client, call, opts));
+}
+
+async function streamModel(client: Anthropic, call: ModelCall, opts: CallOptions): Promise<ModelAnswer> {
   const abort = new AbortController();
   const onCancel = () => abort.abort(opts.signal?.reason);
   if (opts.signal?.aborted) onCancel();
@@ -102,10 +108,16 @@ export async function callModel(client: Anthropic, call: ModelCall, opts: CallOp
 }
 
 /** The SDK's own retries are off: Temporal owns every retry so the history shows each attempt. */
-export function createAnthropicClient(opts: { apiKey?: string; baseURL?: string }): Anthropic {
+export function createAnthropicClient(opts: {
+  apiKey?: string;
+  baseURL?: string;
+  /** The SDK's own log lines (warnings, retries) go to renga's logger instead of the console. */
+  logger?: ClientOptions['logger'];
+}): Anthropic {
   return new Anthropic({
     apiKey: opts.apiKey ?? 'renga-simulator',
     ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
     maxRetries: 0,
     // Bounds only the wait for response headers; the idle watchdog covers the stream body.
     timeout: 60_000,

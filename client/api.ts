@@ -12,18 +12,21 @@ import {
 } from '@temporalio/common';
 import {
   Client,
-  type Connection,
+  Connection,
   WorkflowFailedError,
   type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { createCodecs } from '../shared/codec';
-import { connectWhenServing, type RetryOptions } from '../temporal/connect';
+import { retryUntilServing, TemporalNotServingError, type RetryOptions } from '../temporal/connect';
 import { loadClientConfig, type ClientConfig } from '../shared/config';
 import { modelProblem } from '../shared/models';
 import { workflowIdProblem } from '../shared/workflow-id';
+import { connectionOptions, describeConnectError, isCredentialError } from '../shared/temporal-connection';
+import { startTracing } from '../shared/telemetry';
 import {
   JobInputSchema,
   ResultDocumentSchema,
@@ -54,9 +57,7 @@ import type { jobWorkflow } from '../workflows';
 export class InvalidJobInputError extends Error {
   override readonly name = 'InvalidJobInputError';
 }
-export class TemporalUnreachableError extends Error {
-  override readonly name = 'TemporalUnreachableError';
-}
+export { TemporalAuthError, TemporalUnreachableError } from '../shared/temporal-connection';
 
 export interface RengaClient {
   client: Client;
@@ -79,21 +80,40 @@ export async function connect(
 ): Promise<RengaClient> {
   // Before the network: a bad key configuration is a usage error (exit 2), not an unreachable server.
   const payloadCodecs = createCodecs(config).chain;
+  // With OTEL_* set, `renga run/start` opens the job's trace; the workflow and its activities join it.
+  const tracing = startTracing('renga-cli');
   let connection: Connection;
   try {
-    connection = await connectWhenServing(config.TEMPORAL_ADDRESS, {
-      deadlineMs: opts.waitMs ?? CONNECT_WAIT_MS,
-      attemptMs: 5_000,
-      onRetry: opts.onRetry,
-    });
+    connection = await retryUntilServing(
+      config.TEMPORAL_ADDRESS,
+      (timeoutMs) =>
+        Connection.connect({
+          ...connectionOptions(config.TEMPORAL_ADDRESS, config.temporal),
+          connectTimeout: timeoutMs,
+        }),
+      {
+        deadlineMs: opts.waitMs ?? CONNECT_WAIT_MS,
+        attemptMs: 5_000,
+        onRetry: opts.onRetry,
+        // A refused key or certificate will not be accepted on a later attempt.
+        isFinal: isCredentialError,
+      },
+    );
   } catch (err) {
-    throw new TemporalUnreachableError((err as Error).message, { cause: err });
+    throw await describeConnectError(
+      err instanceof TemporalNotServingError ? err.cause : err,
+      config.TEMPORAL_ADDRESS,
+      config.temporal,
+    );
   }
   // Same codecs as the worker: inputs leave this process encrypted/offloaded, results come back readable.
   const client = new Client({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     dataConverter: { payloadCodecs },
+    ...(tracing
+      ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: tracing.tracer })] } }
+      : {}),
   });
   return { client, config, close: () => connection.close() };
 }

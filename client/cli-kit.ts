@@ -1,6 +1,7 @@
 /** What every `renga` command shares: exit codes, argument parsers, a connected client. */
 import { InvalidArgumentError } from 'commander';
 import { loadClientConfig } from '../shared/config';
+import { shutdownTracing } from '../shared/telemetry';
 import { connect, type RengaClient } from './api';
 
 /** docs/architecture.md, "Exit codes": 0 done, 1 the job failed or was cancelled, 2 bad usage or input, 3 Temporal unreachable. */
@@ -34,5 +35,7 @@ export async function withClient<T>(fn: (rc: RengaClient) => Promise<T>): Promis
     return await fn(rc);
   } finally {
     await rc.close();
+    // The job's root span is sent before the CLI exits.
+    await shutdownTracing();
   }
 }

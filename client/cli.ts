@@ -25,6 +25,15 @@ export function buildProgram(ctx: CommandContext): Command {
       'Durable LLM jobs on Temporal: a planner splits the job, fast workers run the parts, the planner combines them.',
     )
     .showHelpAfterError()
+    .option(
+      '--profile <name>',
+      'Temporal connection profile from temporal.toml, shared with the temporal CLI (TEMPORAL_PROFILE)',
+    )
+    // Every command reads its configuration through Temporal's envconfig, which honours TEMPORAL_PROFILE.
+    .hook('preAction', () => {
+      const { profile } = program.opts<{ profile?: string }>();
+      if (profile) process.env.TEMPORAL_PROFILE = profile;
+    })
     .exitOverride();
   registerJobCommands(program, ctx);
   registerInspectCommands(program, ctx);

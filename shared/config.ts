@@ -5,13 +5,13 @@
 import { z } from 'zod';
 import { modelProblem } from './models';
 import { parseS3Url } from './blobs/s3-url';
+import { ConfigError } from './config-error';
+import { resolveTemporal, type TemporalAccess } from './temporal-connection';
 
 export const DEFAULT_PLANNER_MODEL = 'claude-sonnet-4-6';
 export const DEFAULT_WORKER_MODEL = 'claude-haiku-4-5';
 
-export class ConfigError extends Error {
-  override readonly name: string = 'ConfigError';
-}
+export { ConfigError };
 
 const address = z
   .string()
@@ -23,8 +23,10 @@ const model = z
   .regex(/^[a-z0-9][a-z0-9.\-_:@]*$/i, 'must be a model id such as claude-haiku-4-5');
 
 const ClientEnvSchema = z.object({
-  TEMPORAL_ADDRESS: address.default('localhost:7233'),
-  TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+  // Resolved with Temporal's environment configuration (shared/temporal-connection.ts): these two,
+  // TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE profiles, TEMPORAL_API_KEY, TEMPORAL_TLS_* …
+  TEMPORAL_ADDRESS: address.optional(),
+  TEMPORAL_NAMESPACE: z.string().trim().min(1).optional(),
   RENGA_TASK_QUEUE: z.string().trim().min(1).default('renga'),
   /** Where the Web UI lives, for printed links. */
   RENGA_UI_URL: z.string().url().default('http://localhost:8233'),
@@ -76,8 +78,13 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
   RENGA_TASK_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
   /** On SIGTERM, in-flight subtasks get this long to finish before they are handed back. */
   RENGA_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(30),
-  /** host:port for the Prometheus `/metrics` endpoint of the Temporal runtime; unset: off. */
+  /** host:port for the Prometheus `/metrics` endpoint (renga's and the Temporal runtime's metrics); unset: off. */
   RENGA_METRICS_ADDRESS: address.optional(),
+  /** Prompt and answer text on model-call spans (only with tracing on, never with payload encryption). */
+  RENGA_OTEL_CAPTURE_CONTENT: z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
   RENGA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   /** JSON file of MCP servers whose tools sub-agents may use (activities/tools/mcp-config.ts). */
   RENGA_MCP_CONFIG: z.string().min(1).optional(),
@@ -93,9 +100,15 @@ const CodecServerEnvSchema = ClientEnvSchema.extend({
   RENGA_CODEC_CORS_ORIGIN: z.string().url().default('http://localhost:8080'),
 });
 
-export type ClientConfig = z.infer<typeof ClientEnvSchema>;
-export type WorkerConfig = z.infer<typeof WorkerEnvSchema>;
-export type CodecServerConfig = z.infer<typeof CodecServerEnvSchema>;
+/** Address and namespace always set (profile, variable or default); `temporal` holds TLS, API key and metadata. */
+type WithTemporal<T> = Omit<T, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'> & {
+  TEMPORAL_ADDRESS: string;
+  TEMPORAL_NAMESPACE: string;
+  temporal: TemporalAccess;
+};
+export type ClientConfig = WithTemporal<z.infer<typeof ClientEnvSchema>>;
+export type WorkerConfig = WithTemporal<z.infer<typeof WorkerEnvSchema>>;
+export type CodecServerConfig = WithTemporal<z.infer<typeof CodecServerEnvSchema>>;
 
 /** Every variable any renga process reads, for checks that deployment files do not drift from code. */
 export const ENV_VARIABLES: readonly string[] = [
@@ -104,15 +117,21 @@ export const ENV_VARIABLES: readonly string[] = [
 export const WORKER_ENV_VARIABLES: readonly string[] = Object.keys(WorkerEnvSchema.shape);
 export const CODEC_SERVER_ENV_VARIABLES: readonly string[] = Object.keys(CodecServerEnvSchema.shape);
 
-function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+function parseEnv<T extends z.ZodType<{ TEMPORAL_ADDRESS?: string; TEMPORAL_NAMESPACE?: string }>>(
+  schema: T,
+  env: NodeJS.ProcessEnv,
+): WithTemporal<z.infer<T>> {
   // Empty strings mean "unset" in shells and compose files; treat them so.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
+  );
   const result = schema.safeParse(cleaned);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid environment: ${lines.join('; ')}`);
   }
-  return result.data;
+  const { address, namespace, ...temporal } = resolveTemporal(cleaned);
+  return { ...result.data, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, temporal };
 }
 
 export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientConfig {

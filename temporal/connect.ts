@@ -14,6 +14,8 @@ export interface RetryOptions {
   attemptMs?: number;
   /** Told about each failed attempt before the wait (progress lines, tests). */
   onRetry?: (info: { attempt: number; error: Error; delayMs: number }) => void;
+  /** Errors no later attempt can cure (e.g. a refused API key): thrown at once. */
+  isFinal?: (err: unknown) => boolean;
 }
 
 /** Temporal did not serve at `address` before the deadline; `cause` is the last attempt's error. */
@@ -50,6 +52,7 @@ export async function retryUntilServing<T>(
     try {
       return await attempt(timeoutMs);
     } catch (err) {
+      if (opts.isFinal?.(err)) throw err;
       const error = err instanceof Error ? err : new Error(String(err));
       const left = deadline - Date.now();
       if (left <= 0) throw new TemporalNotServingError(address, Date.now() - started, { cause: error });

@@ -3,16 +3,27 @@
  * in-flight subtasks finish within the grace time. Without ANTHROPIC_API_KEY (and no explicit
  * ANTHROPIC_BASE_URL) it serves model calls from the local simulator, and says so loudly.
  */
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type Logger } from '@temporalio/worker';
 import { startWorkerTools } from '../activities/tools/worker-tools';
 import { BlobStore } from '../activities/blob-store';
 import { openObjectStore } from '../shared/blobs/open';
 import { createCodecs } from '../shared/codec';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from '../shared/config';
 import { REALISTIC_LATENCY } from '../simulator/latency';
+import {
+  connectionOptions,
+  describeConnectError,
+  isCredentialError,
+  TemporalUnreachableError,
+} from '../shared/temporal-connection';
 import { startSimulator, type Simulator } from '../simulator/server';
-import { retryUntilServing, type RetryOptions } from '../temporal/connect';
+import { setModelContentCapture } from '../activities/model-span';
+import { shutdownTracing, startTracing, type Tracing } from '../shared/telemetry';
+import { retryUntilServing, TemporalNotServingError, type RetryOptions } from '../temporal/connect';
+import { freePort } from '../temporal/dev-server';
+import { serveMetrics, type MetricsServer } from './metrics-server';
 import { installRuntime, tuningFromConfig } from './operations';
+import { routeConsoleWarnings } from './sdk-logging';
 import { createRengaWorker } from './worker';
 
 /** A worker started beside its server (compose, systemd) may come up first: wait this long for it. */
@@ -46,12 +57,15 @@ export interface StartWorkerOptions {
 }
 
 export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions = {}): Promise<RunningWorker> {
-  // Before any connection: the runtime carries the logger and the Prometheus exporter.
-  const runtime = installRuntime(config, opts.sdkLog);
+  // Before any connection: the runtime carries the logger and the Prometheus exporter, which listens
+  // on a private port; RENGA_METRICS_ADDRESS serves renga's metrics and the runtime's together.
+  const coreMetrics = config.RENGA_METRICS_ADDRESS ? `127.0.0.1:${await freePort()}` : undefined;
+  const runtime = installRuntime(config, opts.sdkLog, coreMetrics);
   const log =
     opts.log ??
     (config.RENGA_LOG_FORMAT === 'json' ? (line: string) => runtime.logger.info(line.trim()) : console.error);
   const codecs = createCodecs(config);
+  const observability = await startObservability(config, runtime, codecs.encryption.activeKeyId !== null, coreMetrics);
   // Before anything starts: an invalid RENGA_MCP_CONFIG stops the worker before it takes any work.
   const tools = await startWorkerTools(config.RENGA_MCP_CONFIG, log);
   let simulator: Simulator | null = null;
@@ -63,9 +77,16 @@ export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions
     log(SIMULATED_BANNER);
   }
   const address = config.TEMPORAL_ADDRESS;
-  const connection = await retryUntilServing(address, () => NativeConnection.connect({ address }), {
-    deadlineMs: opts.connectWaitMs ?? CONNECT_WAIT_MS,
-    onRetry: opts.onConnectRetry,
+  const connection = await retryUntilServing(
+    address,
+    () => NativeConnection.connect(connectionOptions(address, config.temporal)),
+    { deadlineMs: opts.connectWaitMs ?? CONNECT_WAIT_MS, onRetry: opts.onConnectRetry, isFinal: isCredentialError },
+  ).catch(async (err: unknown) => {
+    throw await describeConnectError(
+      err instanceof TemporalNotServingError ? err.cause : err,
+      address,
+      config.temporal,
+    );
   });
   const worker = await createRengaWorker({
     connection,
@@ -79,21 +100,55 @@ export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions
     tuning: tuningFromConfig(config),
     payloadCodecs: codecs.chain,
     tools,
+    tracing: observability.tracing,
   });
   log(
     `renga worker on ${config.TEMPORAL_ADDRESS} namespace=${config.TEMPORAL_NAMESPACE} task queue=${config.RENGA_TASK_QUEUE} ` +
       `planner=${config.RENGA_PLANNER_MODEL} worker=${config.RENGA_WORKER_MODEL}${simulator ? ` (simulator ${simulator.url})` : ''} ` +
       `encryption=${codecs.encryption.activeKeyId ? `on (key ${codecs.encryption.activeKeyId})` : 'off'} ` +
       `blobs=${config.RENGA_BLOB_URL ?? config.RENGA_BLOB_DIR}` +
-      `${config.RENGA_METRICS_ADDRESS && runtime.installed ? ` metrics=http://${config.RENGA_METRICS_ADDRESS}/metrics` : ''}`,
+      `${observability.metrics ? ` metrics=${observability.metrics.url}` : ''}${observability.tracing ? ' tracing=on' : ''}`,
   );
   // Worker.run() itself drains on SIGINT/SIGTERM (the runtime's default shutdown signals).
   const done = worker.run().finally(async () => {
     await connection.close();
     await tools.close();
     await simulator?.close();
+    await observability.close();
   });
   return { done, shutdown: () => worker.shutdown(), simulator };
+}
+
+/**
+ * Traces (OTEL_* variables), the metrics endpoint and SDK warnings through renga's logger. Prompt and
+ * answer text leave the process only on request (RENGA_OTEL_CAPTURE_CONTENT), never with payload encryption.
+ */
+async function startObservability(
+  config: WorkerConfig,
+  runtime: { logger: Logger; installed: boolean },
+  encrypted: boolean,
+  coreMetrics: string | undefined,
+): Promise<{ tracing: Tracing | null; metrics: MetricsServer | null; close(): Promise<void> }> {
+  // The SDK prints model deprecation notices with console.warn: keep them in renga's log format.
+  const restoreConsole = routeConsoleWarnings(runtime.logger);
+  const tracing = startTracing('renga-worker');
+  setModelContentCapture(tracing !== null && config.RENGA_OTEL_CAPTURE_CONTENT && !encrypted);
+  if (config.RENGA_OTEL_CAPTURE_CONTENT && encrypted) {
+    runtime.logger.warn('RENGA_OTEL_CAPTURE_CONTENT is ignored: payload encryption is on');
+  }
+  const metrics = config.RENGA_METRICS_ADDRESS
+    ? await serveMetrics(config.RENGA_METRICS_ADDRESS, runtime.installed ? coreMetrics : undefined)
+    : null;
+  return {
+    tracing,
+    metrics,
+    close: async () => {
+      await metrics?.close();
+      // Spans still in the batcher are sent before the process exits.
+      await shutdownTracing();
+      restoreConsole();
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -102,9 +157,10 @@ async function main(): Promise<void> {
     // Configuration problems (environment, RENGA_MCP_CONFIG) are found before any work is taken.
     running = await startWorker(loadWorkerConfig());
   } catch (err) {
-    if (err instanceof ConfigError) {
+    // A refused key is a configuration problem (2); no server or no TLS session is exit 3 (DESIGN.md).
+    if (err instanceof ConfigError || err instanceof TemporalUnreachableError) {
       console.error(`renga worker: ${err.message}`);
-      process.exit(2);
+      process.exit(err instanceof ConfigError ? 2 : 3);
     }
     throw err;
   }

@@ -73,11 +73,16 @@ export interface RuntimeSetup {
 }
 
 /**
- * Installs the Temporal runtime with the configured logger and, when RENGA_METRICS_ADDRESS is set,
- * the Prometheus exporter. Must run before the first NativeConnection of the process. `write`
+ * Installs the Temporal runtime with the configured logger and, when `coreMetricsAddress` is given,
+ * its Prometheus exporter there (a private port: worker/metrics-server.ts serves RENGA_METRICS_ADDRESS
+ * with renga's metrics and these). Must run before the first NativeConnection of the process. `write`
  * sends the SDK's and core's log lines somewhere other than stderr (`renga dev`'s log file).
  */
-export function installRuntime(config: WorkerConfig, write?: (line: string) => void): RuntimeSetup {
+export function installRuntime(
+  config: WorkerConfig,
+  write?: (line: string) => void,
+  coreMetricsAddress?: string,
+): RuntimeSetup {
   const level: LogLevel = config.RENGA_LOG_LEVEL;
   const logger =
     config.RENGA_LOG_FORMAT === 'json'
@@ -94,9 +99,7 @@ export function installRuntime(config: WorkerConfig, write?: (line: string) => v
           filter: { core: level === 'TRACE' || level === 'DEBUG' ? level : 'WARN', other: 'ERROR' },
           forward: {},
         },
-        ...(config.RENGA_METRICS_ADDRESS
-          ? { metrics: { prometheus: { bindAddress: config.RENGA_METRICS_ADDRESS } } }
-          : {}),
+        ...(coreMetricsAddress ? { metrics: { prometheus: { bindAddress: coreMetricsAddress } } } : {}),
       },
     });
     return { logger, installed: true };

@@ -1,5 +1,11 @@
 /** Builds a renga worker: one task queue, jobWorkflow plus the model-calling activities. */
-import { type NativeConnection, Worker, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  type NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import type { Duration, PayloadCodec } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -7,7 +13,10 @@ import { createActivities } from '../activities';
 import { BlobStore } from '../activities/blob-store';
 import { createAnthropicClient } from '../activities/llm';
 import type { ToolRegistry } from '../activities/tools/registry';
-import { operationsInterceptors, type WorkerTuning } from './operations';
+import type { Tracing } from '../shared/telemetry';
+import { type WorkerTuning } from './operations';
+import { anthropicLogger } from './sdk-logging';
+import { WORKFLOW_INTERCEPTOR_MODULES, workerInterceptors, workerSinks } from './telemetry';
 
 export interface RengaWorkerOptions {
   connection: NativeConnection;
@@ -30,6 +39,8 @@ export interface RengaWorkerOptions {
   tuning?: WorkerTuning;
   /** Tools for sub-agents (RENGA_MCP_CONFIG servers and TypeScript tools); default: the built-in ones. */
   tools?: ToolRegistry;
+  /** OpenTelemetry tracing (shared/telemetry.ts); null or absent: no spans. */
+  tracing?: Tracing | null;
   /** See ActivityDeps.planMaxTokens (benchmarks against the simulator only). */
   planMaxTokens?: number;
   /** Poller and cache settings, passed through to Worker.create (the benchmark compares them). */
@@ -57,19 +68,21 @@ export function workflowCodeOption(
 
 export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worker> {
   const activities = createActivities({
-    anthropic: createAnthropicClient(opts.anthropic),
+    anthropic: createAnthropicClient({ ...opts.anthropic, logger: anthropicLogger(Runtime.instance().logger) }),
     blobs: opts.blobStore ?? new BlobStore(opts.blobDir),
     models: opts.models,
     streamIdleMs: opts.streamIdleMs ?? 30_000,
     planMaxTokens: opts.planMaxTokens,
     tools: opts.tools,
   });
+  const code = workflowCodeOption(opts.workflowBundle);
+  const tracing = opts.tracing ?? null;
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities,
-    ...workflowCodeOption(opts.workflowBundle),
+    ...code,
     maxConcurrentActivityTaskExecutions: opts.tuning?.maxConcurrentActivities ?? opts.maxConcurrentActivities ?? 100,
     // Cancellation reaches an activity only in a heartbeat response: keep that path short so a
     // cancelled job stops paying for tokens within seconds, not 0.8 × the heartbeat timeout.
@@ -84,7 +97,12 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
       ? { maxTaskQueueActivitiesPerSecond: opts.tuning.maxTaskQueueActivitiesPerSecond }
       : {}),
     ...(opts.payloadCodecs ? { dataConverter: { payloadCodecs: opts.payloadCodecs } } : {}),
-    interceptors: operationsInterceptors,
+    // A prebuilt bundle already contains the workflow interceptor modules (bundled with them).
+    interceptors: {
+      ...workerInterceptors(tracing),
+      ...('workflowsPath' in code ? { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } : {}),
+    },
+    sinks: workerSinks(tracing),
     ...opts.pollers,
   });
 }

@@ -50,6 +50,7 @@ import { keepRunningOnCancel, synthesisFailedNote, unwrap } from './cancel';
 import { planActivityOptions } from './planning';
 import { detailsMarkdown } from './details';
 import { attemptOf, describeFailure } from './failures';
+import { reportJobEnded } from './job-metrics';
 import { ShardedFanOut } from './shard';
 import { agentFields, agentSummaryOf, agentTotal, runSubagent, subagentInput } from './subagent';
 import type { AgentSummary } from './subagent-definitions';
@@ -428,6 +429,7 @@ class JobRun {
     this.status = status;
     this.phase = 'done';
     this.report(true);
+    reportJobEnded(status, this.progress());
     const doc = this.document(status, failure);
     if (!failure) return doc;
     // The failure carries the document so finished work is never lost with the job.

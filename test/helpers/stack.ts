@@ -19,6 +19,7 @@ import { startDevServer, type DevServer, type DevServerOptions } from '../../tem
 import { startSimulator } from '../../simulator/server';
 import type { Simulator, SimulatorOptions } from '../../simulator/types';
 import { createRengaWorker } from '../../worker/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
 import { RENGA_SEARCH_ATTRIBUTES } from '../../shared/search-attributes';
 import { loadClientConfig } from '../../shared/config';
 import type { RengaClient } from '../../client/api';
@@ -34,6 +35,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
   });
   return bundle;
