@@ -5,28 +5,10 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
+import { FailureType, failure, type FailureDetails } from '../shared/failures';
 
-/** Failure types, as they appear in the Temporal UI and in `ApplicationFailure.type`. */
-export const FailureType = {
-  InvalidRequest: 'InvalidRequest',
-  AuthenticationFailed: 'AuthenticationFailed',
-  PermissionDenied: 'PermissionDenied',
-  ModelNotFound: 'ModelNotFound',
-  RequestTooLarge: 'RequestTooLarge',
-  RateLimited: 'RateLimited',
-  Overloaded: 'Overloaded',
-  ServerError: 'ServerError',
-  StreamError: 'StreamError',
-  StreamStalled: 'StreamStalled',
-  ConnectionError: 'ConnectionError',
-  InvalidModelOutput: 'InvalidModelOutput',
-  /** The planner's answer was cut off at max_tokens even at smaller pages (activities/plan.ts). */
-  PlanTruncated: 'PlanTruncated',
-  InvalidInput: 'InvalidInput',
-  ContextMissing: 'ContextMissing',
-  Unexpected: 'UnexpectedError',
-} as const;
-export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+// Failure types live in shared/failures.ts (sandbox-safe, also read by workflows); re-exported for activities.
+export { FailureType, type FailureDetails };
 
 /** A streamed call that went quiet for longer than the idle limit. */
 export class StreamStalledError extends Error {
@@ -39,13 +21,6 @@ export class StreamStalledError extends Error {
 /** The model answered, but not with what the schema requires (after the repair attempt). */
 export class ModelOutputError extends Error {
   override readonly name = 'ModelOutputError';
-}
-
-/** Details attached to every failure so the workflow can report attempts without guessing. */
-export interface FailureDetails {
-  attempt: number;
-  status: number | null;
-  requestId: string | null;
 }
 
 function retryAfterMs(headers: Headers | undefined): number | null {
@@ -79,9 +54,8 @@ export function classifyError(err: unknown, attempt: number, context: { model?: 
 
   if (err instanceof Anthropic.APIConnectionError) {
     // Includes APIConnectionTimeoutError: resets, refused connections and header timeouts.
-    return ApplicationFailure.create({
-      type: FailureType.ConnectionError,
-      message: `connection to the Messages API failed: ${err.message}`,
+    return failure(FailureType.ConnectionError, `connection to the Messages API failed: ${err.message}`, {
+      cause: err,
       details: [details(null, null)],
     });
   }
@@ -92,68 +66,55 @@ export function classifyError(err: unknown, attempt: number, context: { model?: 
     if (status === undefined) {
       // An SSE `event: error` after HTTP 200 (e.g. overloaded_error mid-stream): the SDK does not
       // retry it, so we must, or a transient overload would fail the subtask.
-      return ApplicationFailure.create({
-        type: FailureType.StreamError,
-        message: `the model stream failed mid-response (${err.type ?? 'error'}): ${apiMessage}`,
-        details: [details(null, requestId)],
-      });
+      return failure(
+        FailureType.StreamError,
+        `the model stream failed mid-response (${err.type ?? 'error'}): ${apiMessage}`,
+        { cause: err, details: [details(null, requestId)] },
+      );
     }
     const fatal = NON_RETRYABLE_BY_STATUS[status];
     if (fatal) {
       const what =
         fatal === FailureType.ModelNotFound && context.model ? `unknown model '${context.model}'` : `HTTP ${status}`;
-      return ApplicationFailure.create({
-        type: fatal,
+      return failure(fatal, `${what}: ${apiMessage}`, {
+        cause: err,
         nonRetryable: true,
-        message: `${what}: ${apiMessage}`,
         details: [details(status, requestId)],
       });
     }
     if (status === 429) {
       const delay = retryAfterMs(err.headers);
-      return ApplicationFailure.create({
-        type: FailureType.RateLimited,
-        message: `rate limited (HTTP 429): ${apiMessage}`,
+      return failure(FailureType.RateLimited, `rate limited (HTTP 429): ${apiMessage}`, {
+        cause: err,
         details: [details(status, requestId)],
         // Honour the server's retry-after instead of our own backoff for this attempt.
         ...(delay !== null ? { nextRetryDelay: Math.max(1, Math.ceil(delay)) } : {}),
       });
     }
     if (status === 529) {
-      return ApplicationFailure.create({
-        type: FailureType.Overloaded,
-        message: `the API is overloaded (HTTP 529): ${apiMessage}`,
+      return failure(FailureType.Overloaded, `the API is overloaded (HTTP 529): ${apiMessage}`, {
+        cause: err,
         details: [details(status, requestId)],
       });
     }
     if (status >= 500 || status === 408 || status === 409) {
-      return ApplicationFailure.create({
-        type: FailureType.ServerError,
-        message: `server error (HTTP ${status}): ${apiMessage}`,
+      return failure(FailureType.ServerError, `server error (HTTP ${status}): ${apiMessage}`, {
+        cause: err,
         details: [details(status, requestId)],
       });
     }
-    return ApplicationFailure.create({
-      type: FailureType.InvalidRequest,
+    return failure(FailureType.InvalidRequest, `HTTP ${status}: ${apiMessage}`, {
+      cause: err,
       nonRetryable: true,
-      message: `HTTP ${status}: ${apiMessage}`,
       details: [details(status, requestId)],
     });
   }
   if (err instanceof StreamStalledError) {
-    return ApplicationFailure.create({
-      type: FailureType.StreamStalled,
-      message: err.message,
-      details: [details(null, null)],
-    });
+    return failure(FailureType.StreamStalled, err.message, { cause: err, details: [details(null, null)] });
   }
   if (err instanceof ModelOutputError) {
-    return ApplicationFailure.create({
-      type: FailureType.InvalidModelOutput,
-      message: err.message,
-      details: [details(null, null)],
-    });
+    return failure(FailureType.InvalidModelOutput, err.message, { cause: err, details: [details(null, null)] });
   }
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return ApplicationFailure.create({ type: FailureType.Unexpected, message, details: [details(null, null)] });
+  return failure(FailureType.Unexpected, message, { cause: err, details: [details(null, null)] });
 }

@@ -6,7 +6,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { failure } from '../shared/failures';
 import type { CallUsage } from '../shared/schemas';
 import { createAgentActivities } from './agent';
 import { createBatchActivities } from './batches';
@@ -79,10 +79,10 @@ export function createActivities(deps: ActivityDeps) {
     const text = await deps.blobs.get(ref.key);
     if (text === null) {
       // Retryable: another worker that shares the blob store may pick the task up.
-      throw ApplicationFailure.create({
-        type: FailureType.ContextMissing,
-        message: `job context ${ref.key} is not in the blob store ${deps.blobs.location}; workers must share RENGA_BLOB_DIR or RENGA_BLOB_URL`,
-      });
+      throw failure(
+        FailureType.ContextMissing,
+        `job context ${ref.key} is not in the blob store ${deps.blobs.location}; workers must share RENGA_BLOB_DIR or RENGA_BLOB_URL`,
+      );
     }
     return text;
   }

@@ -85,7 +85,8 @@ export function nextMove(req: AgentRequest, arrayItems: number, answer: (head: s
   if (req.turn <= toolTurns(req)) {
     const tool = req.tools[(req.turn - 1) % req.tools.length]!;
     const input = generateFromSchema(tool.inputSchema ?? { type: 'object' }, {
-      words: promptWords(req.head),
+      // Which conversation and turn a call came from shows in its text fields (tests count calls by it).
+      words: `${promptWords(req.head)} (${shortHash(req.head, 6)} turn ${req.turn})`,
       arrayItems,
     });
     return {

@@ -266,3 +266,45 @@ test('prompt and answer text go on spans only with RENGA_OTEL_CAPTURE_CONTENT=tr
   }
   expect(sealed.worker.output()).toContain('RENGA_OTEL_CAPTURE_CONTENT is ignored: payload encryption is on');
 });
+
+test('a rate-limited call is counted, logged and traced with its failure type (the dashboard’s 429 panel)', async () => {
+  const p = prometheus!;
+  const marker = `Rate limit probe ${randomBytes(4).toString('hex')}`;
+  stack.sim.script({ kind: 'rateLimit', match: { textIncludes: marker }, times: 2, retryAfterSeconds: 0 });
+  const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger!.otlpEndpoint, OTEL_SERVICE_NAME: CLI_SERVICE };
+  const run = await runCli(stack, ['run', '--json', '--max-subtasks', '2', marker], otel);
+  expect(run.code).toBe(0);
+  const id = ResultDocumentSchema.parse(JSON.parse(run.stdout)).workflowId;
+  const refused = stack.sim.log.filter((e) => e.status === 429 && e.lastUserText.includes(marker)).length;
+  expect(refused).toBe(2);
+
+  await waitUntil(async () => {
+    const [r] = await p.query('sum(renga_model_calls_total{outcome="RateLimited"})');
+    return r !== undefined && r.value >= refused;
+  }, 'Prometheus has scraped the refused calls');
+  const [r] = await p.query('sum(renga_model_calls_total{outcome="RateLimited"})');
+  expect(r?.value).toBe(refused);
+
+  const failed = await waitUntil(() => {
+    const lines = worker
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'model call failed' && l.workflowId === id);
+    return lines.length >= refused ? lines : undefined;
+  }, 'the worker has logged the refused calls');
+  expect(failed.map((l) => l.outcome)).toEqual(['RateLimited', 'RateLimited']);
+  for (const l of failed) expect(l.attempt).toEqual(expect.any(Number));
+
+  const spans = await waitUntil(async () => {
+    const [found] = await findTraces(jaeger!, CLI_SERVICE, 'temporalWorkflowId', id);
+    const t = found && (await getTrace(jaeger!, found.traceID));
+    const errs = t?.spans.filter((s) => s.operationName.startsWith('chat ') && tag(s, 'error.type')) ?? [];
+    return errs.length >= refused ? errs : undefined;
+  }, 'the refused calls are in the trace');
+  for (const s of spans) {
+    expect(tag(s, 'error.type')).toBe('RateLimited');
+    expect(tag(s, 'otel.status_code')).toBe('ERROR');
+  }
+});

@@ -6,42 +6,42 @@
  * results in pages that stay far below the payload limit, and runs every errored, expired or
  * canceled item as an ordinary direct call.
  */
-import { CancellationScope, isCancellation, proxyActivities, sleep, type RetryPolicy } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, proxyActivities, sleep } from '@temporalio/workflow';
 import type { RengaActivities } from '../activities';
-import type { BatchItemResult, FetchBatchResultsOutput } from '../activities/batches';
+import type { FetchBatchResultsOutput } from '../activities/batches';
 import type { SharedContextRef } from '../activities/types';
-import type { JobInput, Subtask } from '../shared/schemas';
+import { describeFailure } from '../shared/failures';
+import type { JobInput } from '../shared/schemas';
+import { inOrder, runLanes } from './lanes';
+import type { SubtaskLedger } from './ledger';
+import { messageBatchOptions } from './policy';
+import { runOneSubtask, type SubtaskRunner } from './subtask';
 
 const MAX_POLL_SECONDS = 600;
 /** Output characters per results page: ~4 bytes a char in the worst case keeps a page under 2 MiB. */
 const RESULTS_PAGE_CHARS = 400_000;
 
-export interface BatchFanOutHost {
-  input: JobInput;
-  subtasks: Subtask[];
-  shared: SharedContextRef;
-  markRunning(id: string): void;
-  succeeded(id: string, item: Extract<BatchItemResult, { kind: 'succeeded' }>): void;
-  /** The direct path for one subtask (retries, failure classification, fatal-error stop). */
-  runDirect(id: string): Promise<void>;
-  stopped(): boolean;
-}
+/**
+ * Submits every subtask in the ledger as one batch; writes succeeded items to the ledger and runs
+ * the rest through `direct` (the one-subtask path, with its retries and fatal-error stop).
+ */
+export async function fanOutViaMessageBatches(
+  input: JobInput,
+  shared: SharedContextRef,
+  ledger: SubtaskLedger,
+  direct: SubtaskRunner,
+): Promise<void> {
+  const subtasks = ledger.subtasks;
+  const acts = proxyActivities<RengaActivities>(messageBatchOptions(input.maxAttempts));
 
-export async function fanOutViaMessageBatches(host: BatchFanOutHost): Promise<void> {
-  const { input, subtasks } = host;
-  const retry: RetryPolicy = {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '60s',
-    maximumAttempts: input.maxAttempts,
-  };
-  const acts = proxyActivities<RengaActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '60s', retry });
-
-  for (const s of subtasks) host.markRunning(s.id);
+  for (const s of subtasks) {
+    ledger.start(s.id);
+    direct.report();
+  }
   const submitted = await acts.submitSubtaskBatch({
     subtasks,
     total: subtasks.length,
-    shared: host.shared,
+    shared,
     model: input.workerModel ?? null,
     maxTokens: input.subtaskMaxTokens,
   });
@@ -67,8 +67,10 @@ export async function fanOutViaMessageBatches(host: BatchFanOutHost): Promise<vo
       });
       for (const item of page.items) {
         seen.add(item.id);
-        if (item.kind === 'succeeded') host.succeeded(item.id, item);
-        else fallback.push(item.id);
+        if (item.kind === 'succeeded') {
+          ledger.complete(item.id, { output: item.output, call: item.call, attempt: 1 });
+          direct.report();
+        } else fallback.push(item.id);
       }
       offset = page.next;
     }
@@ -77,15 +79,19 @@ export async function fanOutViaMessageBatches(host: BatchFanOutHost): Promise<vo
   } catch (err) {
     if (isCancellation(err)) {
       // Unprocessed items of a canceled batch are not billed; stop them even though we are cancelled.
-      await CancellationScope.nonCancellable(() => acts.cancelSubtaskBatch({ batchId })).catch(() => undefined);
+      // Best effort: the job ends cancelled either way, so a failed cancel is logged, not raised.
+      await CancellationScope.nonCancellable(() => acts.cancelSubtaskBatch({ batchId })).catch((cause: unknown) =>
+        log.warn('could not cancel the message batch', { batchId, cause: describeFailure(cause) }),
+      );
     }
     throw err;
   }
 
   // Errored / expired / canceled items: the direct path, with the job's bounded concurrency.
-  let next = 0;
-  const lane = async () => {
-    while (next < fallback.length && !host.stopped()) await host.runDirect(fallback[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(input.concurrency, fallback.length) }, lane));
+  const retried = fallback.map((id) => ledger.subtask(id));
+  await runLanes(
+    Math.min(input.concurrency, fallback.length),
+    inOrder(retried, () => ledger.fatal !== null),
+    (s) => runOneSubtask(direct, s),
+  );
 }

@@ -29,16 +29,17 @@ import {
 } from '../shared/batch';
 import { roundUsd } from '../shared/pricing';
 import { ResultDocumentSchema, describeZodError, type JobInputArg, type ResultDocument } from '../shared/schemas';
+import { FailureType, failure } from '../shared/failures';
 import { batchProgressQuery } from './batch-definitions';
 import { jobWorkflow } from './job';
+import { runLanes } from './lanes';
 
 export async function batchWorkflow(rawInput: BatchInputArg): Promise<BatchResult> {
   const parsed = BatchInputSchema.safeParse(rawInput);
   if (!parsed.success) {
-    throw ApplicationFailure.create({
-      type: 'InvalidBatchInput',
+    throw failure(FailureType.InvalidBatchInput, `invalid batch input: ${describeZodError(parsed.error)}`, {
       nonRetryable: true,
-      message: `invalid batch input: ${describeZodError(parsed.error)}`,
+      cause: parsed.error,
     });
   }
   const input = parsed.data;
@@ -69,19 +70,16 @@ export async function batchWorkflow(rawInput: BatchInputArg): Promise<BatchResul
     costUsd: roundUsd(carry.costUsd),
     runs: carry.runs,
   }));
-  const lane = async () => {
-    while (next < end && !workflowInfo().continueAsNewSuggested) {
-      const index = next++;
-      running++;
-      carry.peakRunning = Math.max(carry.peakRunning, running);
-      try {
-        record(carry, await runJob(input, index));
-      } finally {
-        running--;
-      }
+  const take = () => (next < end && !workflowInfo().continueAsNewSuggested ? next++ : undefined);
+  await runLanes(Math.min(input.concurrency, end - carry.cursor), take, async (index) => {
+    running++;
+    carry.peakRunning = Math.max(carry.peakRunning, running);
+    try {
+      record(carry, await runJob(input, index));
+    } finally {
+      running--;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(input.concurrency, end - carry.cursor) }, lane));
+  });
   carry.cursor = next;
 
   if (carry.cursor < total) {

@@ -11,7 +11,6 @@
  * - `renga cancel --synthesize` asks for an answer from what finished: a synthesis already
  *   running is left to finish; otherwise one runs (not cancellable) before the job returns.
  */
-import { ActivityFailure, ChildWorkflowFailure } from '@temporalio/workflow';
 import type { Phase } from '../shared/schemas';
 import type { CancelRequest } from './definitions';
 
@@ -25,7 +24,5 @@ export function synthesisFailedNote(reason: string | null, failure: string): str
   return `${reason ?? 'cancel requested'}; the requested synthesis failed (${failure})`;
 }
 
-/** The failure an activity or child workflow raised, without Temporal's wrapper. */
-export function unwrap(err: unknown): unknown {
-  return err instanceof ActivityFailure || err instanceof ChildWorkflowFailure ? (err.cause ?? err) : err;
-}
+/** The failure an activity or child workflow raised, without Temporal's wrapper (now in shared/failures.ts). */
+export { unwrap } from '../shared/failures';

@@ -2,6 +2,7 @@
 import type { ActivityOptions } from '@temporalio/workflow';
 import { PLAN_MAX_ATTEMPTS, planPages } from '../shared/planning';
 import type { JobInput } from '../shared/schemas';
+import { retryPolicy } from './policy';
 
 /**
  * Few attempts, so a plan that cannot succeed cannot run up a bill; the activity itself makes an
@@ -11,11 +12,6 @@ import type { JobInput } from '../shared/schemas';
 export function planActivityOptions(input: JobInput): Partial<ActivityOptions> {
   return {
     startToCloseTimeout: `${input.subtaskTimeoutSeconds * planPages(input.maxSubtasks)}s`,
-    retry: {
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      maximumInterval: '60s',
-      maximumAttempts: Math.min(input.maxAttempts, PLAN_MAX_ATTEMPTS),
-    },
+    retry: retryPolicy(Math.min(input.maxAttempts, PLAN_MAX_ATTEMPTS)),
   };
 }

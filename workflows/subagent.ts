@@ -19,7 +19,7 @@ import type { AgentTurnOutput, ToolResultRef } from '../activities/agent-types';
 import { ZERO_USAGE, addUsage, roundUsd } from '../shared/pricing';
 import type { SharedContextRef } from '../activities/types';
 import type { CallUsage, JobInput, Subtask, SubtaskResult, ToolCall } from '../shared/schemas';
-import { attemptOf } from './failures';
+import { attemptOf } from '../shared/failures';
 import {
   agentProgressQuery,
   subagentWorkflowId,

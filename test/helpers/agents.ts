@@ -1,4 +1,5 @@
 /** Helpers for sub-agent tests: real MCP servers for a worker, and the simulator's log read turn by turn. */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,4 +40,35 @@ export function agentCalls(
     if (!a || !a.head.includes(marker) || (outcome !== 'any' && entry.outcome !== outcome)) return [];
     return [{ entry, subtask: subtaskIdOf(a.head) ?? '?', turn: a.turn }];
   });
+}
+
+const TEST_SERVER = path.join(__dirname, 'mcp-test-server.ts');
+
+/** The misbehaving test MCP server (test/helpers/mcp-test-server.ts) over stdio, its state in `stateDir`. */
+export function testToolsServer(stateDir: string): McpServerConfig {
+  return { command: process.execPath, args: ['--import', 'tsx', TEST_SERVER, stateDir], env: {} };
+}
+
+/** The same server over Streamable HTTP, as a child process; resolves once it listens. */
+export async function startHttpTestToolsServer(stateDir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', TEST_SERVER, stateDir, '--http'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`test MCP server exited with ${code}`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }

@@ -1,0 +1,78 @@
+/**
+ * The one path that runs one subtask, for every fan-out mode: direct lanes, each shard's lanes, and
+ * the direct fallback of a Message Batch. The outcome goes to the ledger; a failure that would fail
+ * every other call too (FATAL_FOR_JOB) is recorded once and stops the fan-out.
+ */
+import { isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { RengaActivities } from '../activities';
+import type { SharedContextRef } from '../activities/types';
+import { attemptOf, describeFailure, isFatalForJob, unwrap } from '../shared/failures';
+import type { JobInput, Subtask } from '../shared/schemas';
+import type { SubtaskLedger } from './ledger';
+import { agentSummaryOf, runSubagent, subagentInput } from './subagent';
+
+export interface SubtaskRunner {
+  ledger: SubtaskLedger;
+  /** Subtasks in the whole job (the prompt says "Subtask s17 of 10000"). */
+  total: number;
+  shared: SharedContextRef;
+  model: string | null;
+  maxTokens: number;
+  maxAttempts: number;
+  /** From policy.ts: timeouts and the retry policy. */
+  options: ActivityOptions;
+  /**
+   * Give each call a UI label and the activity id `subtask-<id>` (which `renga watch` reads).
+   * Shards do not: their recorded histories carry the default numeric ids.
+   */
+  labelled: boolean;
+  /** Direct jobs: the job's options, so a subtask with tools runs as a sub-agent (workflows/subagent.ts). */
+  job?: JobInput;
+  /** Sharded jobs: keep only this many characters of the output in the history (the rest is in the blob store). */
+  previewChars?: number;
+  /** Cancels the fan-out after a job-fatal failure. */
+  stop(): void;
+  /** Publishes progress after every state change (direct jobs); a no-op in shards. */
+  report(): void;
+}
+
+export async function runOneSubtask(run: SubtaskRunner, subtask: Subtask): Promise<void> {
+  const { ledger } = run;
+  ledger.start(subtask.id);
+  run.report();
+  const acts = proxyActivities<RengaActivities>(
+    run.labelled
+      ? { ...run.options, activityId: `subtask-${subtask.id}`, summary: `subtask ${subtask.id}: ${subtask.title}` }
+      : run.options,
+  );
+  try {
+    // The one dispatch point for sub-agents: a subtask with tools runs as a child workflow.
+    const out =
+      run.job && subtask.tools?.length
+        ? await runSubagent(subagentInput(run.job, subtask, run.total, run.shared))
+        : await acts.runSubtask({
+            subtask,
+            total: run.total,
+            shared: run.shared,
+            model: run.model,
+            maxTokens: run.maxTokens,
+            ...(run.previewChars !== undefined ? { previewChars: run.previewChars } : {}),
+          });
+    ledger.complete(subtask.id, out);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const cause = unwrap(err);
+    ledger.fail(subtask.id, describeFailure(cause), attemptOf(cause) ?? run.maxAttempts, agentSummaryOf(cause));
+    if (
+      isFatalForJob(cause) &&
+      ledger.stopJob({
+        type: cause.type ?? 'JobFailed',
+        message: `subtask ${subtask.id} failed: ${cause.message}`,
+        cause,
+      })
+    ) {
+      run.stop();
+    }
+  }
+  run.report();
+}
