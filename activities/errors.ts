@@ -23,7 +23,7 @@ export class ModelOutputError extends Error {
   override readonly name = 'ModelOutputError';
 }
 
-function retryAfterMs(headers: Headers | undefined): number | null {
+export function retryAfterMs(headers: Headers | undefined): number | null {
   if (!headers) return null;
   const ms = Number(headers.get('retry-after-ms'));
   if (Number.isFinite(ms) && ms > 0) return ms;

@@ -10,6 +10,7 @@ import { failure } from '../shared/failures';
 import type { CallUsage } from '../shared/schemas';
 import { createAgentActivities } from './agent';
 import { createBatchActivities } from './batches';
+import { type Admission } from './admission';
 import { type BlobStore } from './blob-store';
 import { ConversationStore } from './conversation';
 import { FailureType, classifyError } from './errors';
@@ -45,6 +46,8 @@ export interface ActivityDeps {
   planMaxTokens?: number;
   /** Tools sub-agents may call (TypeScript and MCP); default: the built-in TypeScript tools only. */
   tools?: ToolRegistry;
+  /** Rate-limit admission shared by the worker's calls (activities/admission.ts); none: calls go at once. */
+  admission?: Admission;
 }
 
 const SYNTH_MAX_TOKENS = 8_192;
@@ -61,11 +64,8 @@ export function createActivities(deps: ActivityDeps) {
     const every = Math.max(200, Math.min(1_000, Math.floor((info.heartbeatTimeoutMs ?? 30_000) / 3)));
     const ticker = setInterval(() => heartbeat(), every);
     try {
-      const answer = await callModel(deps.anthropic, model, {
-        idleMs: deps.streamIdleMs,
-        signal: cancellationSignal(),
-      });
-      return answer;
+      const send = () => callModel(deps.anthropic, model, { idleMs: deps.streamIdleMs, signal: cancellationSignal() });
+      return await (deps.admission ? deps.admission.run(model, send) : send());
     } catch (err) {
       if (cancellationSignal().aborted) throw err;
       throw classifyError(err, info.attempt, { model: model.model });

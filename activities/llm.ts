@@ -32,6 +32,8 @@ export interface ModelAnswer {
   call: CallUsage;
   /** Every block of the answer (text and tool_use), for sub-agent conversations. */
   content: ContentBlock[];
+  /** The response headers (rate-limit state for admission, activities/admission.ts). */
+  headers?: Headers;
 }
 
 export interface CallOptions {
@@ -95,6 +97,7 @@ async function streamModel(client: Anthropic, call: ModelCall, opts: CallOptions
       text,
       stopReason: message.stop_reason,
       content: message.content,
+      headers: stream.response?.headers,
       call: { model: message.model || call.model, usage, costUsd: costUsd(message.model || call.model, usage) },
     };
   } catch (err) {

@@ -27,6 +27,7 @@ import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { runBaselineJob } from './baseline';
 import { overheadChart } from './chart';
 import { fmt, stat, type Stat } from './stats';
+import { RATE_LIMIT_PROFILES, rateLimitMarkdown, rateLimitSection, type RateLimitResult } from './rate-limit';
 import { READY, type BenchWorkerConfig } from './worker-proc';
 
 const REPO = path.resolve(__dirname, '..');
@@ -34,8 +35,8 @@ const ANALYSIS_MARKER = '<!-- analysis: everything below this line is kept when 
 const PLANNER = 'claude-sonnet-4-6';
 const WORKER = 'claude-haiku-4-5';
 
-type Section = 'overhead' | 'throughput' | 'scale' | 'recovery' | 'cost';
-const SECTIONS: Section[] = ['overhead', 'throughput', 'scale', 'recovery', 'cost'];
+type Section = 'overhead' | 'throughput' | 'scale' | 'recovery' | 'cost' | 'ratelimit';
+const SECTIONS: Section[] = ['overhead', 'throughput', 'scale', 'recovery', 'cost', 'ratelimit'];
 
 interface Profile {
   name: 'quick' | 'full';
@@ -113,8 +114,14 @@ function workerNodeArgs(): string[] {
   return (process.env.RENGA_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
 
-async function spawnWorker(ctx: Ctx, taskQueue: string, maxConcurrentActivities: number): Promise<BenchWorker> {
+async function spawnWorker(
+  ctx: Ctx,
+  taskQueue: string,
+  maxConcurrentActivities: number,
+  extra: Partial<BenchWorkerConfig> = {},
+): Promise<BenchWorker> {
   const cfg: BenchWorkerConfig = {
+    ...extra,
     address: ctx.server.address,
     namespace: ctx.server.namespace,
     taskQueue,
@@ -503,6 +510,7 @@ interface Results {
   scale?: ScaleResult;
   recovery?: RecoveryResult;
   cost?: CostResult;
+  ratelimit?: RateLimitResult;
 }
 
 /** The binary the bench's dev server runs (set in main), so the report names its version. */
@@ -684,6 +692,14 @@ function report(profile: Profile, results: Results, command: string, startedAt: 
       '',
     );
   }
+  if (results.ratelimit) {
+    L.push(...rateLimitMarkdown(results.ratelimit, '## 6. Rate limits'));
+    const on = results.ratelimit.rows.find((r) => r.mode === 'admission')!;
+    targets.push(
+      `| rate limits: goodput ≥ 0.9 of the limit-implied maximum | ${fmt(on.ofMaximum, 3)} | ${verdict(on.ofMaximum.median >= 0.9)} |`,
+      `| rate limits: ≤ 2 429s per 100 calls | ${fmt(on.per100Calls, 1)} | ${verdict(on.per100Calls.median <= 2)} |`,
+    );
+  }
   L.push('## Targets', '', '| target | measured | |', '|---|---|---|', ...targets, '');
   return L.join('\n');
 }
@@ -738,6 +754,17 @@ async function main(): Promise<void> {
     if (only.includes('scale')) results.scale = await scale(ctx, profile.scale);
     if (only.includes('recovery')) results.recovery = await recovery(ctx, profile.recovery);
     if (only.includes('cost')) results.cost = await cost(ctx);
+    if (only.includes('ratelimit'))
+      results.ratelimit = await rateLimitSection(
+        {
+          sim: ctx.sim,
+          newQueue,
+          spawnWorker: (q, rateLimits) => spawnWorker(ctx, q, 100, { rateLimits }),
+          runJob: (q, input) => runJob(ctx, q, input),
+          log,
+        },
+        RATE_LIMIT_PROFILES[profile.name],
+      );
   } finally {
     await Promise.all(ctx.workers.map((w) => w.kill('SIGKILL')));
     await connection.close();

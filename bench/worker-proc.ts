@@ -15,6 +15,8 @@ export interface BenchWorkerConfig {
   maxConcurrentActivities: number;
   planMaxTokens: number;
   pollers?: RengaWorkerOptions['pollers'];
+  /** RENGA_RATE_LIMITS (the rate-limit section compares admission with 'off'). */
+  rateLimits?: RengaWorkerOptions['rateLimits'];
 }
 
 export const READY = 'BENCH-WORKER-READY';
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
     planMaxTokens: cfg.planMaxTokens,
     shutdownGraceTime: '1s',
     pollers: cfg.pollers,
+    rateLimits: cfg.rateLimits,
   });
   const running = worker.run();
   console.log(READY);

@@ -26,6 +26,7 @@ import { loadClientConfig, type ClientConfig } from '../shared/config';
 import { modelProblem } from '../shared/models';
 import { workflowIdProblem } from '../shared/workflow-id';
 import { connectionOptions, describeConnectError, isCredentialError } from '../shared/temporal-connection';
+import { getRateLimitWait, type RateLimitWait } from './rate-limit-status';
 import { startTracing } from '../shared/telemetry';
 import {
   JobInputSchema,
@@ -309,6 +310,8 @@ export interface LiveProgress {
   execution: string;
   progress: Progress;
   live: Record<string, LiveSubtask>;
+  /** Calls of this job waiting for admission at the shared rate limiter (client/rate-limit-status.ts). */
+  rateLimit: RateLimitWait | null;
 }
 
 export async function getProgress(rc: RengaClient, workflowId: string): Promise<Progress> {
@@ -318,13 +321,17 @@ export async function getProgress(rc: RengaClient, workflowId: string): Promise<
 /** The workflow's own progress plus what only the server knows: retries of running subtasks. */
 export async function getLiveProgress(rc: RengaClient, workflowId: string): Promise<LiveProgress> {
   const handle = rc.client.workflow.getHandle(workflowId);
-  const [progress, description] = await Promise.all([handle.query(progressQuery), handle.describe()]);
+  const [progress, description, rateLimit] = await Promise.all([
+    handle.query(progressQuery),
+    handle.describe(),
+    getRateLimitWait(rc, workflowId),
+  ]);
   const live: Record<string, LiveSubtask> = {};
   for (const a of description.raw.pendingActivities ?? []) {
     const id = a.activityId?.startsWith('subtask-') ? a.activityId.slice('subtask-'.length) : null;
     if (id) live[id] = { attempt: a.attempt ?? null, lastError: a.lastFailure?.message ?? null };
   }
-  return { workflowId, execution: description.status.name, progress, live };
+  return { workflowId, execution: description.status.name, progress, live, rateLimit };
 }
 
 export async function approvePlan(rc: RengaClient, workflowId: string): Promise<void> {

@@ -6,6 +6,7 @@
 import { MultiBar, type SingleBar } from 'cli-progress';
 import pc from 'picocolors';
 import { getLiveProgress, getResult, uiLink, type LiveProgress, type RengaClient } from './api';
+import { describeRateLimitWait } from './rate-limit-status';
 import type { ResultDocument } from '../shared/schemas';
 
 export interface WatchOptions {
@@ -47,6 +48,7 @@ function summaryLine(p: LiveProgress): string {
 export async function watchJob(rc: RengaClient, workflowId: string, opts: WatchOptions): Promise<ResultDocument> {
   const seen = new Map<string, string>();
   let lastSummary = '';
+  let lastWait = '';
   const color = opts.tty ? pc : pc.createColors(false);
   // A MultiBar with one bar: it can print log lines above the bar without breaking it.
   const bars = opts.tty
@@ -86,6 +88,11 @@ export async function watchJob(rc: RengaClient, workflowId: string, opts: WatchO
             show(paint(line));
           }
         }
+        // Said once when the job starts (or stops) waiting on the rate limit, not on every refresh.
+        const wait = live.rateLimit ? describeRateLimitWait(live.rateLimit) : '';
+        if (wait.replace(/\d+/g, '#') !== lastWait.replace(/\d+/g, '#'))
+          show(color.yellow(wait || 'no longer waiting on the rate limit'));
+        lastWait = wait;
         const summary = summaryLine(live);
         if (bars) {
           if (!bar && live.progress.total > 0)

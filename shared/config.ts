@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { modelProblem } from './models';
+import { RateLimitsSettingSchema } from './rate-limits';
 import { parseS3Url } from './blobs/s3-url';
 import { ConfigError } from './config-error';
 import { resolveTemporal, type TemporalAccess } from './temporal-connection';
@@ -80,6 +81,23 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
   RENGA_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(30),
   /** host:port for the Prometheus `/metrics` endpoint (renga's and the Temporal runtime's metrics); unset: off. */
   RENGA_METRICS_ADDRESS: address.optional(),
+  /**
+   * Explicit rate limits per model family (JSON, e.g. {"haiku":{"rpm":50,"itpm":50000,"otpm":10000}}) for an
+   * API key shared with other software, or `off` for no admission; unset: learned from the API's headers.
+   */
+  RENGA_RATE_LIMITS: z
+    .string()
+    .transform((raw, ctx): unknown => {
+      if (raw.trim() === 'off') return 'off';
+      try {
+        return JSON.parse(raw);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be JSON such as {"haiku":{"rpm":50}} or off` });
+        return z.NEVER;
+      }
+    })
+    .pipe(RateLimitsSettingSchema)
+    .optional(),
   /** Prompt and answer text on model-call spans (only with tracing on, never with payload encryption). */
   RENGA_OTEL_CAPTURE_CONTENT: z
     .enum(['true', 'false'], { message: 'must be true or false' })

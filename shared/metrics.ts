@@ -60,6 +60,11 @@ export const RENGA_METRIC_NAMES: readonly string[] = [
   'renga_model_call_seconds',
   'renga_subtasks_total',
   'renga_jobs_total',
+  // Rate-limit admission (activities/rate-limit-metrics.ts).
+  'renga_rate_limit_remaining',
+  'renga_rate_limit_limit',
+  'renga_rate_limit_waiting_calls',
+  'renga_rate_limited_total',
 ];
 
 /** Counts one model call; tokens and cost only for answered calls (a failed call reports none). */

@@ -54,12 +54,13 @@ export function serverError(): ApiErrorSpec {
 /** Limits advertised in anthropic-ratelimit-* headers; the numbers only need to be plausible. */
 const LIMITS = { requests: 4000, inputTokens: 2_000_000, outputTokens: 400_000 };
 
+/** `exhausted`: the requests limit was hit (an injected 429 names requests per minute); token limits keep room. */
 export function rateLimitHeaders(now: Date, exhausted: boolean, resetSeconds: number): Record<string, string> {
   const reset = new Date(now.getTime() + resetSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const remaining = (limit: number): string => String(exhausted ? 0 : limit - 1);
+  const remaining = (limit: number): string => String(limit - 1);
   return {
     'anthropic-ratelimit-requests-limit': String(LIMITS.requests),
-    'anthropic-ratelimit-requests-remaining': remaining(LIMITS.requests),
+    'anthropic-ratelimit-requests-remaining': exhausted ? '0' : remaining(LIMITS.requests),
     'anthropic-ratelimit-requests-reset': reset,
     'anthropic-ratelimit-input-tokens-limit': String(LIMITS.inputTokens),
     'anthropic-ratelimit-input-tokens-remaining': remaining(LIMITS.inputTokens),

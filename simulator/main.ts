@@ -1,4 +1,6 @@
 // Standalone simulator: `npx tsx simulator/main.ts --port 0 --latency-ms 50 --fault-rate 0.2 --seed 1`
+import { z } from 'zod';
+import { RateLimitConfigSchema } from './rate-limits';
 import { REALISTIC_LATENCY } from './latency';
 import { startSimulator } from './server';
 import type { FaultConfig, SimulatorOptions } from './types';
@@ -21,7 +23,11 @@ const USAGE = `usage: tsx simulator/main.ts [options]
   --array-items N           items per array without min/maxItems (default 3)
   --batch-processing-ms N   a message batch stays in_progress this long (default 0)
   --batch-errored-rate P --batch-expired-rate P
-                            share of message batch items that end errored / expired`;
+                            share of message batch items that end errored / expired
+  --rate-limits JSON        per model family requests / input / output tokens per minute,
+                            e.g. '{"haiku":{"rpm":50,"itpm":50000,"otpm":10000}}' (429 + retry-after beyond)
+  --rate-limit-burst-seconds S
+                            seconds of refill a full bucket holds (default 60)`;
 
 class UsageError extends Error {}
 
@@ -137,6 +143,26 @@ export function parseArgs(argv: string[]): SimulatorOptions {
         break;
       case '--batch-expired-rate':
         opts.batches = { ...opts.batches, expiredRate: rate() };
+        break;
+      case '--rate-limits': {
+        const raw = value();
+        let families: unknown;
+        try {
+          families = JSON.parse(raw ?? '');
+        } catch {
+          throw new UsageError(`--rate-limits: expected JSON such as '{"haiku":{"rpm":50}}', got ${raw ?? 'nothing'}`);
+        }
+        const parsed = RateLimitConfigSchema.shape.families.safeParse(families);
+        if (!parsed.success)
+          throw new UsageError(`--rate-limits: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`);
+        opts.rateLimits = { ...opts.rateLimits, families: parsed.data };
+        break;
+      }
+      case '--rate-limit-burst-seconds':
+        opts.rateLimits = {
+          families: opts.rateLimits?.families ?? {},
+          burstSeconds: number(flag, value(), { min: 0.001, max: 60 }),
+        };
         break;
       default:
         throw new UsageError(`unknown option ${arg}`);

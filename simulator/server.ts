@@ -14,7 +14,6 @@ import {
   invalidRequest,
   notFound,
   overloaded,
-  rateLimitHeaders,
   rateLimited,
   serverError,
   tooLarge,
@@ -25,6 +24,7 @@ import { AnswerScript, type ScriptedAnswer } from './answers';
 import { MessageBatchStore, sendJsonl } from './batches';
 import { FaultPlanner, type FaultDecision } from './faults';
 import { chunk, estimateTokens, generateFromSchema, promptWords, textAnswer, tokensForChars } from './generate';
+import { RateLimitConfigSchema, RateLimits, type FamilyAccounting, type RateLimitConfig } from './rate-limits';
 import { forModel, type PerModel } from './latency';
 import { logFields, validateMessagesRequest, type MessagesRequest } from './request';
 import { PromptCache, type CacheUsage } from './prompt-cache';
@@ -224,10 +224,12 @@ class SimulatorServer implements Simulator {
   private readonly instanceTag = randomBytes(3).toString('hex');
   private closing: Promise<void> | null = null;
   private readonly batchStore: MessageBatchStore;
+  private readonly rateLimits: RateLimits;
   private readonly answers = new AnswerScript();
   private readonly promptCache = new PromptCache();
 
   constructor(opts: SimulatorOptions) {
+    this.rateLimits = new RateLimits(opts.rateLimits);
     this.seed = opts.seed ?? 1;
     this.planner = new FaultPlanner(this.seed, opts.faults ?? {});
     this.models = new Set(opts.models ?? DEFAULT_MODELS);
@@ -289,6 +291,14 @@ class SimulatorServer implements Simulator {
 
   script(...faults: ScriptedFault[]): void {
     this.planner.enqueue(faults);
+  }
+
+  setRateLimits(config: RateLimitConfig): void {
+    this.rateLimits.configure(config);
+  }
+
+  rateLimitAccounting(): Record<string, FamilyAccounting> {
+    return this.rateLimits.accounting();
   }
 
   scriptAnswer(...answers: ScriptedAnswer[]): void {
@@ -423,6 +433,17 @@ class SimulatorServer implements Simulator {
       sendJson(res, 200, { ok: true, queued: faults.length, pendingScripted: this.planner.pendingScripted() });
       return;
     }
+    if (path === '/_sim/rate-limits' && method === 'GET') {
+      sendJson(res, 200, { config: this.rateLimits.getConfig(), accounting: this.rateLimits.accounting() });
+      return;
+    }
+    if (path === '/_sim/rate-limits' && method === 'POST') {
+      const config = parseBody(RateLimitConfigSchema);
+      if (config === null) return;
+      this.setRateLimits(config);
+      sendJson(res, 200, { ok: true, config, accounting: this.rateLimits.accounting() });
+      return;
+    }
     if (path === '/_sim/script' && method === 'DELETE') {
       this.planner.clearScript();
       sendJson(res, 200, { ok: true });
@@ -547,6 +568,11 @@ class SimulatorServer implements Simulator {
       return;
     }
 
+    // The account's rate limits come first, like the API's: a refused request costs nothing else.
+    const admission = this.rateLimits.admit(request.model, tokensForChars(request.inputChars), request.maxTokens ?? 0);
+    if (admission.shadow !== null) entry.rateLimitShadow = admission.shadow;
+    if (!admission.ok) return sendError(admission.error, 'fault', 'overLimit');
+
     // Decided on arrival, not after the latency wait, so the fault sequence follows request order.
     const fault = this.planner.decide({
       model: request.model,
@@ -571,13 +597,17 @@ class SimulatorServer implements Simulator {
     const produced = this.answers.apply(request, this.produce(request, entry));
     if (request.stream) {
       const mode = fault?.kind === 'stall' ? 'stall' : fault?.kind === 'streamError' ? 'streamError' : 'ok';
-      return this.serveStream(res, entry, request, produced, requestId, mode, ac.signal);
+      await this.serveStream(res, entry, request, produced, requestId, mode, ac.signal, admission.headers);
+      // Like the API: the output-token estimate (max_tokens) is corrected once the answer has ended.
+      admission.settle(produced.outputTokens);
+      return;
     }
+    admission.settle(produced.outputTokens);
     const message = this.messageOf(request, produced, produced.block, produced.stopReason, produced.outputTokens);
     entry.usage = usageLog(produced);
     entry.responseText = produced.served;
     this.record(entry, 200, 'ok', null);
-    sendJson(res, 200, message, { 'request-id': requestId, ...rateLimitHeaders(new Date(), false, 60) });
+    sendJson(res, 200, message, { 'request-id': requestId, ...admission.headers });
   }
 
   /** One batch item's answer: what a non-streaming call would have returned, without latency or faults. */
@@ -719,12 +749,13 @@ class SimulatorServer implements Simulator {
     requestId: string,
     mode: 'ok' | 'streamError' | 'stall',
     signal: AbortSignal,
+    rateLimitHeaders: Record<string, string>,
   ): Promise<void> {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'request-id': requestId,
-      ...rateLimitHeaders(new Date(), false, 60),
+      ...rateLimitHeaders,
     });
     const send = (event: SseEvent): void => {
       res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);

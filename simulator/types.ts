@@ -1,4 +1,7 @@
 // Public contract of the simulator. Other packages import these names; keep them stable.
+import type { FamilyAccounting, RateLimitConfig } from './rate-limits';
+
+export type { FamilyAccounting, RateLimitConfig } from './rate-limits';
 import type { ScriptedAnswer } from './answers';
 import type { AgentLogEntry } from './tools';
 
@@ -18,6 +21,8 @@ export interface SimulatorOptions {
   arrayItems?: number;
   /** Message Batches endpoints: processing time and per-item fault injection. */
   batches?: BatchSimConfig;
+  /** Per-model-family requests / input / output tokens per minute (simulator/rate-limits.ts); none: unlimited. */
+  rateLimits?: RateLimitConfig;
 }
 
 export interface BatchSimConfig {
@@ -96,6 +101,8 @@ export interface RequestLogEntry {
     cache_creation_input_tokens?: number;
   } | null;
   responseText: string | null;
+  /** When the model's family has a requests limit: the simulator's shadow bucket after this request (see rate-limits.ts). */
+  rateLimitShadow?: number;
   /** Requests that offered tools: the agent turn (simulator/tools.ts). */
   agent?: AgentLogEntry;
 }
@@ -112,6 +119,10 @@ export interface Simulator {
   batches: MessageBatchRecord[];
   configure(patch: SimulatorConfigPatch): void;
   script(...faults: ScriptedFault[]): void;
+  /** Replaces the rate limits at run time (also `POST /_sim/rate-limits`). */
+  setRateLimits(config: RateLimitConfig): void;
+  /** Admitted / refused requests and the shadow bucket per family (also `GET /_sim/rate-limits`). */
+  rateLimitAccounting(): Record<string, FamilyAccounting>;
   /** Reshape the next matching answers (simulator/answers.ts): extra plan items, max_tokens, prose. */
   scriptAnswer(...answers: ScriptedAnswer[]): void;
   clearLog(): void;

@@ -99,6 +99,7 @@ export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions
     streamIdleMs: config.RENGA_STREAM_IDLE_SECONDS * 1000,
     tuning: tuningFromConfig(config),
     payloadCodecs: codecs.chain,
+    rateLimits: config.RENGA_RATE_LIMITS,
     tools,
     tracing: observability.tracing,
   });

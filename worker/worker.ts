@@ -10,8 +10,10 @@ import type { Duration, PayloadCodec } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createActivities } from '../activities';
+import { Admission } from '../activities/admission';
 import { BlobStore } from '../activities/blob-store';
 import { createAnthropicClient } from '../activities/llm';
+import type { RateLimitsSetting } from '../shared/rate-limits';
 import type { ToolRegistry } from '../activities/tools/registry';
 import type { Tracing } from '../shared/telemetry';
 import { type WorkerTuning } from './operations';
@@ -37,6 +39,8 @@ export interface RengaWorkerOptions {
   payloadCodecs?: PayloadCodec[];
   /** Workflow-task concurrency and model-call rate limits (worker/operations.ts). */
   tuning?: WorkerTuning;
+  /** RENGA_RATE_LIMITS: explicit limits per model family, or 'off'; unset: learned from the API (activities/admission.ts). */
+  rateLimits?: RateLimitsSetting;
   /** Tools for sub-agents (RENGA_MCP_CONFIG servers and TypeScript tools); default: the built-in ones. */
   tools?: ToolRegistry;
   /** OpenTelemetry tracing (shared/telemetry.ts); null or absent: no spans. */
@@ -73,6 +77,7 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     models: opts.models,
     streamIdleMs: opts.streamIdleMs ?? 30_000,
     planMaxTokens: opts.planMaxTokens,
+    admission: new Admission({ setting: opts.rateLimits }),
     tools: opts.tools,
   });
   const code = workflowCodeOption(opts.workflowBundle);

@@ -2,4 +2,5 @@
 export { jobWorkflow } from './job';
 export { batchWorkflow } from './batch';
 export { shardWorkflow } from './shard';
+export { rateLimiterWorkflow } from './rate-limiter';
 export { subagentWorkflow } from './subagent';

@@ -4,6 +4,7 @@ import type { ResultDocument } from '../../shared/schemas';
 import { cancelJob, describeJob, getProgress, getResult, startJob, uiLink } from '../api';
 import { EXIT, collect, positiveInt, withClient, type CommandContext } from '../cli-kit';
 import { formatProgress, formatResult } from '../format';
+import { describeRateLimitWait, getRateLimitWait } from '../rate-limit-status';
 import { buildJobInput, type JobFlags } from '../input';
 import { formatOutputs, openBlobStore, withFullOutputs } from '../outputs';
 
@@ -88,10 +89,12 @@ export function registerJobCommands(program: Command, ctx: CommandContext): void
       withClient(async (rc) => {
         const d = await describeJob(rc, id);
         const progress = await getProgress(rc, id).catch(() => null);
+        const rateLimit = d.status.name === 'RUNNING' ? await getRateLimitWait(rc, id) : null;
+        const waitLine = rateLimit ? `\n${describeRateLimitWait(rateLimit)}` : '';
         process.stdout.write(
           opts.json
-            ? `${JSON.stringify({ workflowId: id, status: d.status.name, progress }, null, 2)}\n`
-            : `${formatProgress(id, d.status.name, progress)}\n  ${uiLink(rc.config, id)}\n`,
+            ? `${JSON.stringify({ workflowId: id, status: d.status.name, progress, rateLimit }, null, 2)}\n`
+            : `${formatProgress(id, d.status.name, progress)}${waitLine}\n  ${uiLink(rc.config, id)}\n`,
         );
       }),
     );
