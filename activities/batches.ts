@@ -7,6 +7,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import type { MessageBatch } from '@anthropic-ai/sdk/resources/messages/batches';
 import { activityInfo, heartbeat } from '@temporalio/activity';
+import { attributionHeaders } from './attribution';
 import { costUsd } from '../shared/pricing';
 import type { CallUsage, Subtask } from '../shared/schemas';
 import { classifyError } from './errors';
@@ -82,31 +83,38 @@ export function createBatchActivities(deps: BatchActivityDeps, helpers: BatchAct
       const shared = await helpers.loadShared(input.shared);
       const model = input.model ?? deps.models.worker;
       const batch = await api(() =>
-        deps.anthropic.messages.batches.create({
-          requests: input.subtasks.map((subtask) => ({
-            custom_id: subtask.id,
-            params: {
-              model,
-              max_tokens: input.maxTokens,
-              system: prompts.WORKER_SYSTEM,
-              messages: [
-                {
-                  role: 'user',
-                  content: [
-                    helpers.sharedBlock(shared),
-                    { type: 'text', text: prompts.subtaskText(subtask, input.total) },
-                  ],
-                },
-              ],
-            },
-          })),
-        }),
+        deps.anthropic.messages.batches.create(
+          {
+            requests: input.subtasks.map((subtask) => ({
+              custom_id: subtask.id,
+              params: {
+                model,
+                max_tokens: input.maxTokens,
+                system: prompts.WORKER_SYSTEM,
+                messages: [
+                  {
+                    role: 'user',
+                    content: [
+                      helpers.sharedBlock(shared),
+                      { type: 'text', text: prompts.subtaskText(subtask, input.total) },
+                    ],
+                  },
+                ],
+              },
+            })),
+          },
+          { headers: attributionHeaders() },
+        ),
       );
       return { batchId: batch.id, count: input.subtasks.length, expiresAt: batch.expires_at };
     },
 
     async checkSubtaskBatch(input: { batchId: string }): Promise<BatchState> {
-      return stateOf(await api(() => deps.anthropic.messages.batches.retrieve(input.batchId)));
+      return stateOf(
+        await api(() =>
+          deps.anthropic.messages.batches.retrieve(input.batchId, null, { headers: attributionHeaders() }),
+        ),
+      );
     },
 
     /** A page of results, streamed from the JSONL; outputs are priced at the batch discount. */
@@ -114,7 +122,9 @@ export function createBatchActivities(deps: BatchActivityDeps, helpers: BatchAct
       const items: BatchItemResult[] = [];
       let chars = 0;
       let index = 0;
-      const decoder = await api(() => deps.anthropic.messages.batches.results(input.batchId));
+      const decoder = await api(() =>
+        deps.anthropic.messages.batches.results(input.batchId, {}, { headers: attributionHeaders() }),
+      );
       try {
         for await (const line of decoder) {
           if (index++ < input.offset) continue;
@@ -157,7 +167,9 @@ export function createBatchActivities(deps: BatchActivityDeps, helpers: BatchAct
 
     /** Best effort on job cancellation: items not yet processed are not billed. */
     async cancelSubtaskBatch(input: { batchId: string }): Promise<BatchState> {
-      return stateOf(await api(() => deps.anthropic.messages.batches.cancel(input.batchId)));
+      return stateOf(
+        await api(() => deps.anthropic.messages.batches.cancel(input.batchId, null, { headers: attributionHeaders() })),
+      );
     },
   };
 }

@@ -9,6 +9,7 @@ import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activit
 import { failure } from '../shared/failures';
 import type { CallUsage } from '../shared/schemas';
 import { createAgentActivities } from './agent';
+import { attributionHeaders } from './attribution';
 import { createBatchActivities } from './batches';
 import { type Admission } from './admission';
 import { type BlobStore } from './blob-store';
@@ -64,7 +65,12 @@ export function createActivities(deps: ActivityDeps) {
     const every = Math.max(200, Math.min(1_000, Math.floor((info.heartbeatTimeoutMs ?? 30_000) / 3)));
     const ticker = setInterval(() => heartbeat(), every);
     try {
-      const send = () => callModel(deps.anthropic, model, { idleMs: deps.streamIdleMs, signal: cancellationSignal() });
+      const send = () =>
+        callModel(deps.anthropic, model, {
+          idleMs: deps.streamIdleMs,
+          signal: cancellationSignal(),
+          headers: attributionHeaders(),
+        });
       return await (deps.admission ? deps.admission.run(model, send) : send());
     } catch (err) {
       if (cancellationSignal().aborted) throw err;

@@ -41,6 +41,8 @@ export interface CallOptions {
   idleMs: number;
   /** The activity's cancellation signal: a cancelled subtask stops paying for tokens at once. */
   signal?: AbortSignal;
+  /** Extra request headers (activities/attribution.ts: which workflow, activity and attempt). */
+  headers?: Record<string, string>;
 }
 
 export function toTokenUsage(u: Anthropic.Messages.Usage): TokenUsage {
@@ -84,7 +86,7 @@ async function streamModel(client: Anthropic, call: ModelCall, opts: CallOptions
         ...(call.outputFormat ? { output_config: { format: call.outputFormat } } : {}),
         ...(call.tools?.length ? { tools: call.tools } : {}),
       },
-      { signal: abort.signal },
+      { signal: abort.signal, ...(opts.headers ? { headers: opts.headers } : {}) },
     );
     for await (const _event of stream) arm();
     const message = await stream.finalMessage();

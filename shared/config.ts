@@ -78,6 +78,10 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
   /** Task-queue-wide cap, enforced by the server across every worker on the queue. */
   RENGA_TASK_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
   /** On SIGTERM, in-flight subtasks get this long to finish before they are handed back. */
+  /** Worker Versioning (worker/versioning.ts): set, and this worker is one version of this deployment. */
+  RENGA_DEPLOYMENT_NAME: z.string().trim().min(1).max(200).optional(),
+  /** The version's build id; default the package version. */
+  RENGA_BUILD_ID: z.string().trim().min(1).max(200).optional(),
   RENGA_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(30),
   /** host:port for the Prometheus `/metrics` endpoint (renga's and the Temporal runtime's metrics); unset: off. */
   RENGA_METRICS_ADDRESS: address.optional(),

@@ -76,10 +76,10 @@ export class MessageBatchStore {
   }
 
   /** Routes /v1/messages/batches[...]; the caller has already checked auth and anthropic-version. */
-  route(method: string, path: string, body: unknown): BatchRoute {
+  route(method: string, path: string, body: unknown, workflowId: string | null = null): BatchRoute {
     const rest = path.slice('/v1/messages/batches'.length);
     if (rest === '' || rest === '/') {
-      if (method === 'POST') return this.create(body);
+      if (method === 'POST') return this.create(body, workflowId);
       if (method === 'GET') return { kind: 'answer', status: 200, body: this.list() };
     }
     const m = /^\/([^/]+)(\/results|\/cancel)?$/.exec(rest);
@@ -96,7 +96,7 @@ export class MessageBatchStore {
     return { kind: 'error', error: notFound(`Not found: ${method} ${path}`) };
   }
 
-  private create(body: unknown): BatchRoute {
+  private create(body: unknown, workflowId: string | null): BatchRoute {
     const fail = (message: string): BatchRoute => ({ kind: 'error', error: invalidRequest(message) });
     if (!isObj(body)) return fail('Request body must be a JSON object.');
     const requests = body.requests;
@@ -124,6 +124,7 @@ export class MessageBatchStore {
     const id = this.deps.newId('msgbatch_sim_');
     const record: MessageBatchRecord = {
       id,
+      workflowId,
       createdAt: new Date(now).toISOString(),
       customIds: parsed.map((p) => p.customId),
       texts: parsed.map((p) => p.request.lastUserText),

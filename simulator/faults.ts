@@ -16,6 +16,8 @@ export interface FaultRequestContext {
   model: string;
   stream: boolean;
   lastUserText: string;
+  /** From `x-renga-workflow-id`; a scripted fault can be aimed at one job's calls. */
+  workflowId?: string | null;
 }
 
 export interface FaultDecision {
@@ -77,6 +79,7 @@ export class FaultPlanner {
       if (STREAM_ONLY.has(f.kind) && !ctx.stream) return false;
       if (f.match?.model !== undefined && f.match.model !== ctx.model) return false;
       if (f.match?.textIncludes !== undefined && !ctx.lastUserText.includes(f.match.textIncludes)) return false;
+      if (f.match?.workflowId !== undefined && f.match.workflowId !== ctx.workflowId) return false;
       return true;
     });
     if (idx < 0) return null;

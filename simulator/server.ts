@@ -24,6 +24,7 @@ import { AnswerScript, type ScriptedAnswer } from './answers';
 import { MessageBatchStore, sendJsonl } from './batches';
 import { FaultPlanner, type FaultDecision } from './faults';
 import { chunk, estimateTokens, generateFromSchema, promptWords, textAnswer, tokensForChars } from './generate';
+import { attributionOf, InFlightRequests } from './attribution';
 import { RateLimitConfigSchema, RateLimits, type FamilyAccounting, type RateLimitConfig } from './rate-limits';
 import { forModel, type PerModel } from './latency';
 import { logFields, validateMessagesRequest, type MessagesRequest } from './request';
@@ -33,6 +34,7 @@ import {
   DEFAULT_MODELS,
   type FaultConfig,
   type MessageBatchRecord,
+  type RequestAttribution,
   type RequestLogEntry,
   type ScriptedFault,
   type Simulator,
@@ -91,7 +93,13 @@ const ScriptedFaultSchema = z.strictObject({
     'notFound',
     'tooLarge',
   ]),
-  match: z.strictObject({ model: z.string().optional(), textIncludes: z.string().optional() }).optional(),
+  match: z
+    .strictObject({
+      model: z.string().optional(),
+      textIncludes: z.string().optional(),
+      workflowId: z.string().optional(),
+    })
+    .optional(),
   times: z.number().int().positive().optional(),
   retryAfterSeconds: z.number().min(0).optional(),
 });
@@ -211,6 +219,7 @@ class SimulatorServer implements Simulator {
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
   private readonly inflight = new Set<AbortController>();
+  private readonly open = new InFlightRequests();
   private readonly planner: FaultPlanner;
   private readonly models: ReadonlySet<string>;
   private readonly apiKey: string | undefined;
@@ -293,6 +302,10 @@ class SimulatorServer implements Simulator {
     this.planner.enqueue(faults);
   }
 
+  inFlight(): RequestAttribution[] {
+    return this.open.list();
+  }
+
   setRateLimits(config: RateLimitConfig): void {
     this.rateLimits.configure(config);
   }
@@ -363,7 +376,14 @@ class SimulatorServer implements Simulator {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://simulator').pathname;
     if (path === '/_sim' || path.startsWith('/_sim/')) return this.handleControl(req, res, path);
-    if (path.startsWith('/v1/')) return this.handleApi(req, res, path);
+    if (path.startsWith('/v1/')) {
+      const done = this.open.enter(attributionOf(req.headers));
+      try {
+        return await this.handleApi(req, res, path);
+      } finally {
+        done();
+      }
+    }
     await readBody(req, MAX_BODY_BYTES);
     const requestId = this.newId('req_sim_');
     const spec = notFound(`Not found: ${req.method ?? 'GET'} ${path}`);
@@ -406,6 +426,10 @@ class SimulatorServer implements Simulator {
         pendingScripted: this.planner.pendingScripted(),
         config: this.currentConfig(),
       });
+      return;
+    }
+    if (path === '/_sim/inflight' && method === 'GET') {
+      sendJson(res, 200, this.inFlight());
       return;
     }
     if (path === '/_sim/log' && method === 'GET') {
@@ -458,6 +482,7 @@ class SimulatorServer implements Simulator {
   private async handleApi(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
     this.seq += 1;
     const entry: RequestLogEntry = {
+      ...attributionOf(req.headers),
       seq: this.seq,
       at: new Date().toISOString(),
       method: req.method ?? 'GET',
@@ -516,7 +541,7 @@ class SimulatorServer implements Simulator {
           );
         }
       }
-      const routed = this.batchStore.route(req.method ?? 'GET', path, batchBody);
+      const routed = this.batchStore.route(req.method ?? 'GET', path, batchBody, entry.workflowId);
       if (routed.kind === 'error') return sendError(routed.error, 'error', null);
       this.record(entry, 200, 'ok', null);
       if (routed.kind === 'jsonl') return sendJsonl(res, routed.lines, { 'request-id': requestId });
@@ -579,6 +604,7 @@ class SimulatorServer implements Simulator {
       stream: request.stream,
       // Inside an agent loop, later turns carry tool results: match the conversation's start too.
       lastUserText: request.agent ? `${request.agent.head}\n${request.lastUserText}` : request.lastUserText,
+      workflowId: entry.workflowId,
     });
     if (!(await sleep(this.latencyFor(request.model), ac.signal))) {
       this.record(entry, 0, 'fault', 'aborted');

@@ -39,6 +39,8 @@ export interface BatchSimConfig {
 /** What the simulator remembers about one message batch, for tests and the control endpoint. */
 export interface MessageBatchRecord {
   id: string;
+  /** The workflow that created it (`x-renga-workflow-id`), when a renga activity did. */
+  workflowId: string | null;
   createdAt: string;
   customIds: string[];
   /** Last user text of each request, in order. */
@@ -76,12 +78,22 @@ export type FaultKind =
 
 export interface ScriptedFault {
   kind: FaultKind;
-  match?: { model?: string; textIncludes?: string };
+  /** `workflowId`: only calls renga's activities make for that workflow (its `x-renga-workflow-id`). */
+  match?: { model?: string; textIncludes?: string; workflowId?: string };
   times?: number;
   retryAfterSeconds?: number;
 }
 
-export interface RequestLogEntry {
+/** Whose call a request is: renga's activities name their workflow, activity and attempt in headers. */
+export interface RequestAttribution {
+  workflowId: string | null;
+  activityId: string | null;
+  /** planJob, runSubtask, synthesize, … */
+  activityType: string | null;
+  attempt: number | null;
+}
+
+export interface RequestLogEntry extends RequestAttribution {
   seq: number;
   at: string;
   method: string;
@@ -126,6 +138,8 @@ export interface Simulator {
   /** Reshape the next matching answers (simulator/answers.ts): extra plan items, max_tokens, prose. */
   scriptAnswer(...answers: ScriptedAnswer[]): void;
   clearLog(): void;
+  /** Requests still being answered (their log entries are not final yet), with whose they are. */
+  inFlight(): RequestAttribution[];
   close(): Promise<void>;
 }
 

@@ -7,12 +7,12 @@
 import { getBatchProgress, getBatchResult, startBatch } from '../client/batch';
 import { getResult } from '../client/api';
 import { costUsd, roundUsd } from '../shared/pricing';
+import { batchesOf, callsOf } from './helpers/calls';
 import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
 
 const stack = useStack({}, { worker: false });
 
 beforeEach(() => {
-  stack.sim.clearLog();
   stack.sim.configure({
     latencyMs: 0,
     faults: {},
@@ -73,10 +73,13 @@ test('a 200-job batch completes with bounded parallelism across continue-as-new;
   const doc = await getResult(stack.rc, 'batch-200-j1');
   expect(doc.status).toBe('completed');
   // Every job's plan went to the model once: no job ran twice across continue-as-new.
-  const plans = stack.sim.log.filter((e) => e.structured).length;
-  expect(plans).toBe(200);
+  // (Jobs are `batch-200-j<line>`: the prefix with the separator, so no other batch's jobs count.)
+  const calls = await callsOf(stack.sim, `${id}-j`, { prefix: true });
+  const plans = calls.filter((e) => e.activityType === 'planJob');
+  expect(plans).toHaveLength(200);
+  expect(new Set(plans.map((e) => e.workflowId)).size).toBe(200);
   console.log(
-    `200-job batch: runs=${r.runs} peakRunning=${r.peakRunning} maxSampled=${maxSeen} cost=$${r.usage.costUsd} requests=${stack.sim.log.length}`,
+    `200-job batch: runs=${r.runs} peakRunning=${r.peakRunning} maxSampled=${maxSeen} cost=$${r.usage.costUsd} requests=${calls.length}`,
   );
   await worker.stop();
 });
@@ -94,11 +97,13 @@ test('batch-api mode: subtasks go through Message Batches, survive a worker kill
   );
 
   // Mid-poll: all three message batches submitted, each polled at least once, none ended yet.
+  const jobsOf = `${id}-j`;
+  const batches = () => batchesOf(stack.sim, jobsOf, { prefix: true });
   await waitUntil(
-    () => stack.sim.batches.length === 3 && stack.sim.batches.every((b) => b.retrieves >= 1),
+    () => batches().length === 3 && batches().every((b) => b.retrieves >= 1),
     'every job has submitted and polled its batch',
   );
-  expect(stack.sim.batches.every((b) => b.status === 'in_progress')).toBe(true);
+  expect(batches().every((b) => b.status === 'in_progress')).toBe(true);
   await first.kill('SIGKILL');
   await stack.spawnWorker();
 
@@ -107,15 +112,21 @@ test('batch-api mode: subtasks go through Message Batches, survive a worker kill
   expect(r.counts).toEqual({ completed: 3, partial: 0, failed: 0, cancelled: 0 });
 
   // One message batch per job, never resubmitted after the kill; each was read to the end.
-  expect(stack.sim.batches).toHaveLength(3);
-  for (const b of stack.sim.batches) {
+  expect(
+    batches()
+      .map((b) => b.workflowId)
+      .sort(),
+  ).toEqual([`${id}-j1`, `${id}-j2`, `${id}-j3`]);
+  for (const b of batches()) {
     expect(b.customIds).toEqual(['s1', 's2', 's3', 's4']);
     expect(b.outcomes).toEqual({ s1: 'succeeded', s2: 'errored', s3: 'expired', s4: 'succeeded' });
     expect(b.resultsFetches).toBeGreaterThanOrEqual(1);
     expect(b.canceled).toBe(false);
   }
   // Direct calls only for the errored and expired items: s2 and s3 of each job, once each.
-  const direct = stack.sim.log.filter((e) => e.path === '/v1/messages' && subtaskIdOf(e.lastUserText) !== null);
+  const direct = (await callsOf(stack.sim, jobsOf, { prefix: true })).filter(
+    (e) => e.path === '/v1/messages' && e.activityType === 'runSubtask',
+  );
   expect(direct.map((e) => subtaskIdOf(e.lastUserText)).sort()).toEqual(['s2', 's2', 's2', 's3', 's3', 's3']);
 
   // Batched subtasks are billed at half price, fallbacks at the full price.

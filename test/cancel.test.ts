@@ -10,6 +10,7 @@ import { cancelJob, getResult, startJob } from '../client/api';
 import { BlobStore } from '../activities/blob-store';
 import { ResultDocumentSchema, SubtaskResultSchema, type JobInputArg, type ResultDocument } from '../shared/schemas';
 import { progressQuery } from '../workflows/definitions';
+import { okCallsOf } from './helpers/calls';
 import { runCli, subtaskIdOf, useStack, waitUntil } from './helpers/stack';
 
 const stack = useStack();
@@ -84,12 +85,11 @@ async function cancel(way: Way, id: string): Promise<void> {
   expect(r.code).toBe(0);
 }
 
-/** What the simulator served for this job's subtask, or undefined. */
-function served(marker: string, sid: string): string | undefined {
+/** What the simulator served for this job's subtask (its shards' calls included), or undefined. */
+async function served(id: string, sid: string): Promise<string | undefined> {
+  const ok = await okCallsOf(stack.sim, id);
   return (
-    stack.sim.log.find(
-      (e) => e.outcome === 'ok' && e.lastUserText.includes(marker) && subtaskIdOf(e.lastUserText) === sid,
-    )?.responseText ?? undefined
+    ok.find((e) => e.activityType === 'runSubtask' && subtaskIdOf(e.lastUserText) === sid)?.responseText ?? undefined
   );
 }
 
@@ -98,7 +98,7 @@ const cases: [Phase, Way][] = (
 ).flatMap((p) => (['renga cancel', 'Temporal cancel'] as const).map((w): [Phase, Way] => [p, w]));
 
 test.each(cases)('cancel during %s via %s returns the document with every finished subtask', async (phase, way) => {
-  const { id, marker } = await startIn(phase);
+  const { id } = await startIn(phase);
   await cancel(way, id);
 
   // `renga result --json` shows the document whichever way the job was cancelled.
@@ -130,14 +130,14 @@ test.each(cases)('cancel during %s via %s returns the document with every finish
       ['s2', 'skipped'],
       ['s3', 'skipped'],
     ]);
-    expect(doc.subtasks[0]!.output).toBe(served(marker, 's1'));
+    expect(doc.subtasks[0]!.output).toBe(await served(id, 's1'));
   } else if (phase === 'synthesis') {
     expect(statuses()).toEqual([
       ['s1', 'completed'],
       ['s2', 'completed'],
       ['s3', 'completed'],
     ]);
-    for (const s of doc.subtasks) expect(s.output).toBe(served(marker, s.id));
+    for (const s of doc.subtasks) expect(s.output).toBe(await served(id, s.id));
   } else {
     expect(doc.shards!.map((s) => [s.first, s.last, s.completed, s.failed, s.skipped])).toEqual([
       ['s1', 's2', 1, 0, 1],
@@ -158,7 +158,7 @@ test.each(cases)('cancel during %s via %s returns the document with every finish
       ['s4', 'skipped'],
     ]);
     for (const s of all.filter((x) => x.status === 'completed'))
-      expect(await blobs.get(s.outputRef!)).toBe(served(marker, s.id));
+      expect(await blobs.get(s.outputRef!)).toBe(await served(id, s.id));
   }
 });
 
@@ -172,9 +172,7 @@ test('renga cancel --synthesize during synthesis lets the synthesis finish; stat
   await cancelJob(stack.rc, id, { synthesize: true });
   const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('cancelled');
-  const synth = stack.sim.log.filter(
-    (e) => e.outcome === 'ok' && e.lastUserText.includes(`${marker}\n</job>\n<result`),
-  );
+  const synth = (await okCallsOf(stack.sim, id)).filter((e) => e.activityType === 'synthesize');
   expect(synth).toHaveLength(1);
   expect(doc.answer).toBe(synth[0]!.responseText);
   expect(doc.subtasks.map((s) => s.status)).toEqual(['completed', 'completed']);

@@ -4,6 +4,7 @@
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
 import {
   approvePlan,
   cancelJob,
@@ -18,12 +19,12 @@ import { parseSince } from '../client/commands/inspect';
 import { watchJob } from '../client/watch';
 import * as SA from '../shared/search-attributes';
 import { progressQuery } from '../workflows/definitions';
+import { belongsTo, callsOf } from './helpers/calls';
 import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
 
 const stack = useStack();
 
 beforeEach(() => {
-  stack.sim.clearLog();
   stack.sim.configure({ latencyMs: 0, faults: {} });
 });
 
@@ -78,8 +79,13 @@ test('list builds safe visibility queries and parses --since', () => {
 
 test('watch prints one plain line per change when stdout is not a TTY, through retries to the end', async () => {
   stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': 1500 } });
-  stack.sim.script({ kind: 'server', match: { textIncludes: 'Subtask s2 of' } });
-  const id = await startJob(stack.rc, { job: 'Write three short poems about rain', maxSubtasks: 3, concurrency: 3 });
+  const id = `watch-${randomUUID()}`;
+  stack.sim.script({ kind: 'server', match: { textIncludes: 'Subtask s2 of', workflowId: id } });
+  await startJob(
+    stack.rc,
+    { job: 'Write three short poems about rain', maxSubtasks: 3, concurrency: 3 },
+    { workflowId: id },
+  );
   const lines: string[] = [];
   const doc = await watchJob(stack.rc, id, { tty: false, write: (l) => lines.push(l), intervalMs: 100 });
 
@@ -112,6 +118,12 @@ test('cancel stops in-flight model calls through their heartbeats and keeps fini
   const id = await startJob(stack.rc, { job: 'Catalogue four kinds of cloud', maxSubtasks: 4, concurrency: 2 });
   const handle = stack.client.workflow.getHandle(id);
   await waitUntil(async () => (await handle.query(progressQuery)).running === 2, 'two subtasks are running');
+  // Both model requests have reached the simulator (so cancelling must abort them, not prevent them).
+  await waitUntil(
+    () =>
+      stack.sim.inFlight().filter((a) => belongsTo(a.workflowId, id) && a.activityType === 'runSubtask').length === 2,
+    'both subtask requests are in flight',
+  );
   const live = await waitUntil(async () => {
     const p = await getLiveProgress(stack.rc, id);
     return Object.keys(p.live).length === 2 ? p : undefined;
@@ -124,11 +136,10 @@ test('cancel stops in-flight model calls through their heartbeats and keeps fini
   expect(doc.error).toBe('operator changed their mind');
   expect(doc.subtasks.map((s) => s.status)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
   // The two HTTP requests in flight were aborted by the activities, not left to run for minutes.
-  const aborted = await waitUntil(() => {
-    const a = stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText) && e.fault === 'aborted');
-    return a.length === 2 ? a : undefined;
-  }, 'both in-flight requests were aborted');
-  expect(aborted.map((e) => subtaskIdOf(e.lastUserText)).sort()).toEqual(['s1', 's2']);
+  const calls = await callsOf(stack.sim, id);
+  const subtaskCalls = calls.filter((e) => e.activityType === 'runSubtask');
+  expect(subtaskCalls.map((e) => e.fault)).toEqual(['aborted', 'aborted']);
+  expect(subtaskCalls.map((e) => subtaskIdOf(e.lastUserText)).sort()).toEqual(['s1', 's2']);
 });
 
 describe('plan approval', () => {
@@ -145,7 +156,7 @@ describe('plan approval', () => {
       approvePlan: true,
     });
     await waitForApproval(id);
-    expect(stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText))).toHaveLength(0);
+    expect((await callsOf(stack.sim, id)).map((e) => e.activityType)).toEqual(['planJob']);
     const d = await stack.client.workflow.getHandle(id).describe();
     expect(d.typedSearchAttributes.get(SA.RengaPhase)).toBe('awaiting-approval');
     expect(await d.staticSummary()).toMatch(/plan needs approval$/);
@@ -173,7 +184,7 @@ describe('plan approval', () => {
     expect(doc.status).toBe('cancelled');
     expect(doc.error).toBe('plan rejected: too broad');
     expect(doc.plan!.subtasks).toHaveLength(3);
-    expect(stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText))).toHaveLength(0);
+    expect((await callsOf(stack.sim, id)).map((e) => e.activityType)).toEqual(['planJob']);
   });
 
   test('no decision before the deadline fails the job with PlanApprovalTimedOut', async () => {

@@ -6,15 +6,15 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { type ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
 import { getResult, startJob } from '../client/api';
 import { costUsd, roundUsd } from '../shared/pricing';
 import { ResultDocumentSchema, type JobInputArg } from '../shared/schemas';
+import { callsOf, okCallsOf } from './helpers/calls';
 import { subtaskIdOf, waitUntil, workflowBundle, useStack } from './helpers/stack';
 import { progressQuery } from '../workflows/definitions';
 
 const stack = useStack();
-
-beforeEach(() => stack.sim.clearLog());
 
 const run = async (input: JobInputArg) => {
   const id = await startJob(stack.rc, input);
@@ -31,8 +31,8 @@ test('a job of N subtasks completes; plan, outputs, answer, usage and cost match
   expect(doc.status).toBe('completed');
   expect(doc.workflowId).toBe(id);
 
-  const ok = stack.sim.log.filter((e) => e.outcome === 'ok');
-  const planCall = ok.find((e) => e.structured)!;
+  const ok = await okCallsOf(stack.sim, id);
+  const planCall = ok.find((e) => e.activityType === 'planJob')!;
   const served = JSON.parse(planCall.responseText!) as { subtasks: { title: string; instructions: string }[] };
   expect(planCall.model).toBe('claude-sonnet-4-6');
   expect(served.subtasks).toHaveLength(4);
@@ -57,7 +57,7 @@ test('a job of N subtasks completes; plan, outputs, answer, usage and cost match
       cacheWriteTokens: 0,
     });
   }
-  const synthCall = ok[ok.length - 1]!;
+  const synthCall = ok.find((e) => e.activityType === 'synthesize')!;
   expect(synthCall.model).toBe('claude-sonnet-4-6');
   expect(doc.answer).toBe(synthCall.responseText);
   // Every subtask output reached the synthesizer.
@@ -90,7 +90,7 @@ test('a job of N subtasks completes; plan, outputs, answer, usage and cost match
 });
 
 test('per-job models override the worker defaults', async () => {
-  const { doc } = await run({
+  const { id, doc } = await run({
     job: 'Name three rivers',
     maxSubtasks: 2,
     plannerModel: 'claude-opus-4-6',
@@ -99,6 +99,12 @@ test('per-job models override the worker defaults', async () => {
   expect(doc.status).toBe('completed');
   expect(Object.keys(doc.usage.byModel).sort()).toEqual(['claude-opus-4-6', 'claude-sonnet-4-6']);
   expect(doc.subtasks.every((s) => s.model === 'claude-sonnet-4-6')).toBe(true);
+  // What the simulator was asked for: the planner model plans and synthesizes, the worker model runs subtasks.
+  const modelsBy = (type: string) => [...new Set(ok.filter((e) => e.activityType === type).map((e) => e.model))].sort();
+  const ok = await okCallsOf(stack.sim, id);
+  expect(modelsBy('planJob')).toEqual(['claude-opus-4-6']);
+  expect(modelsBy('runSubtask')).toEqual(['claude-sonnet-4-6']);
+  expect(modelsBy('synthesize')).toEqual(['claude-opus-4-6']);
 });
 
 test('large context is stored once and passed by reference, not copied into every subtask input', async () => {
@@ -110,7 +116,8 @@ test('large context is stored once and passed by reference, not copied into ever
   });
   expect(doc.status).toBe('completed');
   // Every model call saw the context...
-  const ok = stack.sim.log.filter((e) => e.outcome === 'ok');
+  const ok = await okCallsOf(stack.sim, id);
+  expect(ok.length).toBeGreaterThanOrEqual(5);
   expect(ok.every((e) => e.lastUserText.includes(big) || e.lastUserText.includes('Answer again'))).toBe(true);
   // ...but the history holds it once: in the workflow input and the plan activity's input.
   const history = await stack.client.workflow.getHandle(id).fetchHistory();
@@ -138,17 +145,20 @@ test('progress and plan are queryable while subtasks run, and cancel keeps finis
     expect(doc.subtasks.filter((s) => s.status === 'skipped').length).toBe(6 - done.length);
     expect(done.every((s) => s.output && s.output.length > 0)).toBe(true);
     // Asked to synthesize: the answer combines only what finished.
-    expect(doc.answer).toBe(stack.sim.log.filter((e) => e.outcome === 'ok').pop()!.responseText);
+    const synth = (await okCallsOf(stack.sim, id)).filter((e) => e.activityType === 'synthesize');
+    expect(synth).toHaveLength(1);
+    expect(doc.answer).toBe(synth[0]!.responseText);
   } finally {
     stack.sim.configure({ latencyMs: 0 });
   }
 });
 
 test('invalid input to the workflow fails it at once with a named error', async () => {
+  const workflowId = `bad-input-${randomUUID()}`;
   const handle = await stack.client.workflow.start('jobWorkflow', {
     args: [{ job: '', maxSubtasks: 0 }],
     taskQueue: stack.taskQueue,
-    workflowId: `bad-input-${Date.now()}`,
+    workflowId,
   });
   const err = await handle.result().then(
     () => null,
@@ -158,7 +168,7 @@ test('invalid input to the workflow fails it at once with a named error', async 
   const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
   expect(cause.type).toBe('InvalidJobInput');
   expect(cause.message).toMatch(/job: the job text is empty; maxSubtasks/);
-  expect(stack.sim.log).toHaveLength(0);
+  expect(await callsOf(stack.sim, workflowId)).toHaveLength(0);
 });
 
 /** Every payload in a history, decoded as text (payload data is raw bytes in the proto form). */

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { connect, getResult, startJob } from '../client/api';
 import { loadClientConfig } from '../shared/config';
 import { progressQuery } from '../workflows/definitions';
+import { callsOf } from './helpers/calls';
 import { subtaskIdOf, useStack, waitUntil } from './helpers/stack';
 
 const stack = useStack({}, { worker: false });
@@ -46,8 +47,8 @@ test('three worker processes share a 300-subtask job; killing one mid-job loses 
   // Nothing finished was lost: a subtask finished before the kill was asked of the model no more
   // often than it had been by then (once, or again only if a starved worker missed a heartbeat).
   const requests = new Map<string, number>();
-  for (const e of stack.sim.log) {
-    const sid = subtaskIdOf(e.lastUserText);
+  for (const e of await callsOf(stack.sim, id)) {
+    const sid = e.activityType === 'runSubtask' ? subtaskIdOf(e.lastUserText) : null;
     if (sid) requests.set(sid, (requests.get(sid) ?? 0) + 1);
   }
   for (const s of finishedBeforeKill) expect([s.id, requests.get(s.id)]).toEqual([s.id, s.attempts]);

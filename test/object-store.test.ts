@@ -17,6 +17,7 @@ import { EncryptionCodec, parseKeys } from '../shared/codec';
 import { ConfigError, loadClientConfig } from '../shared/config';
 import { ResultDocumentSchema } from '../shared/schemas';
 import { startS3Server, type S3TestServer } from './helpers/s3-server';
+import { belongsTo, okCallsOf } from './helpers/calls';
 import { runCli, subtaskIdOf, useStack, waitUntil } from './helpers/stack';
 
 const KEYS = 'k1:' + Buffer.alloc(32, 7).toString('base64');
@@ -152,9 +153,8 @@ describe('a job on two worker processes that share only a bucket', () => {
     const answered = () =>
       new Set(
         stack.sim.log
-          .filter((e) => e.outcome === 'ok')
-          .map((e) => subtaskIdOf(e.lastUserText))
-          .filter(Boolean),
+          .filter((e) => e.outcome === 'ok' && belongsTo(e.workflowId, id) && e.activityType === 'runSubtask')
+          .map((e) => subtaskIdOf(e.lastUserText)),
       );
     await waitUntil(() => answered().size >= 6, 'six subtasks are answered');
     await a.kill('SIGKILL');
@@ -173,9 +173,9 @@ describe('a job on two worker processes that share only a bucket', () => {
 
     // `renga result --outputs` loads every full output back from the bucket, decrypted.
     const served = new Map<string, string>();
-    for (const e of stack.sim.log.filter((e) => e.outcome === 'ok')) {
+    for (const e of await okCallsOf(stack.sim, id)) {
       const sid = subtaskIdOf(e.lastUserText);
-      if (sid) served.set(sid, e.responseText!);
+      if (sid && e.activityType === 'runSubtask') served.set(sid, e.responseText!);
     }
     const out = await runCli(stack, ['result', id, '--outputs', '--json'], env);
     expect(out.stderr).not.toMatch(/Error/);

@@ -18,6 +18,7 @@ import {
   type JaegerTrace,
 } from './helpers/jaeger';
 import { startPrometheus, type Prometheus } from './helpers/prometheus';
+import { callsOf } from './helpers/calls';
 import { runCli, useStack, waitUntil, type ChildWorker } from './helpers/stack';
 
 const stack = useStack({}, { worker: false });
@@ -275,7 +276,7 @@ test('a rate-limited call is counted, logged and traced with its failure type (t
   const run = await runCli(stack, ['run', '--json', '--max-subtasks', '2', marker], otel);
   expect(run.code).toBe(0);
   const id = ResultDocumentSchema.parse(JSON.parse(run.stdout)).workflowId;
-  const refused = stack.sim.log.filter((e) => e.status === 429 && e.lastUserText.includes(marker)).length;
+  const refused = (await callsOf(stack.sim, id)).filter((e) => e.status === 429).length;
   expect(refused).toBe(2);
 
   await waitUntil(async () => {

@@ -4,42 +4,51 @@
  * "repaired"), planning failures stop after a bounded number of calls, and plans larger than one
  * answer are written in pages. The simulator's scripted answers produce each condition.
  */
+import { randomUUID } from 'node:crypto';
 import { getResult, rejectPlan, startJob } from '../client/api';
 import { PLAN_PAGE_SUBTASKS } from '../shared/planning';
 import type { JobInputArg } from '../shared/schemas';
 import { planQuery, progressQuery } from '../workflows/definitions';
+import { callsOf } from './helpers/calls';
 import { useStack, waitUntil } from './helpers/stack';
 
 const stack = useStack();
 
 let seq = 0;
-/** A job whose calls are told apart by a marker at the end of its text. */
+/**
+ * A job with a known workflow id (its calls are read by it) whose text ends with a unique marker
+ * (scripted answers match its planning prompt by it).
+ */
 function newJob(extra: Partial<JobInputArg> = {}) {
   const marker = `plan-${process.pid}-${++seq}`;
+  const id = `${marker}-${randomUUID().slice(0, 8)}`;
   const input: JobInputArg = { job: `List facts about tides ${marker}`, maxSubtasks: 3, ...extra };
-  const planCalls = () => stack.sim.log.filter((e) => e.structured && e.lastUserText.includes(`${marker}\n</job>`));
-  return { marker, input, planCalls, planText: `${marker}\n</job>\nPlan the job above` };
+  const start = () => startJob(stack.rc, input, { workflowId: id });
+  /** The job's planning requests (repair rounds, whose last turn is the repair request, not included). */
+  const planCalls = async () =>
+    (await callsOf(stack.sim, id)).filter((e) => e.structured && e.lastUserText.includes(`${marker}\n</job>`));
+  return { id, marker, input, start, planCalls, planText: `${marker}\n</job>\nPlan the job above` };
 }
 
 test('a plan with more subtasks than maxSubtasks is trimmed to the limit and records it; one planner call', async () => {
   const j = newJob();
   stack.sim.scriptAnswer({ match: { textIncludes: j.planText }, extraItems: 5 });
-  const doc = await getResult(stack.rc, await startJob(stack.rc, j.input));
+  const doc = await getResult(stack.rc, await j.start());
   expect(doc.status).toBe('completed');
   expect(doc.plan!.subtasks.map((s) => s.id)).toEqual(['s1', 's2', 's3']);
   expect(doc.plan!.trimmedFrom).toBe(8);
-  expect(j.planCalls()).toHaveLength(1);
+  expect(await j.planCalls()).toHaveLength(1);
   expect(doc.subtasks.every((s) => s.status === 'completed')).toBe(true);
 });
 
 test('an answer cut off at max_tokens is not repaired: the plan is asked again in smaller pages', async () => {
   const j = newJob();
   stack.sim.scriptAnswer({ match: { textIncludes: j.planText }, stopReason: 'max_tokens' });
-  const doc = await getResult(stack.rc, await startJob(stack.rc, j.input));
+  const doc = await getResult(stack.rc, await j.start());
   expect(doc.status).toBe('completed');
   expect(doc.plan!.subtasks).toHaveLength(3);
   expect(doc.plan!.trimmedFrom).toBeUndefined();
-  const calls = j.planCalls();
+  const calls = await j.planCalls();
   // The cut-off answer, then pages of 2 and 1; never a repair round that re-sends the cut-off text.
   expect(calls).toHaveLength(3);
   expect(calls.some((e) => e.lastUserText.includes('Answer again'))).toBe(false);
@@ -50,12 +59,12 @@ test('an answer cut off at max_tokens is not repaired: the plan is asked again i
 test('a planner that always runs out of output tokens fails the job after three calls (PlanTruncated)', async () => {
   const j = newJob();
   stack.sim.scriptAnswer({ match: { textIncludes: j.planText }, stopReason: 'max_tokens', times: 50 });
-  const doc = await getResult(stack.rc, await startJob(stack.rc, j.input));
+  const doc = await getResult(stack.rc, await j.start());
   expect(doc.status).toBe('failed');
   expect(doc.error).toMatch(
     /^PlanTruncated: planning failed: PlanTruncated: the planner's answer was cut off at max_tokens/,
   );
-  expect(j.planCalls()).toHaveLength(3);
+  expect(await j.planCalls()).toHaveLength(3);
 });
 
 test('a planner that never answers valid JSON costs at most four calls, and no error quotes its answer', async () => {
@@ -66,13 +75,16 @@ test('a planner that never answers valid JSON costs at most four calls, and no e
     { match: { textIncludes: j.planText }, invalidJson: `${canary} {`, times: 2 },
     { match: { textIncludes: 'Answer again with corrected JSON only' }, invalidJson: `${canary} {`, times: 2 },
   );
-  const id = await startJob(stack.rc, j.input);
+  const id = await j.start();
   const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('failed');
   expect(doc.error).toMatch(/InvalidModelOutput: .*not valid JSON \(\d+ characters\)/);
   // Two attempts, each with one repair round; then planning stops (a third would get a valid plan).
-  expect(j.planCalls()).toHaveLength(2);
-  expect(stack.sim.log.filter((e) => e.lastUserText.includes('Answer again with corrected JSON only'))).toHaveLength(2);
+  expect(await j.planCalls()).toHaveLength(2);
+  const repairs = (await callsOf(stack.sim, id)).filter((e) =>
+    e.lastUserText.includes('Answer again with corrected JSON only'),
+  );
+  expect(repairs).toHaveLength(2);
   expect(JSON.stringify(doc)).not.toContain(canary);
   const history = JSON.stringify(await stack.client.workflow.getHandle(id).fetchHistory());
   expect(history).not.toContain(canary);
@@ -80,12 +92,12 @@ test('a planner that never answers valid JSON costs at most four calls, and no e
 
 test(`a plan larger than one answer (${PLAN_PAGE_SUBTASKS} subtasks) is written in pages`, async () => {
   const j = newJob({ maxSubtasks: 600, approvePlan: true });
-  const id = await startJob(stack.rc, j.input);
+  const id = await j.start();
   const handle = stack.client.workflow.getHandle(id);
   await waitUntil(async () => (await handle.query(progressQuery)).phase === 'awaiting-approval', 'the plan is ready');
   const plan = (await handle.query(planQuery))!;
   expect(plan.subtasks.map((s) => s.id)).toEqual(Array.from({ length: 600 }, (_, i) => `s${i + 1}`));
-  const calls = j.planCalls();
+  const calls = await j.planCalls();
   expect(calls.map((e) => /Give the next at most (\d+) subtasks/.exec(e.lastUserText)?.[1])).toEqual([
     '250',
     '250',

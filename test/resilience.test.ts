@@ -4,18 +4,21 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { type ApplicationFailure } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
 import { getResult, startJob } from '../client/api';
 import { progressQuery } from '../workflows/definitions';
+import { callsOf } from './helpers/calls';
 import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
 
 const stack = useStack({}, { worker: false });
 
 beforeEach(() => {
-  stack.sim.clearLog();
   stack.sim.configure({ latencyMs: 0, faults: {} });
 });
 
-const subtaskRequests = () => stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText) !== null);
+/** The job's subtask calls (settled: an aborted call has its final entry). */
+const subtaskRequests = async (id: string) =>
+  (await callsOf(stack.sim, id)).filter((e) => e.activityType === 'runSubtask');
 
 test('a worker killed with SIGKILL mid-fan-out: a new worker completes the job and no finished subtask is requested again', async () => {
   stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': 800 } });
@@ -39,7 +42,8 @@ test('a worker killed with SIGKILL mid-fan-out: a new worker completes the job a
 
   expect(doc.status).toBe('completed');
   expect(doc.subtasks.every((s) => s.status === 'completed')).toBe(true);
-  const requestsFor = (sid: string) => subtaskRequests().filter((e) => subtaskIdOf(e.lastUserText) === sid);
+  const calls = await subtaskRequests(id);
+  const requestsFor = (sid: string) => calls.filter((e) => subtaskIdOf(e.lastUserText) === sid);
   for (const sid of finishedBeforeKill) expect(requestsFor(sid)).toHaveLength(1);
   // Only calls in flight at the kill may be repeated: at most `concurrency` of them.
   const repeated = doc.subtasks.filter((s) => requestsFor(s.id).length > 1);
@@ -63,12 +67,14 @@ test('under injected 429/529/500/resets/stream errors the job completes, each fa
 
   expect(doc.status).toBe('completed');
   expect(doc.subtasks.every((s) => s.status === 'completed' && s.output)).toBe(true);
-  const faults = new Set(stack.sim.log.filter((e) => e.outcome === 'fault').map((e) => e.fault));
+  const all = await callsOf(stack.sim, id);
+  const faults = new Set(all.filter((e) => e.outcome === 'fault').map((e) => e.fault));
   expect([...faults].sort()).toEqual(['overloaded', 'rateLimit', 'reset', 'server', 'streamError']);
   // Attempts in the document are Temporal's: a subtask whose calls faulted records more than one.
   for (const s of doc.subtasks) {
-    const calls = stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText) === s.id);
+    const calls = all.filter((e) => e.activityType === 'runSubtask' && subtaskIdOf(e.lastUserText) === s.id);
     expect(s.attempts).toBe(calls.length);
+    expect(calls.map((e) => e.attempt)).toEqual(calls.map((_, i) => i + 1));
   }
 });
 
@@ -93,27 +99,32 @@ test('an unknown worker model (404) fails the job fast, without retries, naming 
   expect(cause.type).toBe('ModelNotFound');
   expect(cause.message).toContain("unknown model 'claude-nonexistent-9'");
   // One request, then the job stopped: no retries and no further subtasks tried.
-  expect(subtaskRequests()).toHaveLength(1);
+  expect(await subtaskRequests(id)).toHaveLength(1);
   const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('failed');
   expect(doc.error).toMatch(/^ModelNotFound: /);
 });
 
 test('an invalid request (400) from the planner fails fast with no retries', async () => {
-  stack.sim.script({ kind: 'badRequest', match: { model: 'claude-sonnet-4-6' } });
-  const id = await startJob(stack.rc, { job: 'Plan a picnic', maxSubtasks: 2 });
+  const id = `bad-request-${randomUUID()}`;
+  stack.sim.script({ kind: 'badRequest', match: { model: 'claude-sonnet-4-6', workflowId: id } });
+  await startJob(stack.rc, { job: 'Plan a picnic', maxSubtasks: 2 }, { workflowId: id });
   const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('failed');
   expect(doc.error).toMatch(/^InvalidRequest: planning failed: InvalidRequest: HTTP 400/);
-  expect(stack.sim.log).toHaveLength(1);
+  expect((await callsOf(stack.sim, id)).map((e) => [e.activityType, e.fault])).toEqual([['planJob', 'badRequest']]);
 });
 
 test('a stalled stream is abandoned by the idle watchdog and retried', async () => {
-  stack.sim.script({ kind: 'stall', match: { textIncludes: 'Subtask s1 of' } });
-  const id = await startJob(stack.rc, { job: 'Give two facts about otters', maxSubtasks: 2 });
+  const id = `stall-${randomUUID()}`;
+  stack.sim.script({ kind: 'stall', match: { textIncludes: 'Subtask s1 of', workflowId: id } });
+  await startJob(stack.rc, { job: 'Give two facts about otters', maxSubtasks: 2 }, { workflowId: id });
   const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('completed');
-  const s1 = stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText) === 's1');
-  expect(s1.map((e) => e.fault)).toEqual(['stall', null]);
+  const s1 = (await subtaskRequests(id)).filter((e) => subtaskIdOf(e.lastUserText) === 's1');
+  expect(s1.map((e) => [e.attempt, e.fault])).toEqual([
+    [1, 'stall'],
+    [2, null],
+  ]);
   expect(doc.subtasks[0]!.attempts).toBe(2);
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { getResult, startJob } from '../client/api';
 import { BlobStore } from '../activities/blob-store';
 import { ResultDocumentSchema, SubtaskResultSchema, type SubtaskResult } from '../shared/schemas';
+import { okCallsOf } from './helpers/calls';
 import { subtaskIdOf, useStack } from './helpers/stack';
 
 const stack = useStack();
@@ -33,13 +34,15 @@ test('1,200 subtasks with shardSize 500 run as three child workflows; every outp
   ]);
 
   // Each subtask was asked of the model exactly once.
-  const ok = stack.sim.log.filter((e) => e.outcome === 'ok');
+  const ok = await okCallsOf(stack.sim, id);
   const served = new Map<string, string>();
   for (const e of ok) {
     const sid = subtaskIdOf(e.lastUserText);
     if (sid === null) continue;
     expect(served.has(sid)).toBe(false);
     served.set(sid, e.responseText!);
+    // Asked by the shard that owns it: s1–s500 by shard 1, s501–s1000 by shard 2, the rest by shard 3.
+    expect(e.workflowId).toBe(`${id}/shard-${Math.ceil(Number(sid.slice(1)) / 500)}`);
   }
   expect(served.size).toBe(1200);
 

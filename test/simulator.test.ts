@@ -15,6 +15,7 @@ import type { MessageCreateParamsNonStreaming, MessageStreamEvent } from '@anthr
 import { z } from 'zod';
 import { startSimulator, type RequestLogEntry, type Simulator } from '../simulator/server';
 import { generateFromSchema } from '../simulator/generate';
+import { waitUntil } from './helpers/wait';
 
 const MODEL = 'claude-haiku-4-5';
 
@@ -58,8 +59,11 @@ afterAll(async () => {
   await sim.close();
 });
 
-beforeEach(() => {
+beforeEach(async () => {
   sim.configure({ faults: {}, latencyMs: 0, streamChunkDelayMs: 0, seed: 1 });
+  // The previous test's aborted calls get their final log entry when the simulator notices the abort:
+  // wait for that, so this test's log holds only its own calls.
+  await waitUntil(() => sim.inFlight().length === 0, "the previous test's calls have settled");
   sim.clearLog();
 });
 
@@ -623,5 +627,55 @@ describe('stalls, latency and close()', () => {
     await expect(client.messages.create(ask('slow-ish', { model: 'claude-opus-4-6' }))).resolves.toMatchObject({
       type: 'message',
     });
+  });
+});
+
+describe('attribution', () => {
+  const renga = (workflowId: string, attempt = 1) => ({
+    headers: {
+      'x-renga-workflow-id': workflowId,
+      'x-renga-activity-id': 'subtask-s1',
+      'x-renga-activity-type': 'runSubtask',
+      'x-renga-attempt': String(attempt),
+    },
+  });
+
+  test('log entries carry the workflow, activity and attempt a call names; unnamed calls carry nulls', async () => {
+    await client.messages.create(ask('mine'), renga('job-a', 2));
+    await client.messages.create(ask('anonymous'));
+    expect(sim.log.map((e) => [e.workflowId, e.activityId, e.activityType, e.attempt])).toEqual([
+      ['job-a', 'subtask-s1', 'runSubtask', 2],
+      [null, null, null, null],
+    ]);
+  });
+
+  test('a scripted fault aimed at one workflow leaves every other workflow alone', async () => {
+    sim.script({ kind: 'server', match: { workflowId: 'job-b' } });
+    await client.messages.create(ask('other job'), renga('job-c'));
+    await expect(client.messages.create(ask('target'), renga('job-b'))).rejects.toMatchObject({ status: 500 });
+    expect(sim.log.map((e) => [e.workflowId, e.fault])).toEqual([
+      ['job-c', null],
+      ['job-b', 'server'],
+    ]);
+  });
+
+  test('in-flight calls are listed with their workflow until their log entry is final, aborted ones included', async () => {
+    const local = await startSimulator({ latencyMs: 600_000 });
+    const ac = new AbortController();
+    const pending = rejectionOf(
+      newClient(local).messages.create(ask('slow'), { signal: ac.signal, ...renga('job-d') }),
+    );
+    await waitUntil(() => local.inFlight().length === 1, 'the call has arrived');
+    expect(local.inFlight()).toEqual([
+      { workflowId: 'job-d', activityId: 'subtask-s1', activityType: 'runSubtask', attempt: 1 },
+    ]);
+    expect(local.log).toHaveLength(0);
+    ac.abort();
+    expect(await pending).toBeInstanceOf(APIUserAbortError);
+    await waitUntil(() => local.inFlight().length === 0, 'the aborted call has settled');
+    expect(local.log.map((e) => [e.workflowId, e.fault])).toEqual([['job-d', 'aborted']]);
+    const overHttp = (await (await fetch(`${local.url}/_sim/inflight`)).json()) as unknown[];
+    expect(overHttp).toEqual([]);
+    await local.close();
   });
 });

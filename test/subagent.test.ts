@@ -15,6 +15,7 @@ import { ResultDocumentSchema, type JobInputArg } from '../shared/schemas';
 import { subagentWorkflowId } from '../workflows/subagent-definitions';
 import { cancelJob } from '../client/api';
 import { agentCalls, filesystemServer, folderWith, startHttpTestToolsServer, testToolsServer } from './helpers/agents';
+import { okCallsOf } from './helpers/calls';
 import { useStack, waitUntil } from './helpers/stack';
 
 const stack = useStack({}, { worker: false });
@@ -113,8 +114,9 @@ test('sub-agents read files through the filesystem MCP server; results reach the
     expect(s.usage.outputTokens).toBe(mine.reduce((n, c) => n + c.entry.usage!.output_tokens, 0));
   }
   // The answers flowed into synthesis, and the synthesis is the job's answer.
-  const synth = stack.sim.log.filter((e) => e.outcome === 'ok' && e.lastUserText.includes('Write the final answer'));
-  const last = synth[synth.length - 1]!;
+  const synth = (await okCallsOf(stack.sim, id)).filter((e) => e.activityType === 'synthesize');
+  expect(synth).toHaveLength(1);
+  const last = synth[0]!;
   for (const s of doc.subtasks) expect(last.lastUserText).toContain(s.output!);
   expect(doc.answer).toBe(last.responseText);
 

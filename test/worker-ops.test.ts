@@ -6,6 +6,7 @@
 import { getResult, startJob } from '../client/api';
 import { freePort } from '../temporal/dev-server';
 import { progressQuery } from '../workflows/definitions';
+import { callsOf } from './helpers/calls';
 import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
 
 const stack = useStack({}, { worker: false });
@@ -40,7 +41,9 @@ test('metrics on a port, JSON logs with ids, and SIGTERM drains in-flight subtas
   await stack.spawnWorker();
   const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('completed');
-  const requests = (sid: string) => stack.sim.log.filter((e) => subtaskIdOf(e.lastUserText) === sid).length;
+  const calls = await callsOf(stack.sim, id);
+  const requests = (sid: string) =>
+    calls.filter((e) => e.activityType === 'runSubtask' && subtaskIdOf(e.lastUserText) === sid).length;
   for (const sid of running) expect(requests(sid)).toBe(1);
 
   const logs = first

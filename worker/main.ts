@@ -24,6 +24,7 @@ import { freePort } from '../temporal/dev-server';
 import { serveMetrics, type MetricsServer } from './metrics-server';
 import { installRuntime, tuningFromConfig } from './operations';
 import { routeConsoleWarnings } from './sdk-logging';
+import { deploymentOptions } from './versioning';
 import { createRengaWorker } from './worker';
 
 /** A worker started beside its server (compose, systemd) may come up first: wait this long for it. */
@@ -97,6 +98,7 @@ export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions
     blobDir: config.RENGA_BLOB_DIR,
     blobStore: new BlobStore(openObjectStore(config, 'blobs'), codecs.encryption),
     streamIdleMs: config.RENGA_STREAM_IDLE_SECONDS * 1000,
+    deployment: deploymentOptions(config),
     tuning: tuningFromConfig(config),
     payloadCodecs: codecs.chain,
     rateLimits: config.RENGA_RATE_LIMITS,

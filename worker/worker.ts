@@ -3,6 +3,7 @@ import {
   type NativeConnection,
   Runtime,
   Worker,
+  type WorkerDeploymentOptions,
   type WorkerOptions,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
@@ -37,6 +38,8 @@ export interface RengaWorkerOptions {
   shutdownGraceTime?: Duration;
   /** Encryption / claim-check codecs (shared/codec.ts); must match the clients'. */
   payloadCodecs?: PayloadCodec[];
+  /** Worker Versioning (worker/versioning.ts): this worker's deployment version; unset, unversioned. */
+  deployment?: WorkerDeploymentOptions;
   /** Workflow-task concurrency and model-call rate limits (worker/operations.ts). */
   tuning?: WorkerTuning;
   /** RENGA_RATE_LIMITS: explicit limits per model family, or 'off'; unset: learned from the API (activities/admission.ts). */
@@ -101,6 +104,8 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     ...(opts.tuning?.maxTaskQueueActivitiesPerSecond
       ? { maxTaskQueueActivitiesPerSecond: opts.tuning.maxTaskQueueActivitiesPerSecond }
       : {}),
+    ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
+    ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
     ...(opts.payloadCodecs ? { dataConverter: { payloadCodecs: opts.payloadCodecs } } : {}),
     // A prebuilt bundle already contains the workflow interceptor modules (bundled with them).
     interceptors: {

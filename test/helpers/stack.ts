@@ -27,6 +27,9 @@ import type { ToolRegistry } from '../../activities/tools/registry';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 
+// Kept apart so tests that need no Temporal (the simulator's own) can wait without loading the SDK runtime.
+export { waitUntil } from './wait';
+
 // Worker state chatter at INFO drowns test output; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -224,26 +227,6 @@ export function useStack(opts: Parameters<typeof startStack>[0] = {}, { worker =
     await holder.close?.();
   });
   return holder;
-}
-
-/**
- * Polls a condition against live state (a query, the simulator log) until it holds: the wait is
- * on an observable fact, never on an amount of time.
- */
-export async function waitUntil<T>(
-  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  what: string,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 20;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(250, delay * 2);
-  }
 }
 
 /** Subtask id a simulator request was for, read from the prompt renga sends. */
