@@ -111,3 +111,24 @@ test('a small job sharing the key with a large one finishes without waiting for 
   expect(largeDoc.status).toBe('completed');
   expect(refusedShare(callsOf(large))).toBeLessThan(0.05);
 });
+
+test('the limiter workflow terminated mid-job: waiting calls move to a new limiter and the job completes', async () => {
+  stack.sim.setRateLimits({ families: { haiku: { rpm: 60 } }, burstSeconds: BURST_SECONDS });
+  const job = 'Rate E: one line about each of sixteen islands';
+  const id = await startJob(stack.rc, { job, maxSubtasks: 16, concurrency: 16 });
+  const limiter = stack.client.workflow.getHandle(rateLimiterWorkflowId(stack.taskQueue));
+  await waitUntil(async () => {
+    const state = await limiter.query(limiterStateQuery).catch(() => null);
+    return (state?.waitingByJob[id] ?? 0) >= 8;
+  }, 'the job has 8 calls waiting for admission');
+  const lost = await limiter.describe();
+  await limiter.terminate('test: the limiter is lost');
+
+  const doc = await getResult(stack.rc, id);
+  expect(doc.status).toBe('completed');
+  expect(doc.subtasks.filter((s) => s.status === 'completed')).toHaveLength(16);
+  // A new limiter run took over (the first exchange after the loss started it).
+  const now = await limiter.describe();
+  expect(now.runId).not.toBe(lost.runId);
+  expect(refusedShare(callsOf(job))).toBeLessThan(0.1);
+});
