@@ -19,6 +19,7 @@ import { startDevServer, type DevServer, type DevServerOptions } from '../../tem
 import { startSimulator } from '../../simulator/server';
 import type { Simulator, SimulatorOptions } from '../../simulator/types';
 import { createRengaWorker } from '../../worker/worker';
+import { spawnUntilReady } from '../../shared/spawn-ready';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
 import { RENGA_SEARCH_ATTRIBUTES } from '../../shared/search-attributes';
 import { loadClientConfig } from '../../shared/config';
@@ -115,41 +116,27 @@ export async function startStack(opts: { sim?: SimulatorOptions; server?: DevSer
   };
 
   const spawnWorker = async (extraEnv: Record<string, string> = {}): Promise<ChildWorker> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'worker', 'main.ts')], {
-      cwd: REPO,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? os.tmpdir(),
-        TEMPORAL_ADDRESS: server.address,
-        TEMPORAL_NAMESPACE: server.namespace,
-        RENGA_TASK_QUEUE: taskQueue,
-        ANTHROPIC_API_KEY: 'sim-key',
-        ANTHROPIC_BASE_URL: sim.url,
-        RENGA_BLOB_DIR: blobDir,
-        RENGA_STREAM_IDLE_SECONDS: '10',
-        ...extraEnv,
+    const handle: ChildWorker = await spawnUntilReady(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO, 'worker', 'main.ts')],
+      {
+        cwd: REPO,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? os.tmpdir(),
+          TEMPORAL_ADDRESS: server.address,
+          TEMPORAL_NAMESPACE: server.namespace,
+          RENGA_TASK_QUEUE: taskQueue,
+          ANTHROPIC_API_KEY: 'sim-key',
+          ANTHROPIC_BASE_URL: sim.url,
+          RENGA_BLOB_DIR: blobDir,
+          RENGA_STREAM_IDLE_SECONDS: '10',
+          ...extraEnv,
+        },
+        ready: 'renga worker on ',
+        what: 'worker',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('renga worker on ')) resolve();
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${out}`)));
-    });
-    const handle: ChildWorker = {
-      child,
-      output: () => out,
-      kill: async (signal = 'SIGKILL') => {
-        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-        await exited;
-      },
-    };
+    );
     children.push(handle);
     return handle;
   };

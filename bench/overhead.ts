@@ -1,0 +1,56 @@
+/** Section 1, overhead: renga against an in-process Promise.all baseline at the same latency and fan-out. */
+import { performance } from 'node:perf_hooks';
+import { runBaselineJob } from './baseline';
+import { stat, type Stat } from './stats';
+import type { Profile } from './profiles';
+import { type Ctx, newQueue, log, spawnWorker, stopWorkers, runJob, setLatency } from './context';
+
+export interface OverheadRow {
+  n: number;
+  idealMs: number;
+  renga: Stat;
+  baseline: Stat;
+  rengaMs: Stat;
+  baselineMs: Stat;
+  rengaOverBaseline: Stat;
+}
+
+export async function overhead(ctx: Ctx, p: Profile['overhead']): Promise<OverheadRow[]> {
+  const L = p.latencyMs;
+  setLatency(ctx, L, L);
+  const q = newQueue('overhead');
+  const [w] = [await spawnWorker(ctx, q, Math.max(100, p.concurrency))];
+  await runJob(ctx, q, { job: 'warm-up', maxSubtasks: 2 }); // loads the workflow bundle
+  const rows: OverheadRow[] = [];
+  for (const n of p.ns) {
+    const idealMs = (2 + Math.ceil(n / p.concurrency)) * L;
+    const r: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < p.runs; i++) {
+      // Interleaved, so a burst of load from other processes hits both sides alike.
+      const job = `Overhead run ${i + 1}: describe ${n} facts about rivers`;
+      const rj = await runJob(ctx, q, { job, maxSubtasks: n, concurrency: p.concurrency });
+      if (rj.doc.subtasks.length !== n && rj.doc.shards === undefined)
+        throw new Error(`expected ${n} subtasks, got ${rj.doc.subtasks.length}`);
+      r.push(rj.ms);
+      const t0 = performance.now();
+      const base = await runBaselineJob({ simUrl: ctx.sim.url, job, maxSubtasks: n, concurrency: p.concurrency });
+      if (base.subtasks !== n) throw new Error(`baseline planned ${base.subtasks} subtasks, expected ${n}`);
+      b.push(performance.now() - t0);
+      log(
+        `overhead N=${n} run ${i + 1}: renga ${(rj.ms / 1000).toFixed(2)} s, baseline ${(b[i]! / 1000).toFixed(2)} s, ideal ${(idealMs / 1000).toFixed(2)} s`,
+      );
+    }
+    rows.push({
+      n,
+      idealMs,
+      renga: stat(r.map((x) => x / idealMs)),
+      baseline: stat(b.map((x) => x / idealMs)),
+      rengaMs: stat(r),
+      baselineMs: stat(b),
+      rengaOverBaseline: stat(r.map((x, i) => x / b[i]!)),
+    });
+  }
+  await stopWorkers([w]);
+  return rows;
+}

@@ -1,0 +1,49 @@
+/** Benchmark sections and the quick and full profiles (how many jobs of what size each section runs). */
+
+export const PLANNER = 'claude-sonnet-4-6';
+export const WORKER = 'claude-haiku-4-5';
+
+export type Section = 'overhead' | 'throughput' | 'scale' | 'recovery' | 'cost' | 'ratelimit';
+export const SECTIONS: Section[] = ['overhead', 'throughput', 'scale', 'recovery', 'cost', 'ratelimit'];
+
+export interface Profile {
+  name: 'quick' | 'full';
+  overhead: { ns: number[]; latencyMs: number; concurrency: number; runs: number };
+  throughput: { subtasks: number; configs: { workers: number; concurrency: number }[]; runs: number };
+  scale: { subtasks: number; concurrency: number; runs: number };
+  recovery: { subtasks: number; concurrency: number; latencyMs: number; heartbeatSeconds: number; runs: number };
+}
+
+export const PROFILES: Record<'quick' | 'full', Profile> = {
+  quick: {
+    name: 'quick',
+    overhead: { ns: [10, 100], latencyMs: 1000, concurrency: 16, runs: 3 },
+    throughput: {
+      subtasks: 400,
+      configs: [
+        { workers: 1, concurrency: 64 },
+        { workers: 2, concurrency: 64 },
+      ],
+      runs: 2,
+    },
+    scale: { subtasks: 2_000, concurrency: 100, runs: 1 },
+    recovery: { subtasks: 32, concurrency: 8, latencyMs: 1000, heartbeatSeconds: 5, runs: 1 },
+  },
+  full: {
+    name: 'full',
+    overhead: { ns: [10, 100, 1000], latencyMs: 1000, concurrency: 16, runs: 3 },
+    throughput: {
+      subtasks: 500,
+      configs: [
+        { workers: 1, concurrency: 16 },
+        { workers: 1, concurrency: 64 },
+        { workers: 1, concurrency: 200 },
+        { workers: 2, concurrency: 64 },
+        { workers: 2, concurrency: 200 },
+      ],
+      runs: 3,
+    },
+    scale: { subtasks: 10_000, concurrency: 100, runs: 1 },
+    recovery: { subtasks: 48, concurrency: 8, latencyMs: 1000, heartbeatSeconds: 5, runs: 3 },
+  },
+};
