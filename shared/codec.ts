@@ -66,12 +66,12 @@ export function parseKeys(text: string, source: string): EncryptionKey[] {
     .map((l) => l.replace(/#.*$/, '').trim())
     .filter((l) => l !== '');
   const keys: EncryptionKey[] = [];
-  for (const entry of entries) {
+  for (const [index, entry] of entries.entries()) {
     const colon = entry.indexOf(':');
     const id = colon > 0 ? entry.slice(0, colon) : '';
     if (!KEY_ID.test(id)) {
       throw new EncryptionKeyConfigError(
-        `${source}: each key is "id:base64" with an id of letters, digits, '.', '_' or '-' (got an entry starting "${entry.slice(0, 8)}…")`,
+        `${source}: each key is "id:base64" with an id of letters, digits, '.', '_' or '-' (entry ${index + 1} has ${colon > 0 ? 'an invalid id' : 'no id'}; its characters are not shown, they may be key material)`,
       );
     }
     const key = Buffer.from(entry.slice(colon + 1), 'base64');
