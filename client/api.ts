@@ -51,6 +51,8 @@ import {
   type CancelRequest,
 } from '../workflows/definitions';
 import type { jobWorkflow } from '../workflows';
+import type { AgentProgress } from '../workflows/subagent-definitions';
+import { liveAgents } from './agent-progress';
 
 export class InvalidJobInputError extends Error {
   override readonly name = 'InvalidJobInputError';
@@ -284,6 +286,8 @@ export interface LiveSubtask {
   /** Attempt now running, from the server's pending-activity view (the workflow learns it only at the end). */
   attempt: number | null;
   lastError: string | null;
+  /** Running sub-agents: their turn and tool calls so far. */
+  agent?: AgentProgress;
 }
 
 export interface LiveProgress {
@@ -312,6 +316,10 @@ export async function getLiveProgress(rc: RengaClient, workflowId: string): Prom
   for (const a of description.raw.pendingActivities ?? []) {
     const id = a.activityId?.startsWith('subtask-') ? a.activityId.slice('subtask-'.length) : null;
     if (id) live[id] = { attempt: a.attempt ?? null, lastError: a.lastFailure?.message ?? null };
+  }
+  // Sub-agents run as child workflows: their turn and tool calls come from each child's query.
+  for (const [id, agent] of Object.entries(await liveAgents(rc, workflowId, description))) {
+    live[id] = { ...(live[id] ?? { attempt: null, lastError: null }), agent };
   }
   return { workflowId, execution: description.status.name, progress, live, rateLimit };
 }

@@ -18,6 +18,7 @@ import { registerJobCommands } from './commands/jobs';
 import { registerOpsCommands } from './commands/ops';
 import { registerScheduleCommands } from './commands/schedule';
 import { registerStackCommands } from './commands/stack';
+import { registerToolCommands } from './commands/tools';
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('renga')
@@ -42,6 +43,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerBatchCommands(program, ctx);
   registerScheduleCommands(program);
   registerBlobCommands(program);
+  registerToolCommands(program, ctx);
   return program;
 }
 

@@ -5,6 +5,7 @@
  */
 import { MultiBar, type SingleBar } from 'cli-progress';
 import pc from 'picocolors';
+import { agentText } from './agent-progress';
 import { getLiveProgress, getResult, uiLink, type LiveProgress, type RengaClient } from './api';
 import { describeRateLimitWait } from './rate-limit-status';
 import type { ResultDocument } from '../shared/schemas';
@@ -23,14 +24,17 @@ export function describeSubtask(
   state: string,
   attempt: number | null,
   error: string | null,
+  /** Sub-agents: the live turn while running, turns and tool calls once ended. */
+  agent: Parameters<typeof agentText>[0] = {},
 ): string {
+  const loop = agentText(agent);
   switch (state) {
     case 'running':
-      return `${id} running (attempt ${attempt ?? 1})${error ? ` — last error: ${error}` : ''}: ${title}`;
+      return `${id} running (attempt ${attempt ?? 1})${loop}${error ? ` — last error: ${error}` : ''}: ${title}`;
     case 'completed':
-      return `${id} done: ${title}`;
+      return `${id} done${loop}: ${title}`;
     case 'failed':
-      return `${id} failed: ${title} — ${error ?? 'unknown error'}`;
+      return `${id} failed${loop}: ${title} — ${error ?? 'unknown error'}`;
     default:
       return `${id} ${state}: ${title}`;
   }
@@ -81,6 +85,7 @@ export async function watchJob(rc: RengaClient, workflowId: string, opts: WatchO
             s.state,
             attempt,
             s.state === 'running' ? (l?.lastError ?? null) : s.error,
+            s.state === 'running' ? (l?.agent ?? {}) : s,
           );
           if (seen.get(s.id) !== line && s.state !== 'queued') {
             seen.set(s.id, line);

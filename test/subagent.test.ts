@@ -2,7 +2,9 @@
  * Sub-agents with tools, end to end: real dev server, real worker, real SDK against the simulator, and the
  * real filesystem MCP server (@modelcontextprotocol/server-filesystem) started over stdio by the worker.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConversationStore } from '../activities/conversation';
@@ -16,7 +18,7 @@ import { subagentWorkflowId } from '../workflows/subagent-definitions';
 import { cancelJob } from '../client/api';
 import { agentCalls, filesystemServer, folderWith, startHttpTestToolsServer, testToolsServer } from './helpers/agents';
 import { okCallsOf } from './helpers/calls';
-import { useStack, waitUntil } from './helpers/stack';
+import { useStack, waitUntil, workflowBundle } from './helpers/stack';
 
 const stack = useStack({}, { worker: false });
 const reports = folderWith({
@@ -217,4 +219,24 @@ test('cancelling the job reaches a tool call that is running in an MCP server', 
   const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('cancelled');
   expect(doc.subtasks[0]!.status).toBe('skipped');
+});
+
+describe('replay', () => {
+  const fixture = path.join(__dirname, 'fixtures', 'subagent-history.json');
+
+  test('a sub-agent history (turns and tool calls) and the recorded fixture replay without nondeterminism', async () => {
+    const { id, doc } = await run(`Count the words twice (replay-${Date.now()}) [sim:tool-turns=2]`, {
+      tools: ['word_count'],
+    });
+    expect(doc.subtasks[0]!.turns).toBe(3);
+    const childId = subagentWorkflowId(id, 's1');
+    // Through proto3 JSON, the form histories are shared in (UI download, `temporal workflow show -o json`).
+    const history = historyToJSON(await stack.client.workflow.getHandle(childId).fetchHistory());
+    const bundle = await workflowBundle();
+    await Worker.runReplayHistory({ workflowBundle: bundle }, JSON.parse(history), childId);
+    if (!existsSync(fixture) || process.env.RENGA_RECORD_FIXTURES === '1') writeFileSync(fixture, history);
+    // The committed fixture guards edits of workflows/subagent.ts against breaking running sub-agents.
+    const recorded: unknown = JSON.parse(readFileSync(fixture, 'utf8'));
+    await Worker.runReplayHistory({ workflowBundle: bundle }, recorded, 'recorded-subagent');
+  });
 });

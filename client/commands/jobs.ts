@@ -6,6 +6,7 @@ import { EXIT, collect, positiveInt, withClient, type CommandContext } from '../
 import { formatProgress, formatResult } from '../format';
 import { describeRateLimitWait, getRateLimitWait } from '../rate-limit-status';
 import { buildJobInput, type JobFlags } from '../input';
+import { formatTranscript, loadTranscript } from '../transcript';
 import { formatOutputs, openBlobStore, withFullOutputs } from '../outputs';
 
 interface JobCommandOpts extends JobFlags {
@@ -104,9 +105,15 @@ export function registerJobCommands(program: Command, ctx: CommandContext): void
     .description('wait for a job and print its result')
     .option('--json', 'print the result document')
     .option('--outputs', "load every subtask's full output from the blob store (sharded jobs keep them there)")
-    .action(async (id: string, opts: { json?: boolean; outputs?: boolean }) =>
+    .option('--transcript <ID>', "print one sub-agent's conversation (turns, tool calls, tool results, usage)")
+    .action(async (id: string, opts: { json?: boolean; outputs?: boolean; transcript?: string }) =>
       withClient(async (rc) => {
         const doc = await getResult(rc, id);
+        if (opts.transcript) {
+          const t = await loadTranscript(doc, opts.transcript, openBlobStore(rc.config));
+          process.stdout.write(opts.json ? `${JSON.stringify(t, null, 2)}\n` : formatTranscript(t));
+          return;
+        }
         if (!opts.outputs) return ctx.setExit(print(doc, opts.json));
         const full = await withFullOutputs(doc, openBlobStore(rc.config));
         if (!opts.json) process.stdout.write(formatOutputs(full));
