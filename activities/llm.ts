@@ -123,6 +123,10 @@ export function createAnthropicClient(opts: {
     apiKey: opts.apiKey ?? 'renga-simulator',
     ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
+    // One GenAI span per call, renga's (activities/model-span.ts, with cost and subtask id): the SDK's
+    // own spans would repeat it, and its ANTHROPIC_OPEN_TELEMETRY_* content mode would bypass renga's
+    // rule that prompts never reach traces while payloads are encrypted.
+    openTelemetry: { traces: false, propagation: false },
     maxRetries: 0,
     // Bounds only the wait for response headers; the idle watchdog covers the stream body.
     timeout: 60_000,

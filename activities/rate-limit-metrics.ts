@@ -32,3 +32,7 @@ export const rateLimited = new Counter({
   labelNames: ['family'] as const,
   registers: [registry],
 });
+
+// A labelled counter has no series until its first increment, so a dashboard's rate() would miss the
+// first 429 of a family and a panel would show "no data" rather than zero: start each family at 0.
+for (const family of ['haiku', 'sonnet', 'opus']) rateLimited.labels({ family }).inc(0);

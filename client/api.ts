@@ -7,6 +7,7 @@ import {
   CancelledFailure,
   TerminatedFailure,
   TimeoutFailure,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
 } from '@temporalio/common';
 import {
@@ -22,6 +23,8 @@ import { randomUUID } from 'node:crypto';
 import { createCodecs } from '../shared/codec';
 import { retryUntilServing, TemporalNotServingError, type RetryOptions } from '../temporal/connect';
 import { loadClientConfig, type ClientConfig } from '../shared/config';
+import { modelProblem } from '../shared/models';
+import { workflowIdProblem } from '../shared/workflow-id';
 import { connectionOptions, describeConnectError, isCredentialError } from '../shared/temporal-connection';
 import { getRateLimitWait, type RateLimitWait } from './rate-limit-status';
 import { startTracing } from '../shared/telemetry';
@@ -207,27 +210,54 @@ export async function startJob(
   opts: { workflowId?: string } = {},
 ): Promise<string> {
   const valid = validateJobInput(input);
+  checkStartable(valid, opts.workflowId, rc.config.RENGA_EXTRA_MODELS);
   // Workflow ids are plaintext on the server: with encryption on they must not carry words of the job.
   const encrypted = Boolean(rc.config.RENGA_ENCRYPTION_KEYS || rc.config.RENGA_ENCRYPTION_KEYS_FILE);
   const workflowId = opts.workflowId ?? newWorkflowId(encrypted ? '' : valid.job);
   const withAttributes = await hasRengaSearchAttributes(rc);
-  await rc.client.workflow.start<typeof jobWorkflow>('jobWorkflow', {
-    args: [valid],
-    taskQueue: rc.config.RENGA_TASK_QUEUE,
-    workflowId,
-    staticSummary: jobSummary(valid),
-    staticDetails: jobDetails(valid),
-    // Their presence at start is what tells the workflow it may update them later.
-    ...(withAttributes
-      ? {
-          typedSearchAttributes: [
-            { key: RengaPhase, value: 'planning' },
-            { key: RengaStatus, value: 'running' },
-          ],
-        }
-      : {}),
-  });
+  await rc.client.workflow
+    .start<typeof jobWorkflow>('jobWorkflow', {
+      args: [valid],
+      taskQueue: rc.config.RENGA_TASK_QUEUE,
+      workflowId,
+      // An id names one job: reusing a finished job's id would hide its result behind a new run.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: jobSummary(valid),
+      staticDetails: jobDetails(valid),
+      // Their presence at start is what tells the workflow it may update them later.
+      ...(withAttributes
+        ? {
+            typedSearchAttributes: [
+              { key: RengaPhase, value: 'planning' },
+              { key: RengaStatus, value: 'running' },
+            ],
+          }
+        : {}),
+    })
+    .catch(async (err: unknown) => {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const status = await describeJob(rc, workflowId).then(
+        (d) => d.status.name.toLowerCase(),
+        () => 'existing',
+      );
+      throw new InvalidJobInputError(
+        `--id ${workflowId}: a job with this id already exists (${status}); choose another id`,
+      );
+    });
   return workflowId;
+}
+
+/** What the workflow cannot check before it runs: the id's form and models the API serves. */
+function checkStartable(input: JobInput, workflowId: string | undefined, extraModels: readonly string[]): void {
+  const idProblem = workflowId === undefined ? null : workflowIdProblem(workflowId);
+  if (idProblem) throw new InvalidJobInputError(`--id: ${idProblem}`);
+  for (const [field, model] of [
+    ['plannerModel', input.plannerModel],
+    ['workerModel', input.workerModel],
+  ] as const) {
+    const problem = model === undefined ? null : modelProblem(model, extraModels);
+    if (problem) throw new InvalidJobInputError(`${field}: ${problem}`);
+  }
 }
 
 /**

@@ -1,8 +1,8 @@
 /** Turns CLI arguments and files into a validated job input; every problem names its source. */
-import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { MAX_CONTEXT_CHARS, type ContextFile, type JobInput, type JobInputArg } from '../shared/schemas';
 import { InvalidJobInputError, validateJobInput } from './api';
+import { readRegularFile } from './files';
 
 export interface JobFlags {
   file?: string;
@@ -18,16 +18,7 @@ export interface JobFlags {
 }
 
 function readText(file: string, flag: string): string {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (err) {
-    throw new InvalidJobInputError(
-      `${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-    );
-  }
-  if (size > MAX_CONTEXT_CHARS * 4) throw new InvalidJobInputError(`${flag} ${file}: ${size} bytes is too large`);
-  const buf = readFileSync(file);
+  const buf = readRegularFile(file, `${flag} ${file}`, MAX_CONTEXT_CHARS * 4);
   if (buf.includes(0))
     throw new InvalidJobInputError(`${flag} ${file}: binary file (contains NUL bytes); give a text file`);
   try {
@@ -73,8 +64,9 @@ export function buildJobInput(jobArg: string | undefined, flags: JobFlags): JobI
     context,
     ...(flags.maxSubtasks !== undefined ? { maxSubtasks: flags.maxSubtasks } : {}),
     ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
-    ...(flags.plannerModel ? { plannerModel: flags.plannerModel } : {}),
-    ...(flags.workerModel ? { workerModel: flags.workerModel } : {}),
+    // `--planner-model ""` is passed on, so the schema refuses it rather than silently ignoring it.
+    ...(flags.plannerModel !== undefined ? { plannerModel: flags.plannerModel } : {}),
+    ...(flags.workerModel !== undefined ? { workerModel: flags.workerModel } : {}),
     ...(flags.approvePlan ? { approvePlan: true } : {}),
     ...(flags.tools?.length ? { tools: flags.tools } : {}),
     ...(flags.maxTurns !== undefined ? { maxTurns: flags.maxTurns } : {}),

@@ -2,10 +2,10 @@
  * Reads a jobs file (JSONL: one job input per line, the JobInput schema) and validates every line
  * before anything is created, naming each bad line by number.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { MAX_BATCH_JOBS, MAX_JOBS_FILE_BYTES } from '../shared/batch';
 import { JobInputSchema, describeZodError, type JobInputArg } from '../shared/schemas';
 import { InvalidJobInputError } from './api';
+import { readRegularFile } from './files';
 
 /** Enough to fix a broken file in one go without flooding the terminal. */
 const MAX_REPORTED_ERRORS = 20;
@@ -18,22 +18,10 @@ export interface JobsFile {
 
 export function readJobsFile(file: string): JobsFile {
   const where = `--jobs ${file}`;
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (err) {
-    throw new InvalidJobInputError(
-      `${where}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-    );
-  }
-  if (size > MAX_JOBS_FILE_BYTES) {
-    throw new InvalidJobInputError(
-      `${where}: ${size} bytes is more than the ${MAX_JOBS_FILE_BYTES} allowed (the job list travels in the workflow input); split it into several files`,
-    );
-  }
+  const buf = readRegularFile(file, where, MAX_JOBS_FILE_BYTES);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(file));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
   } catch {
     throw new InvalidJobInputError(`${where}: not valid UTF-8 text`);
   }

@@ -3,6 +3,7 @@
  * message that names the variable. Only the worker reads the API key.
  */
 import { z } from 'zod';
+import { modelProblem } from './models';
 import { RateLimitsSettingSchema } from './rate-limits';
 import { parseS3Url } from './blobs/s3-url';
 import { ConfigError } from './config-error';
@@ -30,6 +31,16 @@ const ClientEnvSchema = z.object({
   RENGA_TASK_QUEUE: z.string().trim().min(1).default('renga'),
   /** Where the Web UI lives, for printed links. */
   RENGA_UI_URL: z.string().url().default('http://localhost:8233'),
+  /** Model ids the SDK's list does not know yet (shared/models.ts), comma-separated. */
+  RENGA_EXTRA_MODELS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((m) => m.trim())
+        .filter((m) => m !== ''),
+    ),
   // Payload codecs (shared/codec.ts): clients, workers and the codec server must agree on these.
   /** `id:base64key[,id:base64key…]`; the first encrypts, all decrypt. Unset (and no file): no encryption. */
   RENGA_ENCRYPTION_KEYS: z.string().optional(),
@@ -150,7 +161,12 @@ export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientCo
 }
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  return parseEnv(WorkerEnvSchema, env);
+  const config = parseEnv(WorkerEnvSchema, env);
+  for (const name of ['RENGA_PLANNER_MODEL', 'RENGA_WORKER_MODEL'] as const) {
+    const problem = modelProblem(config[name], config.RENGA_EXTRA_MODELS);
+    if (problem) throw new ConfigError(`invalid environment: ${name}: ${problem}`);
+  }
+  return config;
 }
 
 export function loadCodecServerConfig(env: NodeJS.ProcessEnv = process.env): CodecServerConfig {

@@ -4,6 +4,7 @@
  * Everything here is pure zod so the workflow sandbox can import it too.
  */
 import { z } from 'zod';
+import { textProblem } from './text';
 
 export const DEFAULT_MAX_SUBTASKS = 8;
 export const DEFAULT_CONCURRENCY = 8;
@@ -23,6 +24,7 @@ export const MAX_CONTEXT_CHARS = 1_000_000;
 const modelId = z
   .string()
   .trim()
+  .min(1, 'the model name is empty')
   .regex(/^[a-z0-9][a-z0-9.\-_:@]*$/i, 'a model id such as claude-haiku-4-5');
 
 /** A tool name as the model sees it (`mcp__fs__read_file`, `word_count`), or a prefix of such names (`mcp__fs`). */
@@ -33,9 +35,15 @@ export const ToolPatternSchema = z
 export const DEFAULT_MAX_TURNS = 10;
 export const MAX_TURNS_LIMIT = 200;
 
+/** Job text of any origin passes the same check (shared/text.ts). */
+const cleanText = (s: string, ctx: z.core.$RefinementCtx<string>) => {
+  const problem = textProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+};
+
 export const ContextFileSchema = z.object({
-  name: z.string().min(1),
-  content: z.string(),
+  name: z.string().min(1).superRefine(cleanText),
+  content: z.string().superRefine(cleanText),
 });
 export type ContextFile = z.infer<typeof ContextFileSchema>;
 
@@ -45,7 +53,8 @@ export const JobInputSchema = z
       .string()
       .trim()
       .min(1, 'the job text is empty')
-      .max(MAX_JOB_CHARS, `the job text is longer than ${MAX_JOB_CHARS} characters`),
+      .max(MAX_JOB_CHARS, `the job text is longer than ${MAX_JOB_CHARS} characters`)
+      .superRefine(cleanText),
     context: z.array(ContextFileSchema).default([]),
     maxSubtasks: z.number().int().min(1).max(MAX_SUBTASKS_LIMIT).default(DEFAULT_MAX_SUBTASKS),
     concurrency: z.number().int().min(1).max(MAX_CONCURRENCY_LIMIT).default(DEFAULT_CONCURRENCY),

@@ -79,7 +79,9 @@ test('under injected 429/529/500/resets/stream errors the job completes, each fa
 });
 
 test('an unknown worker model (404) fails the job fast, without retries, naming the model', async () => {
-  const id = await startJob(stack.rc, {
+  // Declared by the operator (RENGA_EXTRA_MODELS) but not served by the API: the 404 path.
+  const rc = { ...stack.rc, config: { ...stack.rc.config, RENGA_EXTRA_MODELS: ['claude-nonexistent-9'] } };
+  const id = await startJob(rc, {
     job: 'Name four planets',
     maxSubtasks: 4,
     concurrency: 1,

@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     // Configuration problems (environment, RENGA_MCP_CONFIG) are found before any work is taken.
     running = await startWorker(loadWorkerConfig());
   } catch (err) {
-    // A refused key is a configuration problem (2); no server or no TLS session is exit 3 (DESIGN.md).
+    // A refused key is a configuration problem (2); no server or no TLS session is exit 3 (docs/architecture.md).
     if (err instanceof ConfigError || err instanceof TemporalUnreachableError) {
       console.error(`renga worker: ${err.message}`);
       process.exit(err instanceof ConfigError ? 2 : 3);

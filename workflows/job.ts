@@ -28,6 +28,7 @@ import {
   type Progress,
   type ResultDocument,
 } from '../shared/schemas';
+import { workflowIdProblem } from '../shared/workflow-id';
 import { fanOutViaMessageBatches } from './batch-fanout';
 import {
   approvePlanUpdate,
@@ -58,6 +59,11 @@ export async function jobWorkflow(rawInput: JobInputArg): Promise<ResultDocument
       nonRetryable: true,
       cause: parsed.error,
     });
+  }
+  // The API checks ids before a start; this catches jobs started some other way (raw clients, the UI).
+  const idProblem = workflowIdProblem(workflowInfo().workflowId);
+  if (idProblem) {
+    throw failure(FailureType.InvalidJobInput, `invalid job input: workflow id: ${idProblem}`, { nonRetryable: true });
   }
   return new JobRun(parsed.data).run();
 }

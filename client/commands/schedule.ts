@@ -12,6 +12,7 @@ import {
   type ScheduleView,
 } from '../batch';
 import { UsageError, withClient } from '../cli-kit';
+import { checkCron } from '../cron';
 import { batchInputFrom, batchOptions, type BatchFlags } from './batch';
 
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -38,18 +39,6 @@ function parseDate(flag: string) {
       throw new InvalidArgumentError(`${flag} takes a date/time such as 2026-11-01T02:00:00Z, got '${value}'`);
     return d;
   };
-}
-
-/** A coarse check so a typo exits 2 here rather than as a server error; Temporal validates the rest. */
-function checkCron(cron: string): string {
-  const c = cron.trim();
-  const fields = c.split(/\s+/);
-  if (!c.startsWith('@') && (fields.length < 5 || fields.length > 7)) {
-    throw new UsageError(
-      `--cron takes 5 fields (minute hour day-of-month month day-of-week), e.g. "0 2 * * *"; got '${cron}'`,
-    );
-  }
-  return c;
 }
 
 function checkTimezone(tz: string): string {
@@ -119,8 +108,8 @@ export function registerScheduleCommands(program: Command): void {
         throw new UsageError(`schedule name '${name}': use letters, digits, '.', '_' and '-' (at most 100)`);
       if ((opts.cron === undefined) === (opts.every === undefined))
         throw new UsageError('give exactly one of --cron or --every');
-      const timing: ScheduleTiming = opts.cron !== undefined ? { cron: checkCron(opts.cron) } : opts.every!;
       const timezone = opts.timezone !== undefined ? checkTimezone(opts.timezone) : undefined;
+      const timing: ScheduleTiming = opts.cron !== undefined ? { cron: checkCron(opts.cron, timezone) } : opts.every!;
       const input = batchInputFrom(name, opts.jobs, opts);
       await withClient(async (rc) => {
         try {
