@@ -147,14 +147,26 @@ export function newWorkflowId(job: string): string {
 
 const registered = new WeakMap<Client, Promise<boolean>>();
 
-/** Whether the namespace has renga's search attributes; asked once per client. */
+/** gRPC status codes that answer "this server will not say" (e.g. Temporal Cloud's operator API): treated as "no". */
+const NO_ANSWER_CODES = new Set([7 /* PERMISSION_DENIED */, 12 /* UNIMPLEMENTED */]);
+
+/**
+ * Whether the namespace has renga's search attributes; the answer is kept per client. A server that
+ * refuses to say counts as "no" (and is kept); any other error is not an answer: it is thrown and the
+ * next call asks again.
+ */
 export function hasRengaSearchAttributes(rc: RengaClient): Promise<boolean> {
   let known = registered.get(rc.client);
   if (!known) {
     known = rc.client.connection.operatorService
       .listSearchAttributes({ namespace: rc.config.TEMPORAL_NAMESPACE })
       .then((r) => Object.keys(RENGA_SEARCH_ATTRIBUTES).every((name) => name in (r.customAttributes ?? {})))
-      .catch(() => false);
+      .catch((err: unknown) => {
+        const code = err && typeof err === 'object' && 'code' in err ? err.code : undefined;
+        if (typeof code === 'number' && NO_ANSWER_CODES.has(code)) return false;
+        registered.delete(rc.client);
+        throw err;
+      });
     registered.set(rc.client, known);
   }
   return known;

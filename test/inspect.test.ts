@@ -3,7 +3,7 @@
  * progress query, `watch` in plain-line mode, `list` filters, cancellation and plan approval.
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import {
   approvePlan,
@@ -172,6 +172,9 @@ describe('plan approval', () => {
     expect((again as WorkflowUpdateFailedError).cause?.message).toMatch(
       /not waiting for plan approval \(phase: fanout\)/,
     );
+    // A typed failure, so a client can tell a refusal from any other error.
+    expect((again as WorkflowUpdateFailedError).cause).toBeInstanceOf(ApplicationFailure);
+    expect(((again as WorkflowUpdateFailedError).cause as ApplicationFailure).type).toBe('NotAwaitingApproval');
     const doc = await getResult(stack.rc, id);
     expect(doc.status).toBe('completed');
   });
