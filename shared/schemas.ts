@@ -47,22 +47,6 @@ export const ContextFileSchema = z.object({
 });
 export type ContextFile = z.infer<typeof ContextFileSchema>;
 
-/** What `renga redo` carries into the new job: the original's plan and outputs, and what to run again. */
-export const RedoSpecSchema = z.strictObject({
-  originalId: z.string().min(1),
-  plan: z.lazy(() => PlanSchema),
-  /** Finished outputs of the original, by subtask id (those not redone are reused as they are). */
-  reuse: z.record(
-    z.string(),
-    z.object({ output: z.string(), model: z.string(), stopReason: z.string().nullable().optional() }),
-  ),
-  /** Subtask ids to run again; the synthesis always runs again. */
-  subtasks: z.array(z.string()),
-  /** The model for what is redone (subtasks, or the synthesis when `subtasks` is empty). */
-  model: modelId.optional(),
-});
-export type RedoSpec = z.infer<typeof RedoSpecSchema>;
-
 export const JobInputSchema = z
   .object({
     job: z
@@ -110,8 +94,6 @@ export const JobInputSchema = z
     /** Extended thinking budgets (tokens, priced as output) for the planner/synthesizer and the workers. */
     plannerThinkingTokens: z.number().int().min(1_024).max(32_000).optional(),
     workerThinkingTokens: z.number().int().min(1_024).max(32_000).optional(),
-    /** Set by `renga redo`: finished outputs of the original job to reuse instead of paying again. */
-    redo: RedoSpecSchema.optional(),
     /** Tools (names or `mcp__server` prefixes) the job's sub-agents may use; the planner picks per subtask. */
     tools: z.array(ToolPatternSchema).max(64).optional(),
     /** Model turns a sub-agent may take before it fails with MaxTurnsExceeded. */
@@ -252,8 +234,6 @@ export const SubtaskResultSchema = z.object({
   escalatedFrom: z.string().nullable().optional(),
   /** USD per model over every call of this subtask (continuations, repairs and escalations included). */
   costByModel: z.record(z.string(), z.number().nonnegative()).optional(),
-  /** Output taken from the original job by `renga redo`, not paid for again. */
-  reused: z.boolean().optional(),
   /** Model turns taken (1 for a plain call, 0 if it never ran). */
   turns: z.number().int().nonnegative().optional(),
   toolCalls: z.array(ToolCallSchema).optional(),
@@ -328,15 +308,6 @@ export const ResultDocumentSchema = z.object({
   budget: BudgetSummarySchema.optional(),
   /** What the job would have cost all on the strong model, and what routing, caching and batches saved. */
   costReport: CostReportSchema.optional(),
-  /** Jobs made by `renga redo`: the original and what was taken from it unpaid. */
-  redo: z
-    .object({
-      originalId: z.string(),
-      reusedSubtasks: z.array(z.string()),
-      redoneSubtasks: z.array(z.string()),
-      synthesisRedone: z.boolean(),
-    })
-    .optional(),
 });
 export type ResultDocument = z.infer<typeof ResultDocumentSchema>;
 
