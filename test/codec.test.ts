@@ -208,8 +208,9 @@ describe('on a real server', () => {
   });
 
   test('input past the 2 MiB payload limit: refused by the server without the claim check, offloaded with it', async () => {
-    // ~2.7 MB of UTF-8 within the 1 M-character context limit.
-    const context = [{ name: 'big.txt', content: '日本語のテキスト。'.repeat(100_000) }];
+    // ~2.2 MB of UTF-8 (3 bytes a character) that still fits a 200 K-token context window: the
+    // pre-flight refuses, before any call, a context that no model could read.
+    const context = [{ name: 'big.txt', content: '日本語のテキスト。'.repeat(80_000) }];
     const input = { job: 'Summarise the attached text', context, maxSubtasks: 2 };
     expect(Buffer.byteLength(context[0]!.content)).toBeGreaterThan(2 * 1024 * 1024);
 
