@@ -38,7 +38,15 @@ export interface AdmissionOptions {
   acceptTimeoutMs?: number;
   /** How long a worker paces alone after the limiter failed it, before trying it again. */
   limiterRetryMs?: number;
+  /** A call the shared limiter has not admitted within this long is paced by this worker alone. */
+  sharedWaitMs?: number;
 }
+
+/**
+ * Bound on one call's wait for the shared limiter (default 60 s). Past it the call is paced from
+ * this worker's own book: the limiter is an optimisation shared by workers, never a lock.
+ */
+const SHARED_WAIT_MS = 60_000;
 
 /** Input tokens are estimated from characters until the answers' usage teaches the ratio. */
 const CHARS_PER_TOKEN = 4;
@@ -147,21 +155,38 @@ export class Admission {
     metrics.rateLimitWaiting.set({ family }, n);
   }
 
-  /** A lease from the shared limiter, or null when it cannot be reached (then this worker paces alone). */
-  private acquireShared(family: string, cost: PerDimension<number>): Promise<Lease | null> {
+  /**
+   * A lease from the shared limiter, or null when it cannot be reached or has not answered within
+   * SHARED_WAIT_MS (then this worker paces alone): a call never waits on the limiter without bound.
+   */
+  private async acquireShared(family: string, cost: PerDimension<number>): Promise<Lease | null> {
     const ctx = Context.current();
     const info = activityInfo();
-    return this.link.acquire(
-      { client: ctx.client, taskQueue: info.taskQueue },
-      {
-        family,
-        // A job's shards (`<job>/shard-N`) and sub-agents (`<job>--sN`) are that job, for fairness.
-        job: (info.workflowExecution?.workflowId ?? info.activityId).replace(/--s\d+$/, '').replace(/\/shard-\d+$/, ''),
-        cost,
-        override: overrideFor(this.opts.setting, family),
-      },
-      ctx.cancellationSignal,
+    const giveUp = new AbortController();
+    const timer = setTimeout(
+      () => giveUp.abort(new Error('no lease in time')),
+      this.opts.sharedWaitMs ?? SHARED_WAIT_MS,
     );
+    try {
+      return await this.link.acquire(
+        { client: ctx.client, taskQueue: info.taskQueue },
+        {
+          family,
+          // A job's shards (`<job>/shard-N`) and sub-agents (`<job>--sN`) are that job, for fairness.
+          job: (info.workflowExecution?.workflowId ?? info.activityId)
+            .replace(/--s\d+$/, '')
+            .replace(/\/shard-\d+$/, ''),
+          cost,
+          override: overrideFor(this.opts.setting, family),
+        },
+        AbortSignal.any([ctx.cancellationSignal, giveUp.signal]),
+      );
+    } catch (err) {
+      if (giveUp.signal.aborted && !ctx.cancellationSignal.aborted) return null;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async paceAlone(book: FamilyBook, cost: PerDimension<number>): Promise<void> {

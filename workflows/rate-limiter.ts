@@ -121,6 +121,16 @@ export async function rateLimiterWorkflow(input: LimiterInput = {}): Promise<voi
   setHandler(exchangeUpdate, async ({ worker, requests }) => {
     lastSeen.set(worker, Date.now());
     if (draining) return take(worker);
+    // An exchange lists what still waits at the worker, so a listed id it "collected" never reached
+    // it: the exchange that carried its lease was abandoned (accepted late, e.g. behind a dead
+    // worker's sticky queue, after the worker had given up on it). Queue it again.
+    const listed = new Set(requests.map((r) => r.id));
+    const seen = collected.get(worker);
+    if (seen?.some((id) => listed.has(id)))
+      collected.set(
+        worker,
+        seen.filter((id) => !listed.has(id)),
+      );
     add(worker, requests);
     changed = true;
     if (requests.length === 0) return take(worker);
