@@ -9,6 +9,7 @@ import { callModel, createAnthropicClient } from '../activities/llm';
 import * as prompts from '../activities/prompts';
 import type { SynthesisPart } from '../activities/types';
 import { PlannerOutputSchema, type Subtask } from '../shared/schemas';
+import { PLAN_TOKENS_PER_SUBTASK } from '../shared/planning';
 
 export interface BaselineJob {
   simUrl: string;
@@ -39,7 +40,8 @@ export async function runBaselineJob(opts: BaselineJob): Promise<{ subtasks: num
           ],
         },
       ],
-      maxTokens: Math.max(8_192, opts.maxSubtasks * 48),
+      // The same allowance per subtask as renga's planner (routing fields make each entry longer).
+      maxTokens: Math.max(8_192, opts.maxSubtasks * PLAN_TOKENS_PER_SUBTASK),
       outputFormat: { type: 'json_schema', schema: zodOutputFormat(schema).schema },
     },
     call,
