@@ -56,40 +56,24 @@ export class MessageFactory {
       ? nextMove(request.agent, this.arrayItems, (head) => textAnswer(request.model, head, request.promptDigest))
       : null;
     if (request.agent && entry) entry.agent = agentLogEntry(request.agent, move);
-    if (move?.kind === 'tool') {
-      const served = JSON.stringify(move.input);
-      return {
-        block: {
-          type: 'tool_use',
-          id: this.newId('toolu_sim_'),
-          name: move.name,
-          input: move.input,
-          caller: { type: 'direct' },
-        },
-        served,
-        stopReason: 'tool_use',
-        inputTokens,
-        outputTokens: estimateTokens(served),
-        cache,
-      };
-    }
-    if (request.forcedTool) {
-      const input = generateFromSchema(request.forcedTool.inputSchema ?? { type: 'object' }, gen);
+    // A tool call: the agent loop's scripted move, or the tool the request forces.
+    const toolUse = (name: string, input: unknown): Produced => {
       const served = JSON.stringify(input);
       return {
-        block: {
-          type: 'tool_use',
-          id: this.newId('toolu_sim_'),
-          name: request.forcedTool.name,
-          input,
-          caller: { type: 'direct' },
-        },
+        block: { type: 'tool_use', id: this.newId('toolu_sim_'), name, input, caller: { type: 'direct' } },
         served,
         stopReason: 'tool_use',
         inputTokens,
         outputTokens: estimateTokens(served),
         cache,
       };
+    };
+    if (move?.kind === 'tool') return toolUse(move.name, move.input);
+    if (request.forcedTool) {
+      return toolUse(
+        request.forcedTool.name,
+        generateFromSchema(request.forcedTool.inputSchema ?? { type: 'object' }, gen),
+      );
     }
     let text =
       move?.kind === 'answer'
