@@ -13,13 +13,16 @@ export function checkCron(cron: string, timezone?: string): string {
     next = new Cron(c, { paused: true, ...(timezone ? { timezone } : {}) }).nextRun();
   } catch (err) {
     if (c.startsWith('@'))
-      throw new UsageError(`--cron '${cron}': unknown shorthand (use @yearly, @monthly, @weekly, @daily or @hourly)`);
+      throw new UsageError(`--cron '${cron}': unknown shorthand (use @yearly, @monthly, @weekly, @daily or @hourly)`, {
+        cause: err,
+      });
     const why = (err as Error).message.replace(/^CronPattern: /, '');
     if (/space separated parts/.test(why))
       throw new UsageError(
         `--cron takes 5 fields (minute hour day-of-month month day-of-week), e.g. "0 2 * * *"; got '${cron}'`,
+        { cause: err },
       );
-    throw new UsageError(`--cron '${cron}': ${why}`);
+    throw new UsageError(`--cron '${cron}': ${why}`, { cause: err });
   }
   if (next === null) throw new UsageError(`--cron '${cron}': never fires (no such date)`);
   return c;

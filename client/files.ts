@@ -23,6 +23,7 @@ export function readRegularFile(file: string, where: string, maxBytes: number): 
     const code = (err as NodeJS.ErrnoException).code;
     throw new InvalidJobInputError(
       `${where}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`,
+      { cause: err },
     );
   }
   try {

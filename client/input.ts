@@ -40,7 +40,9 @@ function readSchema(file: string): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new InvalidJobInputError(`--output-schema ${file}: malformed JSON (${(err as Error).message})`);
+    throw new InvalidJobInputError(`--output-schema ${file}: malformed JSON (${(err as Error).message})`, {
+      cause: err,
+    });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new InvalidJobInputError(`--output-schema ${file}: expected a JSON Schema object`);
@@ -61,7 +63,9 @@ export function buildJobInput(jobArg: string | undefined, flags: JobFlags): JobI
       try {
         base = JSON.parse(text) as JobInputArg;
       } catch (err) {
-        throw new InvalidJobInputError(`--file ${flags.file}: malformed JSON (${(err as Error).message})`);
+        throw new InvalidJobInputError(`--file ${flags.file}: malformed JSON (${(err as Error).message})`, {
+          cause: err,
+        });
       }
       if (typeof base !== 'object' || base === null || Array.isArray(base)) {
         throw new InvalidJobInputError(`--file ${flags.file}: expected a JSON object with at least "job"`);
@@ -99,7 +103,7 @@ export function buildJobInput(jobArg: string | undefined, flags: JobFlags): JobI
     return validateJobInput(merged);
   } catch (err) {
     if (err instanceof InvalidJobInputError && flags.file)
-      throw new InvalidJobInputError(`--file ${flags.file}: ${err.message}`);
+      throw new InvalidJobInputError(`--file ${flags.file}: ${err.message}`, { cause: err });
     throw err;
   }
 }

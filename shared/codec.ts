@@ -94,7 +94,9 @@ export function loadKeys(opts: { keys?: string; keysFile?: string }): Encryption
     try {
       text = readFileSync(opts.keysFile, 'utf8');
     } catch (err) {
-      throw new EncryptionKeyConfigError(`RENGA_ENCRYPTION_KEYS_FILE=${opts.keysFile}: ${(err as Error).message}`);
+      throw new EncryptionKeyConfigError(`RENGA_ENCRYPTION_KEYS_FILE=${opts.keysFile}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     for (const k of parseKeys(text, `RENGA_ENCRYPTION_KEYS_FILE ${opts.keysFile}`)) {
       if (keys.some((e) => e.id === k.id))

@@ -97,6 +97,7 @@ export async function batchWorkflow(rawInput: BatchInputArg): Promise<BatchResul
     outcomes: [...carry.outcomes].sort((a, b) => a.line - b.line),
     outcomesTruncated: total > MAX_LISTED_OUTCOMES,
     failures: [...carry.failures].sort((a, b) => a.line - b.line),
+    // The sandbox's Date is the workflow task's time from the history (replay-safe), not the host clock.
     timing: { startedAt: carry.startedAt, endedAt: new Date().toISOString() },
   };
 }

@@ -365,7 +365,8 @@ class JobRun {
       answer: this.answer,
       usage: this.ledger.usageTotals(),
       timing: {
-        // Workflow time is replay-safe (it comes from the history, not the machine's clock).
+        // Workflow time is replay-safe: the sandbox's Date is the current workflow task's time from
+        // the history, not the machine's clock (docs/architecture.md, "the workflow clock").
         startedAt: workflowInfo().startTime.toISOString(),
         endedAt: new Date().toISOString(),
       },

@@ -125,7 +125,9 @@ export function registerScheduleCommands(program: Command): void {
           });
         } catch (err) {
           if (err instanceof ScheduleAlreadyRunning)
-            throw new UsageError(`schedule '${name}' already exists (delete it first, or pick another name)`);
+            throw new UsageError(`schedule '${name}' already exists (delete it first, or pick another name)`, {
+              cause: err,
+            });
           throw err;
         }
         process.stdout.write(`created schedule ${name} (${input.jobs.length} jobs)\n`);
