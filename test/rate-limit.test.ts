@@ -7,6 +7,7 @@
 import { getResult, startJob } from '../client/api';
 import type { RequestLogEntry } from '../simulator/types';
 import { limiterStateQuery, rateLimiterWorkflowId } from '../workflows/rate-limiter-definitions';
+import { belongsTo, settled } from './helpers/calls';
 import { runCli, useStack, waitUntil } from './helpers/stack';
 
 const WORKER = 'claude-haiku-4-5';
@@ -27,9 +28,15 @@ beforeAll(async () => {
   await Promise.all([stack.spawnWorker(), stack.spawnWorker()]);
 });
 
-/** This job's calls to the worker model, in arrival order (the job text is in every prompt). */
-const callsOf = (job: string): RequestLogEntry[] =>
-  stack.sim.log.filter((e) => e.model === WORKER && e.lastUserText.includes(job));
+/** The calls job `id` made to the worker model so far, in arrival order (by workflow id, never by prompt text). */
+const workerCallsOf = (id: string): RequestLogEntry[] =>
+  stack.sim.log.filter((e) => e.model === WORKER && belongsTo(e.workflowId, id));
+
+/** The same, once none of the job's calls is still in flight (an aborted call has its final entry). */
+async function settledWorkerCallsOf(id: string): Promise<RequestLogEntry[]> {
+  await settled(stack.sim, id);
+  return workerCallsOf(id);
+}
 
 const refusedShare = (calls: RequestLogEntry[]): number => calls.filter((e) => e.status === 429).length / calls.length;
 
@@ -41,7 +48,7 @@ test('40 subtasks at concurrency 20 on two worker processes complete within 60 R
   expect(doc.status).toBe('completed');
   expect(doc.subtasks.filter((s) => s.status === 'completed')).toHaveLength(40);
 
-  const calls = callsOf(job);
+  const calls = await settledWorkerCallsOf(id);
   expect(calls.filter((e) => e.outcome === 'ok')).toHaveLength(40);
   expect(refusedShare(calls)).toBeLessThan(0.05);
   // The simulator's shadow bucket is charged for every arrival, refused or not: had the workers run
@@ -62,13 +69,13 @@ test('limits lowered mid-job: renga follows within a few calls', async () => {
   stack.sim.setRateLimits({ families: { haiku: { rpm: 120 } }, burstSeconds: BURST_SECONDS });
   const job = 'Rate B: one line about each of twenty mountains';
   const id = await startJob(stack.rc, { job, maxSubtasks: 20, concurrency: 10 });
-  await waitUntil(() => callsOf(job).filter((e) => e.outcome === 'ok').length >= 6, 'six subtasks were served');
+  await waitUntil(() => workerCallsOf(id).filter((e) => e.outcome === 'ok').length >= 6, 'six subtasks were served');
   const changedAt = stack.sim.log.length;
   stack.sim.setRateLimits({ families: { haiku: { rpm: 40 } }, burstSeconds: BURST_SECONDS });
 
   const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('completed');
-  const after = callsOf(job).filter((e) => e.seq > changedAt);
+  const after = (await settledWorkerCallsOf(id)).filter((e) => e.seq > changedAt);
   expect(after.length).toBeGreaterThan(0);
   const refusedAt = after.map((e, i) => (e.status === 429 ? i : -1)).filter((i) => i >= 0);
   // At most the calls already admitted under the old limit can run into the new one.
@@ -94,22 +101,24 @@ test('a small job sharing the key with a large one finishes without waiting for 
   const status = await runCli(stack, ['status', largeId]);
   expect(status.stdout).toMatch(/waiting on the rate limit: \d+ calls? \(haiku/);
 
-  const servedBefore = callsOf(large).filter((e) => e.outcome === 'ok').length;
+  const servedBefore = workerCallsOf(largeId).filter((e) => e.outcome === 'ok').length;
   const smallId = await startJob(stack.rc, { job: small, maxSubtasks: 2, concurrency: 2 });
   const smallDoc = await getResult(stack.rc, smallId);
   expect(smallDoc.status).toBe('completed');
 
   // Ordering, not time: when the small job's answer was served, most of the large job was still queued.
   const smallSynthesis = stack.sim.log.find(
-    (e) => e.outcome === 'ok' && e.model !== WORKER && e.lastUserText.includes(small) && !e.structured,
+    (e) => e.outcome === 'ok' && e.activityType === 'synthesize' && belongsTo(e.workflowId, smallId),
   )!;
-  const largeServedBeforeSmallDone = callsOf(large).filter((e) => e.outcome === 'ok' && e.seq < smallSynthesis.seq);
+  const largeServedBeforeSmallDone = workerCallsOf(largeId).filter(
+    (e) => e.outcome === 'ok' && e.seq < smallSynthesis.seq,
+  );
   expect(largeServedBeforeSmallDone.length).toBeLessThanOrEqual(servedBefore + 6);
   expect(largeServedBeforeSmallDone.length).toBeLessThan(30);
 
   const largeDoc = await getResult(stack.rc, largeId);
   expect(largeDoc.status).toBe('completed');
-  expect(refusedShare(callsOf(large))).toBeLessThan(0.05);
+  expect(refusedShare(await settledWorkerCallsOf(largeId))).toBeLessThan(0.05);
 });
 
 test('the limiter workflow terminated mid-job: waiting calls move to a new limiter and the job completes', async () => {
@@ -130,5 +139,5 @@ test('the limiter workflow terminated mid-job: waiting calls move to a new limit
   // A new limiter run took over (the first exchange after the loss started it).
   const now = await limiter.describe();
   expect(now.runId).not.toBe(lost.runId);
-  expect(refusedShare(callsOf(job))).toBeLessThan(0.1);
+  expect(refusedShare(await settledWorkerCallsOf(id))).toBeLessThan(0.1);
 });

@@ -29,7 +29,7 @@ test('50 turns: event count and sizes stay small, cache reads grow every turn', 
   expect(s1.toolCalls).toHaveLength(49);
 
   // Cache: turn 1 writes the prefix; from turn 2 on each turn reads more than the one before.
-  const turns = agentCalls(stack.sim, marker).sort((a, b) => a.turn - b.turn);
+  const turns = agentCalls(stack.sim, id).sort((a, b) => a.turn - b.turn);
   expect(turns.map((t) => t.turn)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   const reads = turns.map((t) => t.entry.usage!.cache_read_input_tokens!);
   const writes = turns.map((t) => t.entry.usage!.cache_creation_input_tokens!);

@@ -87,7 +87,7 @@ test('sub-agents read files through the filesystem MCP server; results reach the
   expect(doc.status).toBe('completed');
   expect(doc.plan!.subtasks.every((s) => s.tools?.join() === 'mcp__fs__read_text_file')).toBe(true);
 
-  const calls = agentCalls(stack.sim, marker);
+  const calls = agentCalls(stack.sim, id);
   for (const s of doc.subtasks) {
     const mine = calls.filter((c) => c.subtask === s.id).sort((a, b) => a.turn - b.turn);
     // Turn 1 asks for q1, turn 2 reads its content and asks for q2, turn 3 reads q2 and answers.
@@ -134,7 +134,7 @@ test('sub-agents read files through the filesystem MCP server; results reach the
 
 test('a tool that throws comes back to the model as an is_error result and the loop goes on', async () => {
   const marker = `fails-${Date.now()}`;
-  const { doc } = await run(`Check the disk (${marker}) [sim:tool-turns=2]`, { tools: ['always_fails'] });
+  const { id, doc } = await run(`Check the disk (${marker}) [sim:tool-turns=2]`, { tools: ['always_fails'] });
   expect(doc.status).toBe('completed');
   const s1 = doc.subtasks[0]!;
   expect(s1.turns).toBe(3);
@@ -142,7 +142,7 @@ test('a tool that throws comes back to the model as an is_error result and the l
     ['always_fails', false],
     ['always_fails', false],
   ]);
-  const turns = agentCalls(stack.sim, marker).sort((a, b) => a.turn - b.turn);
+  const turns = agentCalls(stack.sim, id).sort((a, b) => a.turn - b.turn);
   expect(turns[1]!.entry.agent!.toolResults).toEqual([
     { toolUseId: expect.any(String), isError: true, text: 'the disk is on fire' },
   ]);
@@ -151,21 +151,21 @@ test('a tool that throws comes back to the model as an is_error result and the l
 
 test('an MCP server that dies during a call is restarted and the call retried', async () => {
   const marker = `crash-${Date.now()}`;
-  const { doc } = await run(`Survive a crash (${marker}) [sim:tool-turns=1]`, { tools: ['mcp__t__crash_once'] });
+  const { id, doc } = await run(`Survive a crash (${marker}) [sim:tool-turns=1]`, { tools: ['mcp__t__crash_once'] });
   expect(doc.status).toBe('completed');
   expect(doc.subtasks[0]!.toolCalls).toEqual([{ name: 'mcp__t__crash_once', ok: true, ms: expect.any(Number) }]);
   // Two server processes: the one that died mid-call and the one the retried call started.
   expect(readFileSync(path.join(stdioState, 'starts'), 'utf8').trim().split('\n')).toHaveLength(2);
-  const answer = agentCalls(stack.sim, marker).find((c) => c.turn === 2)!;
+  const answer = agentCalls(stack.sim, id).find((c) => c.turn === 2)!;
   expect(answer.entry.agent!.toolResults[0]!.text).toMatch(/^survived: /);
 });
 
 test('tools over Streamable HTTP work like stdio ones', async () => {
   const marker = `http-${Date.now()}`;
-  const { doc } = await run(`Echo something (${marker}) [sim:tool-turns=1]`, { tools: ['mcp__h__echo'] });
+  const { id, doc } = await run(`Echo something (${marker}) [sim:tool-turns=1]`, { tools: ['mcp__h__echo'] });
   expect(doc.status).toBe('completed');
   expect(doc.subtasks[0]!.toolCalls).toEqual([{ name: 'mcp__h__echo', ok: true, ms: expect.any(Number) }]);
-  const answer = agentCalls(stack.sim, marker).find((c) => c.turn === 2)!;
+  const answer = agentCalls(stack.sim, id).find((c) => c.turn === 2)!;
   expect(answer.entry.agent!.toolResults[0]!.text).toMatch(/^echo: /);
   // A prefix selects every tool of the server, in the server's order.
   expect(tools.resolve(['mcp__h']).tools.map((t) => t.name)).toEqual([
@@ -177,7 +177,7 @@ test('tools over Streamable HTTP work like stdio ones', async () => {
 
 test('a sub-agent that reaches maxTurns fails with MaxTurnsExceeded and keeps its transcript', async () => {
   const marker = `turns-${Date.now()}`;
-  const { doc } = await run(`Count words forever (${marker}) [sim:tool-turns=9]`, {
+  const { id, doc } = await run(`Count words forever (${marker}) [sim:tool-turns=9]`, {
     tools: ['word_count'],
     maxTurns: 3,
   });
@@ -187,7 +187,7 @@ test('a sub-agent that reaches maxTurns fails with MaxTurnsExceeded and keeps it
   expect(s1.error).toMatch(/^MaxTurnsExceeded: /);
   expect(s1.turns).toBe(3);
   expect(s1.toolCalls).toHaveLength(2);
-  expect(agentCalls(stack.sim, marker)).toHaveLength(3);
+  expect(agentCalls(stack.sim, id)).toHaveLength(3);
   // Its three turns were paid for and are counted.
   expect(s1.usage.outputTokens).toBeGreaterThan(0);
   expect(doc.usage.byModel['claude-haiku-4-5']!.outputTokens).toBe(s1.usage.outputTokens);

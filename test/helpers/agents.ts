@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { McpServerConfig } from '../../activities/tools/mcp-config';
+import { belongsTo } from './calls';
 import type { RequestLogEntry, Simulator } from '../../simulator/types';
 import { subtaskIdOf } from './stack';
 
@@ -29,15 +30,19 @@ export interface AgentCall {
   turn: number;
 }
 
-/** Agent turns the simulator served for conversations whose start contains `marker` (a test's own job text). */
+/**
+ * Agent turns the simulator served to job `id`'s sub-agents (child workflows `<id>--<subtask>`), by the
+ * workflow id renga sends with every call, never by prompt text. Reads the log as it is now: await
+ * `settled(sim, id)` first when an aborted call may still be landing.
+ */
 export function agentCalls(
   sim: Simulator,
-  marker: string,
+  id: string,
   outcome: RequestLogEntry['outcome'] | 'any' = 'ok',
 ): AgentCall[] {
   return sim.log.flatMap((entry) => {
     const a = entry.agent;
-    if (!a || !a.head.includes(marker) || (outcome !== 'any' && entry.outcome !== outcome)) return [];
+    if (!a || !belongsTo(entry.workflowId, id) || (outcome !== 'any' && entry.outcome !== outcome)) return [];
     return [{ entry, subtask: subtaskIdOf(a.head) ?? '?', turn: a.turn }];
   });
 }
