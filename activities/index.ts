@@ -25,6 +25,8 @@ import { ToolRegistry } from './tools/registry';
 import type {
   PlanInput,
   PlanOutput,
+  ShareContextInput,
+  ShareContextOutput,
   SharedContextRef,
   SubtaskInput,
   SubtaskOutput,
@@ -119,6 +121,13 @@ export function createActivities(deps: ActivityDeps) {
       ...(c.thinkingTokens ? { thinkingTokens: c.thinkingTokens } : {}),
     });
   }
+  /** The job text and context as every call sends them: inline when small, else stored once in the blob store. */
+  async function shareText(text: string): Promise<SharedContextRef> {
+    return text.length > inlineLimit
+      ? { kind: 'blob', key: await deps.blobs.put(text), chars: text.length }
+      : { kind: 'inline', text };
+  }
+
   /** Sub-agents and batches mark the shared block for the worker model's cache minimum. */
   const workerSharedBlock = (text: string) => sharedBlock(text, deps.models.worker);
 
@@ -140,10 +149,7 @@ export function createActivities(deps: ActivityDeps) {
     async planJob(input: PlanInput): Promise<PlanOutput> {
       const attempt = activityInfo().attempt;
       const text = prompts.sharedText(input.job, input.context);
-      const shared: SharedContextRef =
-        text.length > inlineLimit
-          ? { kind: 'blob', key: await deps.blobs.put(text), chars: text.length }
-          : { kind: 'inline', text };
+      const shared = await shareText(text);
       const model = input.model ?? deps.models.planner;
       // The one request layout (the planner's call writes the cache the synthesis reads), thinking
       // when asked for, and with a budget no call past the allowance the workflow reserved.
@@ -170,6 +176,14 @@ export function createActivities(deps: ActivityDeps) {
         },
       );
       return { plan, shared, calls, attempt, models: deps.models };
+    },
+
+    /**
+     * A redo job's shared context without planning (workflows/redo.ts): the same text and reference
+     * the plan activity makes, so the redone calls send the original's prefix (and hit its cache).
+     */
+    async shareContext(input: ShareContextInput): Promise<ShareContextOutput> {
+      return { shared: await shareText(prompts.sharedText(input.job, input.context)), models: deps.models };
     },
 
     /**

@@ -37,6 +37,17 @@ export interface PlanOutput {
   models?: { planner: string; worker: string };
 }
 
+/** `renga redo`: the shared context of a job whose plan is reused, made without planning. */
+export interface ShareContextInput {
+  job: string;
+  context: ContextFile[];
+}
+export interface ShareContextOutput {
+  shared: SharedContextRef;
+  /** The worker's configured default models. */
+  models: { planner: string; worker: string };
+}
+
 export interface SubtaskInput {
   subtask: Subtask;
   total: number;

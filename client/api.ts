@@ -42,6 +42,7 @@ import {
   RENGA_SEARCH_ATTRIBUTES,
   RengaCostUsd,
   RengaPhase,
+  RengaRedoOf,
   RengaStatus,
   RengaSubtasksDone,
   RengaSubtasksTotal,
@@ -190,6 +191,11 @@ function jobDetails(input: JobInput): string {
     `**Context:** ${ctx}`,
     `**Max subtasks:** ${input.maxSubtasks} · **concurrency:** ${input.concurrency} · **attempts per call:** ${input.maxAttempts}`,
     `**Planner model:** ${input.plannerModel ?? 'worker default'} · **worker model:** ${input.workerModel ?? 'worker default'}`,
+    ...(input.redo
+      ? [
+          `**Redo of:** ${input.redo.of} · **runs again:** ${input.redo.subtasks.join(', ') || 'the synthesis only'}${input.redo.model ? ` on ${input.redo.model}` : ''}`,
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -233,12 +239,15 @@ export async function startJob(
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       staticSummary: jobSummary(valid),
       staticDetails: jobDetails(valid),
+      // A redo names its original in the memo and, filterable, in RengaRedoOf (client/redo.ts).
+      ...(valid.redo ? { memo: { redoOf: valid.redo.of } } : {}),
       // Their presence at start is what tells the workflow it may update them later.
       ...(withAttributes
         ? {
             typedSearchAttributes: [
               { key: RengaPhase, value: 'planning' },
               { key: RengaStatus, value: 'running' },
+              ...(valid.redo ? [{ key: RengaRedoOf, value: valid.redo.of }] : []),
             ],
           }
         : {}),
@@ -263,6 +272,7 @@ function checkStartable(input: JobInput, workflowId: string | undefined, extraMo
   for (const [field, model] of [
     ['plannerModel', input.plannerModel],
     ['workerModel', input.workerModel],
+    ['redo.model', input.redo?.model],
   ] as const) {
     const problem = model === undefined ? null : modelProblem(model, extraModels);
     if (problem) throw new InvalidJobInputError(`${field}: ${problem}`);

@@ -16,6 +16,7 @@ import { registerBlobCommands } from './commands/blobs';
 import { registerInspectCommands } from './commands/inspect';
 import { registerJobCommands } from './commands/jobs';
 import { registerOpsCommands } from './commands/ops';
+import { registerRedoCommand } from './commands/redo';
 import { registerScheduleCommands } from './commands/schedule';
 import { registerStackCommands } from './commands/stack';
 import { registerToolCommands } from './commands/tools';
@@ -37,6 +38,7 @@ export function buildProgram(ctx: CommandContext): Command {
     })
     .exitOverride();
   registerJobCommands(program, ctx);
+  registerRedoCommand(program, ctx);
   registerInspectCommands(program, ctx);
   registerStackCommands(program, ctx);
   registerOpsCommands(program, ctx);

@@ -35,6 +35,14 @@ export function formatResult(doc: ResultDocument): string {
   const head = `${doc.workflowId}: ${doc.status} · ${done}/${doc.subtasks.length} subtasks · $${doc.usage.costUsd.toFixed(4)}${budgetNote(doc.budget)}`;
   const parts = [head];
   if (doc.error) parts.push(`error: ${doc.error}`);
+  if (doc.redo) {
+    const { of, reused, redone, model } = doc.redo;
+    const on = model ? ` on ${model}` : '';
+    const again = redone.length ? `${redone.join(', ')}${on} and the synthesis` : `the synthesis${on}`;
+    parts.push(
+      `redo of ${of}: ran again ${again}; reused ${reused.length ? reused.join(', ') : 'nothing'} (not paid again)`,
+    );
+  }
   parts.push('', doc.answer ?? '(no answer)');
   // After the answer: what it cost against all-strong, and which subtasks needed the strong model.
   const cost = costLine(doc);

@@ -47,6 +47,23 @@ export const ContextFileSchema = z.object({
 });
 export type ContextFile = z.infer<typeof ContextFileSchema>;
 
+/**
+ * What `renga redo` carries into the new job (workflows/redo.ts): the original's plan, the results
+ * it reuses unpaid, and what runs again. Declared before the job input that holds it.
+ */
+export const RedoSpecSchema = z.strictObject({
+  /** Workflow id of the job redone. */
+  of: z.string().min(1),
+  plan: z.lazy(() => PlanSchema),
+  /** The original's results of every subtask not redone, kept as they ended there. */
+  reuse: z.array(z.lazy(() => SubtaskResultSchema)),
+  /** Subtask ids to run again; empty: only the synthesis runs again (it always does). */
+  subtasks: z.array(z.string().min(1)),
+  /** The model for what is redone: the named subtasks, or the synthesis when none is named. */
+  model: modelId.optional(),
+});
+export type RedoSpec = z.infer<typeof RedoSpecSchema>;
+
 export const JobInputSchema = z
   .object({
     job: z
@@ -98,6 +115,8 @@ export const JobInputSchema = z
     tools: z.array(ToolPatternSchema).max(64).optional(),
     /** Model turns a sub-agent may take before it fails with MaxTurnsExceeded. */
     maxTurns: z.number().int().min(1).max(MAX_TURNS_LIMIT).default(DEFAULT_MAX_TURNS),
+    /** Set by `renga redo`: the original's plan and finished outputs, reused instead of paid again. */
+    redo: RedoSpecSchema.optional(),
   })
   .strict()
   .superRefine((input, ctx) => {
@@ -130,6 +149,17 @@ export const JobInputSchema = z
         path: ['tools'],
         message: "sub-agents with tools run turn by turn and cannot go through fanOut 'batch-api'",
       });
+    }
+    if (input.redo) {
+      const ids = new Set(input.redo.plan.subtasks.map((s) => s.id));
+      const unknown = input.redo.subtasks.filter((id) => !ids.has(id));
+      if (unknown.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['redo', 'subtasks'],
+          message: `no subtask ${unknown.join(', ')} in the plan (it has ${[...ids].join(', ')})`,
+        });
+      }
     }
     const total = input.context.reduce((n, f) => n + f.content.length, 0);
     if (total > MAX_CONTEXT_CHARS) {
@@ -234,6 +264,8 @@ export const SubtaskResultSchema = z.object({
   escalatedFrom: z.string().nullable().optional(),
   /** USD per model over every call of this subtask (continuations, repairs and escalations included). */
   costByModel: z.record(z.string(), z.number().nonnegative()).optional(),
+  /** Jobs made by `renga redo`: the job whose result this is, taken as it was and not paid for again. */
+  reusedFrom: z.string().optional(),
   /** Model turns taken (1 for a plain call, 0 if it never ran). */
   turns: z.number().int().nonnegative().optional(),
   toolCalls: z.array(ToolCallSchema).optional(),
@@ -308,6 +340,16 @@ export const ResultDocumentSchema = z.object({
   budget: BudgetSummarySchema.optional(),
   /** What the job would have cost all on the strong model, and what routing, caching and batches saved. */
   costReport: CostReportSchema.optional(),
+  /** Jobs made by `renga redo`: the original, the subtasks reused from it and those run again (the synthesis always is). */
+  redo: z
+    .object({
+      of: z.string(),
+      reused: z.array(z.string()),
+      redone: z.array(z.string()),
+      /** The model given with --model (the redone subtasks', or the synthesis's when none was redone). */
+      model: z.string().nullable(),
+    })
+    .optional(),
 });
 export type ResultDocument = z.infer<typeof ResultDocumentSchema>;
 

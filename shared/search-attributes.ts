@@ -15,6 +15,8 @@ export const RengaPlannerModel = defineSearchAttributeKey('RengaPlannerModel', S
 export const RengaWorkerModel = defineSearchAttributeKey('RengaWorkerModel', SearchAttributeType.KEYWORD);
 /** Set on jobs with a budget: true once the budget stopped the fan-out (`RengaBudgetExhausted = true`). */
 export const RengaBudgetExhausted = defineSearchAttributeKey('RengaBudgetExhausted', SearchAttributeType.BOOL);
+/** Jobs made by `renga redo`: the workflow id of the job they redo (`RengaRedoOf = "<id>"`). */
+export const RengaRedoOf = defineSearchAttributeKey('RengaRedoOf', SearchAttributeType.KEYWORD);
 
 /** Name → type, as the `temporal` CLI spells the types (dev server flags, operator commands, docs). */
 export const RENGA_SEARCH_ATTRIBUTES = {
@@ -26,4 +28,5 @@ export const RENGA_SEARCH_ATTRIBUTES = {
   RengaPlannerModel: 'Keyword',
   RengaWorkerModel: 'Keyword',
   RengaBudgetExhausted: 'Bool',
+  RengaRedoOf: 'Keyword',
 } as const;

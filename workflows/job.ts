@@ -45,6 +45,7 @@ import { inOrder, runLanes } from './lanes';
 import { SubtaskLedger, type JobFatal } from './ledger';
 import { planActivityOptions } from './planning';
 import { modelCallOptions } from './policy';
+import { RedoRun } from './redo';
 import { ProgressPublisher } from './report';
 import { ShardedFanOut } from './shard-fanout';
 import { JobSpend } from './spend';
@@ -87,12 +88,15 @@ class JobRun {
   private sharded: ShardedFanOut | null = null;
   /** Budget, routing, stop reasons and cache warm-up (workflows/spend.ts). */
   private readonly spend: JobSpend;
+  /** Jobs made by `renga redo`: the original's plan and outputs instead of planning (workflows/redo.ts). */
+  private readonly redo: RedoRun | null;
 
   constructor(private readonly input: JobInput) {
     this.plannerModel = input.plannerModel ?? null;
     this.callOptions = modelCallOptions(input);
     this.publisher = new ProgressPublisher(input.job);
     this.spend = new JobSpend(input, (summary, extra) => this.activities(summary, extra));
+    this.redo = input.redo ? new RedoRun(input.redo) : null;
     setHandler(progressQuery, () => this.progress());
     setHandler(planQuery, () => this.plan);
     setHandler(resultQuery, () => this.document(this.status ?? 'cancelled'));
@@ -128,8 +132,11 @@ class JobRun {
     try {
       await this.work.run(async () => {
         await this.spend.preflight();
-        await this.planStep();
-        if (this.input.approvePlan) await this.awaitApproval();
+        if (this.redo) await this.adoptPlan(this.redo);
+        else {
+          await this.planStep();
+          if (this.input.approvePlan) await this.awaitApproval();
+        }
         await this.fanOut();
         await this.finish();
       });
@@ -213,6 +220,15 @@ class JobRun {
     this.ledger.add(out.plan.subtasks);
   }
 
+  /** A redo: the original's plan and results, already decided and paid for; no planning, no approval. */
+  private async adoptPlan(redo: RedoRun): Promise<void> {
+    const { plan, shared } = await redo.adopt(this.input, this.ledger, this.spend, (summary, extra) =>
+      this.activities(summary, extra),
+    );
+    this.plan = plan;
+    this.shared = shared;
+  }
+
   /** Durable wait: survives worker restarts; the deadline is a server-side timer. */
   private async awaitApproval(): Promise<void> {
     this.setPhase('awaiting-approval');
@@ -237,6 +253,14 @@ class JobRun {
     this.setPhase('fanout');
     const { ledger, input } = this;
     const direct = this.subtaskRunner();
+    const stopped = () => ledger.fatal !== null || this.spend.ledger.exhausted;
+    // A redo runs its few subtasks as direct calls, whatever mode the original used.
+    if (this.redo) {
+      const todo = this.redo.todo(ledger);
+      return runLanes(Math.min(input.concurrency, todo.length), inOrder(todo, stopped), (s) =>
+        runOneSubtask(direct, s),
+      );
+    }
     if (input.fanOut === 'batch-api') return fanOutViaMessageBatches(input, this.shared!, ledger, direct);
     if (ledger.total > input.shardSize) {
       this.sharded = new ShardedFanOut(input, this.shared!, ledger);
@@ -244,7 +268,6 @@ class JobRun {
       this.report(true);
       return;
     }
-    const stopped = () => ledger.fatal !== null || this.spend.ledger.exhausted;
     await runLanes(Math.min(input.concurrency, ledger.total), inOrder(ledger.subtasks, stopped), (s) =>
       runOneSubtask(direct, s),
     );
@@ -281,7 +304,7 @@ class JobRun {
     const out = await this.activities('synthesize').synthesize({
       shared: this.shared!,
       parts: terms.parts,
-      model: this.spend.models?.strong ?? this.input.plannerModel ?? null,
+      model: this.spend.synthesisModel ?? this.input.plannerModel ?? null,
       partial,
       maxTokens: terms.maxTokens,
       ...(this.input.plannerThinkingTokens ? { thinkingTokens: this.input.plannerThinkingTokens } : {}),
@@ -372,6 +395,7 @@ class JobRun {
       },
       error: failure ? `${failure.type}: ${failure.message}` : (this.cancel?.reason ?? this.spend.endReason()),
       ...spendDocument(this.spend, this.ledger.allCalls),
+      ...(this.redo ? { redo: this.redo.document() } : {}),
     };
     return this.sharded ? this.sharded.compact(doc) : doc;
   }

@@ -31,6 +31,8 @@ interface Entry {
   agent?: AgentSummary;
   /** Plain subtasks (workflows/subtask-policy.ts): how the answer ended, escalation, cost per model. */
   quality?: Pick<SubtaskResult, 'stopReason' | 'escalatedFrom' | 'costByModel'>;
+  /** `renga redo`: the job this result was taken from, unpaid (workflows/redo.ts). */
+  reusedFrom?: string;
 }
 
 /** The first failure that stops the whole job (a model that does not exist fails every call). */
@@ -132,6 +134,27 @@ export class SubtaskLedger {
       quality: { stopReason: o.stopReason, escalatedFrom: o.escalatedFrom, costByModel: costByModel(o.calls) },
     });
     if (o.state === 'completed' && !o.escalatedFrom) this.firstWorkerModel ??= o.model;
+  }
+
+  /**
+   * `renga redo`: a result of job `of` taken as it ended there. Nothing was paid for it in this
+   * job, so it adds no call and no usage; its output is synthesized like a fresh one.
+   */
+  reuse(result: SubtaskResult, of: string): void {
+    const e = this.entry(result.id);
+    Object.assign(e, {
+      state: result.status,
+      attempts: 0,
+      output: result.output,
+      outputRef: result.outputRef ?? null,
+      model: result.model,
+      error: result.error,
+      reusedFrom: of,
+      quality: {
+        ...(result.stopReason !== undefined ? { stopReason: result.stopReason } : {}),
+        ...(result.escalatedFrom !== undefined ? { escalatedFrom: result.escalatedFrom } : {}),
+      },
+    });
   }
 
   /** Every call the job paid for, in order (the cost report re-prices them). */
@@ -267,6 +290,7 @@ function resultOf(e: Entry, fallbackModel: string): SubtaskResult {
     error: e.error,
     ...agentFields(e.agent),
     ...(e.quality ?? {}),
+    ...(e.reusedFrom !== undefined ? { reusedFrom: e.reusedFrom } : {}),
   };
 }
 

@@ -39,6 +39,9 @@ export class JobSpend {
   private sharedTokens: Record<string, number> = {};
   private readonly sharedChars: number;
   private readonly warm = new Map<string, 'warming' | 'warm'>();
+  /** `renga redo --model`: subtasks pinned to a model, or the synthesis's model. */
+  private readonly pinned = new Map<string, string>();
+  private synthesisPin: string | null = null;
 
   constructor(
     private readonly input: JobInput,
@@ -105,7 +108,7 @@ export class JobSpend {
   }
 
   private setSynthesisTerms(parts: number): void {
-    const model = this.models?.strong;
+    const model = this.synthesisModel;
     if (!model) return;
     this.ledger.setSynthesis({
       model,
@@ -162,16 +165,44 @@ export class JobSpend {
     const paid = calls.reduce((n, c) => n + c.costUsd, 0);
     if (reservation) this.ledger.settle(reservation, paid, null);
     else this.ledger.record(paid);
+    const strong = this.learnModels(calls[0]?.model, models, subtasks);
+    // The plan call wrote the strong model's cache; the synthesis and escalations read it.
+    if (this.cacheable(strong)) this.warm.set(strong, 'warm');
+  }
+
+  /**
+   * `renga redo` (workflows/redo.ts): the plan is the original's, nothing was paid for it here.
+   * `model` runs the redone subtasks, or the synthesis when `subtasks` is empty.
+   */
+  adoptPlan(models: { planner: string; worker: string }, plan: { subtasks: number; redone: string[]; model?: string }) {
+    if (plan.model) {
+      if (plan.redone.length) for (const id of plan.redone) this.pinned.set(id, plan.model);
+      else this.synthesisPin = plan.model;
+    }
+    this.learnModels(undefined, models, plan.subtasks);
+  }
+
+  private learnModels(
+    planner: string | undefined,
+    models: { planner: string; worker: string } | undefined,
+    subtasks: number,
+  ): string {
     this.models ??= {
-      strong: this.input.plannerModel ?? models?.planner ?? calls[0]?.model ?? 'unknown',
+      strong: this.input.plannerModel ?? models?.planner ?? planner ?? 'unknown',
       fast: this.input.workerModel ?? models?.worker ?? 'unknown',
     };
     this.setSynthesisTerms(subtasks);
-    // The plan call wrote the strong model's cache; the synthesis and escalations read it.
-    if (this.cacheable(this.models.strong)) this.warm.set(this.models.strong, 'warm');
+    return this.models.strong;
+  }
+
+  /** The synthesis's model: the strong one, unless a redo named another. */
+  get synthesisModel(): string | undefined {
+    return this.synthesisPin ?? this.models?.strong;
   }
 
   modelFor(subtask: Subtask): string {
+    const pinned = this.pinned.get(subtask.id);
+    if (pinned) return pinned;
     return modelForSubtask(subtask, this.input.route, this.models ?? { fast: 'unknown', strong: 'unknown' });
   }
 
@@ -267,7 +298,7 @@ export class JobSpend {
   async reserveSynthesis(
     parts: SynthesisPart[],
   ): Promise<{ parts: SynthesisPart[]; reservation: Reservation | null; maxTokens: number } | null> {
-    const model = this.models?.strong;
+    const model = this.synthesisModel;
     const allowed = this.ledger.synthesisPartsChars();
     if (this.ledger.limitUsd === null || !model || allowed === null)
       return { parts, reservation: null, maxTokens: SYNTH_MAX_TOKENS };

@@ -73,7 +73,8 @@ function routeMode(value: string): 'auto' | 'off' {
 /** Failure types of the pre-flight (workflows/spend.ts): the job could never have run as given. */
 const PREFLIGHT_REFUSALS = ['ContextTooLarge', 'BudgetTooSmall'];
 
-function print(doc: ResultDocument, json: boolean | undefined): number {
+/** Prints a result document (readable or --json); returns the exit code it means. */
+export function print(doc: ResultDocument, json: boolean | undefined): number {
   // Tools no worker offers is bad input, found before planning: exit 2 with one line, like other bad input.
   if (doc.error?.startsWith('UnknownTool:')) {
     process.stderr.write(`renga: invalid input: ${doc.error.replace(/^UnknownTool: (planning failed: )?/, '')}\n`);
