@@ -3,8 +3,8 @@
 export const PLANNER = 'claude-sonnet-4-6';
 export const WORKER = 'claude-haiku-4-5';
 
-export type Section = 'overhead' | 'throughput' | 'scale' | 'recovery' | 'cost' | 'ratelimit';
-export const SECTIONS: Section[] = ['overhead', 'throughput', 'scale', 'recovery', 'cost', 'ratelimit'];
+export type Section = 'overhead' | 'throughput' | 'scale' | 'recovery' | 'cost' | 'ratelimit' | 'subagent';
+export const SECTIONS: Section[] = ['overhead', 'throughput', 'scale', 'recovery', 'cost', 'ratelimit', 'subagent'];
 
 export interface Profile {
   name: 'quick' | 'full';
@@ -12,6 +12,8 @@ export interface Profile {
   throughput: { subtasks: number; configs: { workers: number; concurrency: number }[]; runs: number };
   scale: { subtasks: number; concurrency: number; runs: number };
   recovery: { subtasks: number; concurrency: number; latencyMs: number; heartbeatSeconds: number; runs: number };
+  /** Sub-agents with `toolTurns` tool calls each (so toolTurns + 1 model turns), `agents` of them in parallel. */
+  subagent: { latencyMs: number; toolTurns: number; agents: number; runs: number };
 }
 
 export const PROFILES: Record<'quick' | 'full', Profile> = {
@@ -28,6 +30,7 @@ export const PROFILES: Record<'quick' | 'full', Profile> = {
     },
     scale: { subtasks: 2_000, concurrency: 100, runs: 1 },
     recovery: { subtasks: 32, concurrency: 8, latencyMs: 1000, heartbeatSeconds: 5, runs: 1 },
+    subagent: { latencyMs: 1000, toolTurns: 4, agents: 4, runs: 1 },
   },
   full: {
     name: 'full',
@@ -45,5 +48,6 @@ export const PROFILES: Record<'quick' | 'full', Profile> = {
     },
     scale: { subtasks: 10_000, concurrency: 100, runs: 1 },
     recovery: { subtasks: 48, concurrency: 8, latencyMs: 1000, heartbeatSeconds: 5, runs: 3 },
+    subagent: { latencyMs: 1000, toolTurns: 9, agents: 8, runs: 3 },
   },
 };

@@ -11,6 +11,7 @@ import type { ThroughputRow } from './throughput';
 import type { ScaleResult } from './scale';
 import type { RecoveryResult } from './recovery';
 import type { CostResult } from './cost';
+import type { SubagentResult } from './subagent';
 import { rateLimitMarkdown, type RateLimitResult } from './rate-limit';
 
 export const ANALYSIS_MARKER =
@@ -23,6 +24,7 @@ export interface Results {
   recovery?: RecoveryResult;
   cost?: CostResult;
   ratelimit?: RateLimitResult;
+  subagent?: SubagentResult;
 }
 
 /** The binary the bench's dev server runs (set in main), so the report names its version. */
@@ -214,6 +216,24 @@ export function report(profile: Profile, results: Results, command: string, star
     targets.push(
       `| rate limits: goodput ≥ 0.9 of the limit-implied maximum | ${fmt(on.ofMaximum, 3)} | ${verdict(on.ofMaximum.median >= 0.9)} |`,
       `| rate limits: ≤ 2 429s per 100 calls | ${fmt(on.per100Calls, 1)} | ${verdict(on.per100Calls.median <= 2)} |`,
+    );
+  }
+  if (results.subagent) {
+    const a = results.subagent;
+    L.push(
+      '## 7. Sub-agents: per-turn overhead',
+      '',
+      `${a.agents} sub-agents in parallel, each ${a.turns} model turns (${a.toolTurns} tool calls of the built-in \`word_count\`, which takes`,
+      `no time, between them) at L = ${a.latencyMs} ms per model turn. Every turn and every tool call is its own activity in the`,
+      `sub-agent's child workflow; the conversation travels by reference. Ratio = sub-agent makespan (its child workflow's`,
+      `start → close, server clock) ÷ (turns · L), measured like the fan-out overhead of section 1.`,
+      '',
+      '| figure | value |',
+      '|---|---:|',
+      `| turn makespan ÷ model latency | ${fmt(a.ratio, 3)} |`,
+      `| added per turn (model turn + tool call, durable) | ${fmt(a.perTurnMs, 0, ' ms')} |`,
+      `| history events per turn (child workflow) | ${a.eventsPerTurn.toFixed(1)} |`,
+      '',
     );
   }
   L.push('## Targets', '', '| target | measured | |', '|---|---|---|', ...targets, '');

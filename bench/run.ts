@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only overhead,throughput,scale,recovery,cost]`
+ * `npm run bench [-- --quick] [-- --only=overhead,throughput,scale,recovery,cost,ratelimit,subagent]`
  *
  * Measures renga against the simplest baseline in the same run, on a real Temporal dev server and
  * the local Messages API simulator (fixed latency), both started here. Workers are separate
@@ -25,6 +25,7 @@ import { throughput } from './throughput';
 import { scale } from './scale';
 import { recovery } from './recovery';
 import { cost } from './cost';
+import { subagentSection } from './subagent';
 import { RATE_LIMIT_PROFILES, rateLimitSection } from './rate-limit';
 import { report, type Results, ANALYSIS_MARKER, setTemporalBin } from './report';
 
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
     if (only.includes('scale')) results.scale = await scale(ctx, profile.scale);
     if (only.includes('recovery')) results.recovery = await recovery(ctx, profile.recovery);
     if (only.includes('cost')) results.cost = await cost(ctx);
+    if (only.includes('subagent')) results.subagent = await subagentSection(ctx, profile.subagent);
     if (only.includes('ratelimit'))
       results.ratelimit = await rateLimitSection(
         {
