@@ -6,7 +6,9 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
+import type { ApplicationFailure } from '@temporalio/common';
 import { failure } from '../shared/failures';
+import type { PaidPlanningAttempt } from '../shared/planning';
 import type { CallUsage } from '../shared/schemas';
 import { createAgentActivities } from './agent';
 import { attributionHeaders } from './attribution';
@@ -147,13 +149,15 @@ export function createActivities(deps: ActivityDeps) {
     }),
     /** Ask the planner model for subtasks (activities/plan.ts: pages, trimming, bounded repair). */
     async planJob(input: PlanInput): Promise<PlanOutput> {
-      const attempt = activityInfo().attempt;
+      // Earlier planJob activities of this job that failed after paying count as attempts too.
+      const attempt = activityInfo().attempt + (input.priorAttempts ?? 0);
       const text = prompts.sharedText(input.job, input.context);
       const shared = await shareText(text);
       const model = input.model ?? deps.models.planner;
       // The one request layout (the planner's call writes the cache the synthesis reads), thinking
       // when asked for, and with a budget no call past the allowance the workflow reserved.
-      const guarded = withAllowance(call, {
+      const paid: CallUsage[] = [];
+      const guarded = withAllowance(recordPaid(call, paid), {
         allowanceUsd: input.allowanceUsd,
         sharedTokens: input.sharedTokens,
         sharedChars: text.length,
@@ -174,7 +178,9 @@ export function createActivities(deps: ActivityDeps) {
           attempt,
           tools: input.tools ?? [],
         },
-      );
+      ).catch((err: unknown) => {
+        throw cancellationSignal().aborted ? err : withPaidCalls(classifyError(err, attempt, { model }), paid);
+      });
       return { plan, shared, calls, attempt, models: deps.models };
     },
 
@@ -247,3 +253,31 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type RengaActivities = ReturnType<typeof createActivities>;
+
+/** Keeps every answered call's usage in `paid`, whatever happens to the attempt afterwards. */
+function recordPaid(call: (c: ModelCall) => Promise<ModelAnswer>, paid: CallUsage[]) {
+  return async (c: ModelCall): Promise<ModelAnswer> => {
+    const answer = await call(c);
+    paid.push(answer.call);
+    return answer;
+  };
+}
+
+/**
+ * A planning attempt that failed after paying for calls: non-retryable for Temporal, so the
+ * workflow sees the calls (in the last detail), counts them and retries itself (shared/planning.ts).
+ * Type, message, cause and details stay the original's.
+ */
+function withPaidCalls(f: ApplicationFailure, paid: CallUsage[]): ApplicationFailure {
+  if (paid.length === 0) return f;
+  const detail: PaidPlanningAttempt = {
+    paidPlanningCalls: paid,
+    retryable: !f.nonRetryable,
+    retryDelayMs: typeof f.nextRetryDelay === 'number' ? f.nextRetryDelay : null,
+  };
+  return failure(f.type ?? FailureType.Unexpected, f.message, {
+    nonRetryable: true,
+    cause: f.cause,
+    details: [...(f.details ?? []), detail],
+  });
+}

@@ -26,6 +26,8 @@ export interface PlanInput {
   allowanceUsd?: number;
   /** The shared prefix's counted tokens on the planner model (the pre-flight's), for the allowance check. */
   sharedTokens?: number;
+  /** Earlier planJob activities of the job that failed after paying (the workflow retried them itself). */
+  priorAttempts?: number;
   thinkingTokens?: number;
 }
 export interface PlanOutput {

@@ -7,6 +7,7 @@
  * the titles planned so far; a page cut off at max_tokens is asked again at half the size (at most
  * {@link PLAN_MAX_SHRINKS} times), never "repaired" by re-sending the cut-off text.
  */
+import type { CallUsage } from './schemas';
 
 /** Subtasks one planner answer is asked for at most (~160 output tokens each fits 64,000). */
 export const PLAN_PAGE_SUBTASKS = 250;
@@ -25,4 +26,25 @@ export const PLAN_OUTPUT_ATTEMPTS = 2;
 /** Pages a plan of `maxSubtasks` needs, for the planning activity's time limit. */
 export function planPages(maxSubtasks: number): number {
   return Math.max(1, Math.ceil(maxSubtasks / PLAN_PAGE_SUBTASKS));
+}
+
+/**
+ * Attached (as the last detail) to the failure of a planning attempt that had already paid for
+ * calls. Such a failure is non-retryable for Temporal so that the workflow sees it: it counts the
+ * calls against the job's budget and cost, then starts a fresh attempt itself when `retryable`
+ * (workflows/planning.ts). A Temporal retry would drop what the failed attempt paid.
+ */
+export interface PaidPlanningAttempt {
+  paidPlanningCalls: CallUsage[];
+  /** Whether the failure itself would have been retried (an invalid plan, a 529 after a paid call). */
+  retryable: boolean;
+  /** The failure's own next-retry delay (a 429's retry-after), if it had one. */
+  retryDelayMs: number | null;
+}
+
+/** The paid calls a planning failure's details carry, or null when it had paid for none. */
+export function paidPlanningAttempt(details: readonly unknown[] | undefined): PaidPlanningAttempt | null {
+  const last = details?.at(-1);
+  if (typeof last !== 'object' || last === null || !('paidPlanningCalls' in last)) return null;
+  return last as PaidPlanningAttempt;
 }

@@ -8,10 +8,12 @@ import { costUsd, roundUsd } from '../shared/pricing';
 import { ResultDocumentSchema, type JobInputArg } from '../shared/schemas';
 import * as SA from '../shared/search-attributes';
 import type { RequestLogEntry } from '../simulator/types';
+import { callsOf as ownCallsOf } from './helpers/calls';
 import { runCli, subtaskIdOf, useStack } from './helpers/stack';
 
 const stack = useStack();
 const HAIKU = 'claude-haiku-4-5';
+const SONNET = 'claude-sonnet-4-6';
 
 const run = async (input: JobInputArg) => {
   const id = await startJob(stack.rc, input);
@@ -141,4 +143,30 @@ test('caching: the first worker call writes the shared context once, the others 
   expect(sum('cache_read_input_tokens')).toBeGreaterThan(0);
   expect(doc.usage.costUsd).toBeCloseTo(roundUsd(calls.reduce((n, e) => n + billed(e), 0)), 5);
   expect(doc.costReport!.savingsUsd.caching).toBeGreaterThan(0);
+});
+
+test('a paid planning attempt that failed (an invalid plan, then a fresh attempt) counts in the budget and the cost', async () => {
+  const word = 'planretrybudget';
+  // The first attempt's answer and its repair round are invalid: that attempt fails, paid; the next plans.
+  stack.sim.scriptAnswer(
+    { match: { textIncludes: word, model: SONNET }, invalidJson: 'no plan here {' },
+    { match: { textIncludes: 'Answer again with corrected JSON only' }, invalidJson: 'still no plan {' },
+  );
+  const budgetUsd = 2;
+  const id = await startJob(stack.rc, { job: `${word} describe four rivers`, maxSubtasks: 4, budgetUsd });
+  const doc = await getResult(stack.rc, id);
+  expect(doc.status).toBe('completed');
+  const calls = (await ownCallsOf(stack.sim, id)).filter((e) => e.path === '/v1/messages' && e.outcome === 'ok');
+  const planning = calls.filter((e) => e.activityType === 'planJob');
+  expect(planning).toHaveLength(3);
+  const served = roundUsd(calls.reduce((n, e) => n + billed(e), 0));
+  const planningServed = roundUsd(planning.reduce((n, e) => n + billed(e), 0));
+  expect(planningServed).toBeGreaterThan(0);
+  // Every call, the failed attempt's two included, is in the budget's spend, the usage and the cost report.
+  expect(doc.budget!.spentUsd).toBeCloseTo(served, 6);
+  expect(doc.usage.costUsd).toBeCloseTo(served, 6);
+  expect(doc.costReport!.actualUsd).toBeCloseTo(served, 6);
+  expect(doc.usage.byModel[SONNET]!.outputTokens).toBe(
+    calls.filter((e) => e.model === SONNET).reduce((n, e) => n + e.usage!.output_tokens, 0),
+  );
 });

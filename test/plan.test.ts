@@ -85,6 +85,11 @@ test('a planner that never answers valid JSON costs at most four calls, and no e
     e.lastUserText.includes('Answer again with corrected JSON only'),
   );
   expect(repairs).toHaveLength(2);
+  // The failed job's document counts all four paid calls, the first attempt's included.
+  const paid = (await callsOf(stack.sim, id)).filter((e) => e.path === '/v1/messages' && e.outcome === 'ok');
+  expect(paid).toHaveLength(4);
+  const billedOutput = paid.reduce((n, e) => n + e.usage!.output_tokens, 0);
+  expect(Object.values(doc.usage.byModel).reduce((n, m) => n + m.outputTokens, 0)).toBe(billedOutput);
   expect(JSON.stringify(doc)).not.toContain(canary);
   const history = JSON.stringify(await stack.client.workflow.getHandle(id).fetchHistory());
   expect(history).not.toContain(canary);

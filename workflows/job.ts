@@ -43,7 +43,7 @@ import { keepRunningOnCancel, synthesisFailedNote } from './cancel';
 import { reportJobEnded } from './job-metrics';
 import { inOrder, runLanes } from './lanes';
 import { SubtaskLedger, type JobFatal } from './ledger';
-import { planActivityOptions } from './planning';
+import { planActivityOptions, planPayingForFailures } from './planning';
 import { modelCallOptions } from './policy';
 import { RedoRun } from './redo';
 import { ProgressPublisher } from './report';
@@ -203,15 +203,27 @@ class JobRun {
       ? await this.activities('resolve tools').resolveTools({ patterns: this.input.tools })
       : undefined;
     const budget = await this.spend.reservePlan();
-    const out = await this.activities('plan', planActivityOptions(this.input)).planJob({
-      job: this.input.job,
-      context: this.input.context,
-      maxSubtasks: this.input.maxSubtasks,
-      model: this.input.plannerModel ?? null,
-      ...(tools ? { tools } : {}),
-      ...budget.planInput,
-      ...(this.input.plannerThinkingTokens ? { thinkingTokens: this.input.plannerThinkingTokens } : {}),
-    });
+    const { allowanceUsd } = budget.planInput;
+    // A failed attempt's paid calls count like any others (workflows/planning.ts).
+    const out = await planPayingForFailures(
+      this.input,
+      ({ priorAttempts, paidUsd }) =>
+        this.activities('plan', planActivityOptions(this.input)).planJob({
+          job: this.input.job,
+          context: this.input.context,
+          maxSubtasks: this.input.maxSubtasks,
+          model: this.input.plannerModel ?? null,
+          ...(tools ? { tools } : {}),
+          ...budget.planInput,
+          ...(allowanceUsd !== undefined ? { allowanceUsd: Math.max(0, allowanceUsd - paidUsd) } : {}),
+          ...(priorAttempts ? { priorAttempts } : {}),
+          ...(this.input.plannerThinkingTokens ? { thinkingTokens: this.input.plannerThinkingTokens } : {}),
+        }),
+      (calls) => {
+        this.spend.paidOutsideReservation(calls);
+        this.ledger.addCalls(calls);
+      },
+    );
     this.spend.afterPlan(budget.reservation, out.calls, out.models, out.plan.subtasks.length);
     this.ledger.addCalls(out.calls);
     this.plannerModel = out.calls[0]?.model ?? this.plannerModel;

@@ -9,7 +9,7 @@
 import { ApplicationFailure, condition, type ActivityOptions } from '@temporalio/workflow';
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef, SubtaskOutput, SynthesisPart } from '../activities/types';
-import { PLAN_PAGE_SUBTASKS, PLAN_TOKENS_PER_SUBTASK } from '../shared/planning';
+import { PLAN_OUTPUT_ATTEMPTS, PLAN_PAGE_SUBTASKS, PLAN_TOKENS_PER_SUBTASK } from '../shared/planning';
 import { estimateInputTokens, limitsFor, roundUsd, worstCaseUsd } from '../shared/pricing';
 import type { CallUsage, JobInput, Subtask } from '../shared/schemas';
 import { BudgetLedger, type Reservation } from './budget';
@@ -140,7 +140,9 @@ export class JobSpend {
     planInput: { allowanceUsd?: number; sharedTokens?: number };
   }> {
     if (this.ledger.limitUsd === null) return { reservation: null, planInput: {} };
-    const rounds = this.ledger.fits(this.planWorstCase(2)) ? 2 : 1;
+    // An answer and its repair round, twice (a fresh attempt after an invalid plan) when the budget
+    // allows; a failed attempt's calls are paid too (workflows/planning.ts).
+    const rounds = [2 * PLAN_OUTPUT_ATTEMPTS, 2].find((r) => this.ledger.fits(this.planWorstCase(r))) ?? 1;
     const allowanceUsd = this.planWorstCase(rounds);
     const reservation = await this.ledger.reserve(allowanceUsd);
     if (!reservation) {
@@ -330,6 +332,15 @@ export class JobSpend {
   endReason(): string | null {
     if (!this.ledger.exhausted) return null;
     return `BudgetExhausted: the budget of $${this.ledger.limitUsd} was spent down to $${roundUsd((this.ledger.limitUsd ?? 0) - this.ledger.spent)}; the subtasks it could not pay for were skipped`;
+  }
+
+  /**
+   * Calls a failed planning attempt paid for: spent now. Planning's reservation stays until the
+   * plan is settled (nothing else reserves meanwhile), and the next attempt is allowed only what is
+   * left of it.
+   */
+  paidOutsideReservation(calls: CallUsage[]): void {
+    this.ledger.record(calls.reduce((n, c) => n + c.costUsd, 0));
   }
 
   settle(reservation: Reservation | null, calls: CallUsage[]): void {
