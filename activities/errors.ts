@@ -45,6 +45,20 @@ const NON_RETRYABLE_BY_STATUS: Record<number, FailureType> = {
 };
 
 /**
+ * 400 messages of the Messages API that name a part of the request every call of a job sends alike
+ * (the model, the output allowance, the shared prompt's size), as opposed to one call's own messages
+ * (`messages.0.content…`). Other fields are per call or per subtask.
+ */
+const REQUEST_WIDE_400 =
+  /^(prompt is too long|input length and `?max_tokens`? exceed context limit|max_tokens\b|model\b|system\b|thinking\b|temperature\b)/i;
+
+/** True when a refusal (400/413) would hit every call of the job the same way: it stops the fan-out. */
+export function isRequestWide(status: number, apiMessage: string): boolean {
+  if (status === 413) return true; // the body's size: the shared context, the same in every call
+  return (status === 400 || status === 422) && REQUEST_WIDE_400.test(apiMessage.trim());
+}
+
+/**
  * Classify an error thrown while calling a model. Returns an ApplicationFailure to throw from
  * the activity; never includes request headers or keys in the message.
  */
@@ -79,7 +93,7 @@ export function classifyError(err: unknown, attempt: number, context: { model?: 
       return failure(fatal, `${what}: ${apiMessage}`, {
         cause: err,
         nonRetryable: true,
-        details: [details(status, requestId)],
+        details: [{ ...details(status, requestId), requestWide: isRequestWide(status, apiMessage) }],
       });
     }
     if (status === 429) {

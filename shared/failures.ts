@@ -44,11 +44,26 @@ export const FATAL_FOR_JOB: ReadonlySet<string> = new Set([
   FailureType.PermissionDenied,
 ]);
 
+/**
+ * Request errors that stop the job only when the API refused a part every call of the job sends alike
+ * (FailureDetails.requestWide): the model's context window, max_tokens, the request's size. A 400 about
+ * one subtask's own text fails that subtask only.
+ */
+export const FATAL_FOR_JOB_WHEN_REQUEST_WIDE: ReadonlySet<string> = new Set([
+  FailureType.InvalidRequest,
+  FailureType.RequestTooLarge,
+]);
+
 /** Details attached to every model-call failure so the workflow can report attempts without guessing. */
 export interface FailureDetails {
   attempt: number;
   status: number | null;
   requestId: string | null;
+  /**
+   * A 400/413 about what every call of the same job and model sends alike, not this call's own text
+   * (activities/errors.ts decides from the API's error). Optional: histories recorded before it lack it.
+   */
+  requestWide?: boolean;
 }
 
 export interface FailureOptions {
@@ -95,7 +110,11 @@ export function attemptOf(err: unknown): number | null {
 
 /** True when this failure means every other call of the job would fail the same way. */
 export function isFatalForJob(err: unknown): err is ApplicationFailure {
-  return err instanceof ApplicationFailure && typeof err.type === 'string' && FATAL_FOR_JOB.has(err.type);
+  if (!(err instanceof ApplicationFailure) || typeof err.type !== 'string') return false;
+  if (FATAL_FOR_JOB.has(err.type)) return true;
+  if (!FATAL_FOR_JOB_WHEN_REQUEST_WIDE.has(err.type)) return false;
+  const d = err.details?.[0];
+  return typeof d === 'object' && d !== null && 'requestWide' in d && d.requestWide === true;
 }
 
 /** The failure an activity or child workflow raised, without Temporal's wrapper. */

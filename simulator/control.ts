@@ -45,6 +45,7 @@ const ScriptedFaultSchema = z.strictObject({
     'streamError',
     'stall',
     'badRequest',
+    'promptTooLong',
     'unauthorized',
     'notFound',
     'tooLarge',

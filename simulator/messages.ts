@@ -160,6 +160,8 @@ export function faultError(fault: FaultDecision, request: MessagesRequest): ApiE
       return serverError();
     case 'badRequest':
       return invalidRequest('messages: simulated invalid request (injected fault)');
+    case 'promptTooLong':
+      return invalidRequest('prompt is too long: 215000 tokens > 200000 maximum');
     case 'unauthorized':
       return unauthorized();
     case 'notFound':

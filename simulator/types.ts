@@ -74,6 +74,8 @@ export type FaultKind =
   | 'streamError'
   | 'stall'
   | 'badRequest'
+  /** A 400 about the request as a whole, worded like the API's: the prompt exceeds the context window. */
+  | 'promptTooLong'
   | 'unauthorized'
   | 'notFound'
   | 'tooLarge';

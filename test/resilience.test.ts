@@ -105,6 +105,52 @@ test('an unknown worker model (404) fails the job fast, without retries, naming 
   expect(doc.error).toMatch(/^ModelNotFound: /);
 });
 
+// A refusal of what every subtask sends alike (the model's context window, the request's size) would
+// cost one call per subtask: it stops the fan-out like a 404 does.
+describe('400/413 from the worker model', () => {
+  beforeAll(async () => {
+    // Its own worker, so these tests also run alone (-t); another one on the same queue changes nothing.
+    await stack.startWorker();
+  });
+
+  test.each([
+    ['tooLarge', /^RequestTooLarge: subtask s\d+ failed: HTTP 413: /],
+    ['promptTooLong', /^InvalidRequest: subtask s\d+ failed: HTTP 400: prompt is too long/],
+  ] as const)(
+    'a shared %s refusal from the worker model stops the fan-out after the calls in flight',
+    async (kind, error) => {
+      const id = `shared-${kind}-${randomUUID()}`;
+      stack.sim.script({ kind, match: { model: 'claude-haiku-4-5', workflowId: id }, times: 100 });
+      await startJob(stack.rc, { job: 'Name eight rivers', maxSubtasks: 8, concurrency: 2 }, { workflowId: id });
+      const doc = await getResult(stack.rc, id);
+
+      expect(doc.status).toBe('failed');
+      expect(doc.error).toMatch(error);
+      // At most the calls already in flight when the first refusal came back: `concurrency`, not one per subtask.
+      const calls = await subtaskRequests(id);
+      expect(calls.length).toBeGreaterThanOrEqual(1);
+      expect(calls.length).toBeLessThanOrEqual(2);
+      expect(calls.every((e) => e.fault === kind && e.attempt === 1)).toBe(true);
+      expect(doc.subtasks.filter((s) => s.status === 'skipped').length).toBeGreaterThanOrEqual(6);
+    },
+  );
+
+  test('a 400 about the messages of one subtask fails that subtask only', async () => {
+    const id = `own-bad-request-${randomUUID()}`;
+    stack.sim.script({ kind: 'badRequest', match: { textIncludes: 'Subtask s1 of', workflowId: id } });
+    await startJob(stack.rc, { job: 'Name four rivers', maxSubtasks: 4, concurrency: 2 }, { workflowId: id });
+    const doc = await getResult(stack.rc, id);
+    expect(doc.status).toBe('partial');
+    expect(doc.subtasks.map((s) => [s.id, s.status])).toEqual([
+      ['s1', 'failed'],
+      ['s2', 'completed'],
+      ['s3', 'completed'],
+      ['s4', 'completed'],
+    ]);
+    expect(doc.subtasks[0]!.error).toMatch(/^InvalidRequest: HTTP 400: messages: /);
+  });
+});
+
 test('an invalid request (400) from the planner fails fast with no retries', async () => {
   const id = `bad-request-${randomUUID()}`;
   stack.sim.script({ kind: 'badRequest', match: { model: 'claude-sonnet-4-6', workflowId: id } });

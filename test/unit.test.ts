@@ -8,6 +8,7 @@ import { classifyError, ModelOutputError, StreamStalledError } from '../activiti
 import { InvalidJobInputError } from '../client/api';
 import { buildJobInput } from '../client/input';
 import { ConfigError, loadWorkerConfig } from '../shared/config';
+import { isFatalForJob } from '../shared/failures';
 import { costUsd, priceFor } from '../shared/pricing';
 import { JobInputSchema, ResultDocumentSchema, describeZodError } from '../shared/schemas';
 
@@ -60,7 +61,20 @@ describe('error classification', () => {
     expect(f).toBeInstanceOf(ApplicationFailure);
     expect(f.type).toBe(type);
     expect(f.nonRetryable).toBe(true);
-    expect(f.details?.[0]).toEqual({ attempt: 1, status, requestId: null });
+    // Only a 413 (the body's size, shared by every call) says by itself that it is request-wide.
+    expect(f.details?.[0]).toEqual({ attempt: 1, status, requestId: null, requestWide: status === 413 });
+  });
+  test.each([
+    ['prompt is too long: 215000 tokens > 200000 maximum', true],
+    ['input length and `max_tokens` exceed context limit: 198000 + 8192 > 200000', true],
+    ['max_tokens: 100000 > 64000, which is the maximum allowed number of output tokens', true],
+    ['messages.0.content.0.text: text content blocks must be non-empty', false],
+    ['messages: simulated invalid request (injected fault)', false],
+  ])('a 400 saying %j is request-wide (stops the fan-out): %s', (message, wide) => {
+    const body = { type: 'error', error: { type: 'invalid_request_error', message } };
+    const f = classifyError(Anthropic.APIError.generate(400, body, message, new Headers()), 1);
+    expect(f.type).toBe('InvalidRequest');
+    expect(isFatalForJob(f)).toBe(wide);
   });
   test('404 names the unknown model', () => {
     expect(classifyError(apiError(404), 1, { model: 'claude-nope' }).message).toContain("unknown model 'claude-nope'");

@@ -1,7 +1,8 @@
 /**
  * The one path that runs one subtask, for every fan-out mode: direct lanes, each shard's lanes, and
  * the direct fallback of a Message Batch. The outcome goes to the ledger; a failure that would fail
- * every other call too (FATAL_FOR_JOB) is recorded once and stops the fan-out.
+ * every other call too (FATAL_FOR_JOB, or a request-wide 400/413: shared/failures.ts) is recorded once
+ * and stops the fan-out.
  */
 import { isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { RengaActivities } from '../activities';
