@@ -19,6 +19,8 @@ import { LocalObjectStore } from './blobs/local-store';
 import { checkKey, type ObjectStore } from './blobs/object-store';
 import { openObjectStore, type ObjectStoreSettings } from './blobs/open';
 import { ConfigError } from './config';
+import { FailureType } from './failures';
+import { UNDECODABLE_KEY, type Undecodable } from './undecodable';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const CLAIM_CHECK_ENCODING = 'renga/claim-check';
@@ -43,6 +45,10 @@ export class EncryptionKeyMissingError extends PayloadCodecError {
 /** The GCM tag did not verify: a different key under the same id, or tampered ciphertext. */
 export class PayloadDecryptionError extends PayloadCodecError {
   override readonly name = 'PayloadDecryptionError';
+}
+/** A claim-check reference that is not a payload key (malformed, or crafted: a path): never readable. */
+export class InvalidPayloadRefError extends PayloadCodecError {
+  override readonly name = 'InvalidPayloadRefError';
 }
 /** A claim-checked payload is not in this process's payload store. */
 export class PayloadUnavailableError extends PayloadCodecError {
@@ -227,9 +233,13 @@ export class ClaimCheckCodec implements PayloadCodec {
   constructor(
     store: ObjectStore | string,
     readonly thresholdBytes: number,
+    opts: ClaimCheckOptions = {},
   ) {
     this.store = typeof store === 'string' ? new LocalObjectStore(store) : store;
+    this.invalidRefs = opts.invalidRefs ?? 'throw';
   }
+
+  private readonly invalidRefs: 'throw' | 'fail-run';
 
   readonly store: ObjectStore;
 
@@ -252,10 +262,14 @@ export class ClaimCheckCodec implements PayloadCodec {
     return Promise.all(
       payloads.map(async (p) => {
         if (meta(p, 'encoding') !== CLAIM_CHECK_ENCODING) return p;
-        const ref = JSON.parse(fromUtf8.decode(p.data ?? new Uint8Array())) as { sha256: string; bytes: number };
+        const ref = readPayloadRef(p);
+        if (typeof ref === 'string') {
+          if (this.invalidRefs === 'throw') throw new InvalidPayloadRefError(ref);
+          return undecodablePayload({ type: FailureType.InvalidPayloadRef, message: ref });
+        }
         let bytes: Buffer | null;
         try {
-          bytes = await this.store.get(checkPayloadRef(ref.sha256));
+          bytes = await this.store.get(checkKey(ref.sha256));
         } catch (err) {
           if (err instanceof PayloadCodecError) throw err;
           throw new PayloadUnavailableError(
@@ -274,9 +288,37 @@ export class ClaimCheckCodec implements PayloadCodec {
   }
 }
 
-function checkPayloadRef(key: string): string {
-  if (!/^[0-9a-f]{64}$/.test(key)) throw new PayloadCodecError(`not a payload reference: ${key}`);
-  return checkKey(key);
+export interface ClaimCheckOptions {
+  /**
+   * A reference that can never be read: `throw` (clients, the codec server: the caller sees the
+   * error) or `fail-run` (the worker: decode it as a marker its workflow interceptor turns into an
+   * `InvalidPayloadRef` failure of the run, since a throwing codec fails the workflow task forever).
+   */
+  invalidRefs?: 'throw' | 'fail-run';
+}
+
+/** The reference a claim-check payload holds, or what is wrong with it (quoting at most 80 characters of it). */
+function readPayloadRef(p: Payload): { sha256: string; bytes: number } | string {
+  const raw = fromUtf8.decode(p.data ?? new Uint8Array());
+  let ref: unknown;
+  try {
+    ref = JSON.parse(raw);
+  } catch {
+    ref = undefined;
+  }
+  const sha256 = typeof ref === 'object' && ref !== null && 'sha256' in ref ? ref.sha256 : undefined;
+  const bytes = typeof ref === 'object' && ref !== null && 'bytes' in ref ? ref.bytes : undefined;
+  if (typeof sha256 === 'string' && /^[0-9a-f]{64}$/.test(sha256) && typeof bytes === 'number')
+    return { sha256, bytes };
+  return `not a payload reference: ${JSON.stringify(typeof sha256 === 'string' ? sha256 : raw).slice(0, 80)}`;
+}
+
+/** A JSON payload holding the undecodable marker (shared/undecodable.ts). */
+function undecodablePayload(what: Undecodable): Payload {
+  return {
+    metadata: { encoding: utf8.encode('json/plain') },
+    data: utf8.encode(JSON.stringify({ [UNDECODABLE_KEY]: what })),
+  };
 }
 
 export interface CodecSettings extends ObjectStoreSettings {
@@ -292,10 +334,14 @@ export interface RengaCodecs {
   chain: PayloadCodec[];
 }
 
-export function createCodecs(settings: CodecSettings): RengaCodecs {
+export function createCodecs(settings: CodecSettings, opts: ClaimCheckOptions = {}): RengaCodecs {
   const encryption = new EncryptionCodec(
     loadKeys({ keys: settings.RENGA_ENCRYPTION_KEYS, keysFile: settings.RENGA_ENCRYPTION_KEYS_FILE }),
   );
-  const claimCheck = new ClaimCheckCodec(openObjectStore(settings, 'payloads'), settings.RENGA_PAYLOAD_OFFLOAD_BYTES);
+  const claimCheck = new ClaimCheckCodec(
+    openObjectStore(settings, 'payloads'),
+    settings.RENGA_PAYLOAD_OFFLOAD_BYTES,
+    opts,
+  );
   return { encryption, claimCheck, chain: [encryption, claimCheck] };
 }

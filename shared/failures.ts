@@ -24,6 +24,8 @@ export const FailureType = {
   PlanTruncated: 'PlanTruncated',
   InvalidInput: 'InvalidInput',
   ContextMissing: 'ContextMissing',
+  /** A payload's claim-check reference is not a payload key (e.g. a crafted path): the run fails (shared/codec.ts). */
+  InvalidPayloadRef: 'InvalidPayloadRef',
   Unexpected: 'UnexpectedError',
   // A job or batch (workflows/).
   InvalidJobInput: 'InvalidJobInput',

@@ -3,6 +3,7 @@
  * server, a real worker process and real HTTP: what the Temporal server stores is ciphertext.
  */
 import type { Payload } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,13 +16,14 @@ import {
   EncryptionCodec,
   EncryptionKeyConfigError,
   EncryptionKeyMissingError,
+  InvalidPayloadRefError,
   PayloadDecryptionError,
   loadKeys,
   newKeyLine,
   parseKeys,
 } from '../shared/codec';
 import { loadClientConfig, loadCodecServerConfig, type ClientConfig } from '../shared/config';
-import { startStack, type TestStack } from './helpers/stack';
+import { startStack, waitUntil, type TestStack } from './helpers/stack';
 
 const K1 = newKeyLine('k1');
 const K2 = newKeyLine('k2');
@@ -79,6 +81,16 @@ describe('codecs (in process)', () => {
     await expect(new ClaimCheckCodec(`${dir}-elsewhere`, 1024).decode([ref!])).rejects.toThrow(
       /must share RENGA_PAYLOAD_DIR/,
     );
+    // A reference that is not a payload key: clients see the error; a worker hands its run a marker to fail on.
+    const crafted = {
+      metadata: ref!.metadata,
+      data: new TextEncoder().encode('{"sha256":"../../etc/passwd","bytes":1}'),
+    };
+    await expect(cc.decode([crafted])).rejects.toThrow(InvalidPayloadRefError);
+    const [marker] = await new ClaimCheckCodec(dir, 1024, { invalidRefs: 'fail-run' }).decode([crafted]);
+    expect(JSON.parse(text(marker!))).toEqual({
+      $rengaUndecodablePayload: { type: 'InvalidPayloadRef', message: 'not a payload reference: "../../etc/passwd"' },
+    });
   });
 });
 
@@ -205,6 +217,39 @@ describe('on a real server', () => {
     } finally {
       await wrong.close();
     }
+  });
+
+  test('a crafted claim-check reference (path traversal) fails the run with InvalidPayloadRef instead of retrying its task', async () => {
+    const workflowId = `crafted-ref-${Date.now()}`;
+    const crafted: Payload = {
+      metadata: { encoding: new TextEncoder().encode(CLAIM_CHECK_ENCODING) },
+      data: new TextEncoder().encode(JSON.stringify({ sha256: '../../../../etc/passwd', bytes: 10 })),
+    };
+    // Straight through the API: no client of ours would write such a reference.
+    await stack.client.workflowService.startWorkflowExecution({
+      namespace: stack.server.namespace,
+      workflowId,
+      workflowType: { name: 'jobWorkflow' },
+      taskQueue: { name: stack.taskQueue },
+      input: { payloads: [crafted] },
+      requestId: randomUUID(),
+    });
+    const handle = stack.client.workflow.getHandle(workflowId);
+    // Either it ends, or its first workflow task fails (the bug: it would then fail again forever).
+    const events = await waitUntil(async () => {
+      const events = (await handle.fetchHistory()).events ?? [];
+      const ended = events.some((e) => e.workflowExecutionFailedEventAttributes);
+      const taskFailed = events.some((e) => e.workflowTaskFailedEventAttributes);
+      return ended || taskFailed ? events : undefined;
+    }, 'the run ends or a workflow task fails');
+    expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
+    const failed = events.find(
+      (e) => e.workflowExecutionFailedEventAttributes,
+    )!.workflowExecutionFailedEventAttributes!;
+    expect(failed.failure!.applicationFailureInfo!.type).toBe('InvalidPayloadRef');
+    expect(failed.failure!.applicationFailureInfo!.nonRetryable).toBe(true);
+    expect(failed.failure!.message).toMatch(/not a payload reference/);
+    expect((await handle.describe()).status.name).toBe('FAILED');
   });
 
   test('input past the 2 MiB payload limit: refused by the server without the claim check, offloaded with it', async () => {

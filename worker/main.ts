@@ -65,7 +65,8 @@ export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions
   const log =
     opts.log ??
     (config.RENGA_LOG_FORMAT === 'json' ? (line: string) => runtime.logger.info(line.trim()) : console.error);
-  const codecs = createCodecs(config);
+  // A payload reference no worker could ever read fails its run (InvalidPayloadRef), not its task forever.
+  const codecs = createCodecs(config, { invalidRefs: 'fail-run' });
   const observability = await startObservability(config, runtime, codecs.encryption.activeKeyId !== null, coreMetrics);
   // Before anything starts: an invalid RENGA_MCP_CONFIG stops the worker before it takes any work.
   const tools = await startWorkerTools(config.RENGA_MCP_CONFIG, log);

@@ -22,7 +22,10 @@ import { operationsInterceptors } from './operations';
  * Bundled into every workflow bundle (worker/bundle.ts, tests, bench): with a prebuilt bundle,
  * Worker.create ignores `interceptors.workflowModules`, so the bundler must get these itself.
  */
-export const WORKFLOW_INTERCEPTOR_MODULES: string[] = [require.resolve('../workflows/tracing-interceptors')];
+export const WORKFLOW_INTERCEPTOR_MODULES: string[] = [
+  require.resolve('../workflows/payload-interceptors'),
+  require.resolve('../workflows/tracing-interceptors'),
+];
 
 /** Where each model-calling activity's input names its subtask (activities/types.ts, agent-types.ts). */
 const SUBTASK_OF: Record<string, z.ZodType<string>> = {
