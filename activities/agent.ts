@@ -28,9 +28,9 @@ import * as prompts from './prompts';
 import { ToolUnavailableError } from './tools/mcp';
 import type { ToolRegistry } from './tools/registry';
 import type { SharedContextRef } from './types';
+import { MAX_TOOL_RESULT_CHARS } from '../shared/schemas';
 
 /** A tool result longer than this is cut before the model reads it (it would crowd out everything else). */
-const MAX_TOOL_RESULT_CHARS = 100_000;
 
 export interface AgentDeps {
   store: ConversationStore;

@@ -4,6 +4,7 @@
  * Messages API's free `count_tokens`. The workflow checks the counts against each model's context
  * window and the job's budget (workflows/budget.ts).
  */
+import { attributionHeaders } from './attribution';
 import type Anthropic from '@anthropic-ai/sdk';
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -41,7 +42,11 @@ export function createSpendActivities(deps: { anthropic: Anthropic; models: { pl
       const sharedTokens: Record<string, number> = {};
       for (const model of new Set([models.planner, models.worker])) {
         try {
-          const counted = await deps.anthropic.messages.countTokens({ model, ...requestLayout(shared, model, '.') });
+          const counted = await deps.anthropic.messages.countTokens(
+            { model, ...requestLayout(shared, model, '.') },
+            // Named like every other call of the job, so logs and the simulator attribute it.
+            { headers: attributionHeaders() },
+          );
           sharedTokens[model] = counted.input_tokens;
         } catch (err) {
           throw classifyError(err, activityInfo().attempt, { model });

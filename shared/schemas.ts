@@ -34,6 +34,8 @@ export const ToolPatternSchema = z
   .regex(/^[A-Za-z0-9_-]{1,128}$/, 'a tool name or prefix such as mcp__fs or mcp__fs__read_file');
 export const DEFAULT_MAX_TURNS = 10;
 export const MAX_TURNS_LIMIT = 200;
+/** A tool result longer than this many characters goes back to the model cut (and says so). */
+export const MAX_TOOL_RESULT_CHARS = 100_000;
 
 /** Job text of any origin passes the same check (shared/text.ts). */
 const cleanText = (s: string, ctx: z.core.$RefinementCtx<string>) => {
@@ -134,13 +136,6 @@ export const JobInputSchema = z
         code: 'custom',
         path: ['budgetUsd'],
         message: `a budget needs maxSubtasks ≤ shardSize (${input.shardSize}): sharded fan-outs cannot share a budget yet`,
-      });
-    }
-    if (input.budgetUsd !== undefined && input.tools?.length) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['budgetUsd'],
-        message: 'a budget cannot be used with sub-agent tools yet (their turns are not reserved)',
       });
     }
     if (input.tools?.length && input.fanOut === 'batch-api') {

@@ -8,7 +8,7 @@ import { costUsd, roundUsd } from '../shared/pricing';
 import { ResultDocumentSchema, type JobInputArg } from '../shared/schemas';
 import * as SA from '../shared/search-attributes';
 import type { RequestLogEntry } from '../simulator/types';
-import { callsOf as ownCallsOf } from './helpers/calls';
+import { callsOf } from './helpers/calls';
 import { runCli, subtaskIdOf, useStack } from './helpers/stack';
 
 const stack = useStack();
@@ -21,7 +21,10 @@ const run = async (input: JobInputArg) => {
   expect(ResultDocumentSchema.parse(doc)).toEqual(doc);
   return doc;
 };
-const callsOf = (word: string) => stack.sim.log.filter((e) => e.lastUserText.includes(word));
+/** A job's own calls (and its sub-agents'), by workflow id, once none is in flight. */
+const callsOfJob = (id: string) => callsOf(stack.sim, id);
+/** Calls of a job the CLI refused to start: only its unique job text names them. */
+const callsWithText = (word: string) => stack.sim.log.filter((e) => e.lastUserText.includes(word));
 /** What the simulator billed for a call, from its own usage fields. */
 const billed = (e: RequestLogEntry) =>
   e.path === '/v1/messages' && e.usage && e.model
@@ -46,7 +49,7 @@ test('budget invariant over randomized runs: what the calls cost never exceeds b
     // Answers from a few tokens to past max_tokens (continuations and escalations cost too).
     stack.sim.scriptAnswer({ match: { textIncludes: word, model: HAIKU }, lengthTokens: [50, 2_300], sticky: true });
     const doc = await run({ job: `${word} write notes on bridges`, maxSubtasks, concurrency: 8, budgetUsd });
-    const served = roundUsd(callsOf(word).reduce((n, e) => n + billed(e), 0));
+    const served = roundUsd((await callsOfJob(doc.workflowId)).reduce((n, e) => n + billed(e), 0));
     expect(served).toBeLessThanOrEqual(budgetUsd);
     expect(doc.budget!.spentUsd).toBeCloseTo(served, 5);
     expect(doc.usage.costUsd).toBeCloseTo(served, 5);
@@ -80,7 +83,7 @@ test('a budget exhausted mid-fan-out: finished subtasks are synthesized, the res
   expect(skipped.length).toBeGreaterThan(0);
   expect(done.length + skipped.length).toBe(30);
 
-  const calls = callsOf(word).filter((e) => e.path === '/v1/messages');
+  const calls = (await callsOfJob(id)).filter((e) => e.path === '/v1/messages');
   // Skipped subtasks were never asked; the synthesis ran last and read every finished output.
   for (const s of skipped) expect(calls.some((e) => subtaskIdOf(e.lastUserText) === s.id)).toBe(false);
   const synth = calls[calls.length - 1]!;
@@ -103,7 +106,7 @@ test('pre-flight: a context too large for the worker model fails at once, naming
     /^ContextTooLarge: .*\d+ tokens on claude-(sonnet-4-6|haiku-4-5).*200000-token context window/,
   );
   expect(doc.usage.costUsd).toBe(0);
-  const calls = callsOf(word);
+  const calls = await callsOfJob(doc.workflowId);
   expect(calls.length).toBeGreaterThan(0);
   expect(calls.every((e) => e.path === '/v1/messages/count_tokens')).toBe(true);
 });
@@ -113,7 +116,7 @@ test('pre-flight: a budget below what planning and synthesis can cost fails at o
   const r = await runCli(stack, ['run', `${word} plan a garden`, '--budget-usd', '0.01']);
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/BudgetTooSmall: the budget of \$0\.01 is less than the \$[\d.]+ that planning/);
-  expect(callsOf(word).every((e) => e.path === '/v1/messages/count_tokens')).toBe(true);
+  expect(callsWithText(word).every((e) => e.path === '/v1/messages/count_tokens')).toBe(true);
 });
 
 test('caching: the first worker call writes the shared context once, the others read it (from the simulator usage)', async () => {
@@ -124,7 +127,7 @@ test('caching: the first worker call writes the shared context once, the others 
   ];
   const doc = await run({ job: `${word} answer questions on the logbook`, context, maxSubtasks: 6, concurrency: 6 });
   expect(doc.status).toBe('completed');
-  const calls = callsOf(word).filter((e) => e.path === '/v1/messages');
+  const calls = (await callsOfJob(doc.workflowId)).filter((e) => e.path === '/v1/messages');
   const haiku = calls.filter((e) => e.model === HAIKU);
   expect(haiku).toHaveLength(6);
   // Exactly one Haiku call wrote the cache, and it finished before any other Haiku call started reading.
@@ -156,7 +159,7 @@ test('a paid planning attempt that failed (an invalid plan, then a fresh attempt
   const id = await startJob(stack.rc, { job: `${word} describe four rivers`, maxSubtasks: 4, budgetUsd });
   const doc = await getResult(stack.rc, id);
   expect(doc.status).toBe('completed');
-  const calls = (await ownCallsOf(stack.sim, id)).filter((e) => e.path === '/v1/messages' && e.outcome === 'ok');
+  const calls = (await callsOf(stack.sim, id)).filter((e) => e.path === '/v1/messages' && e.outcome === 'ok');
   const planning = calls.filter((e) => e.activityType === 'planJob');
   expect(planning).toHaveLength(3);
   const served = roundUsd(calls.reduce((n, e) => n + billed(e), 0));
@@ -169,4 +172,46 @@ test('a paid planning attempt that failed (an invalid plan, then a fresh attempt
   expect(doc.usage.byModel[SONNET]!.outputTokens).toBe(
     calls.filter((e) => e.model === SONNET).reduce((n, e) => n + e.usage!.output_tokens, 0),
   );
+});
+
+test("sub-agents under a budget: each turn is reserved within the sub-agent's share; the calls never cost more than budgetUsd", async () => {
+  // Deterministic "random": budgets and loop lengths differ per run; the ceiling is reached in some.
+  let seed = 11;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  let exhaustedRuns = 0;
+  for (let i = 0; i < 4; i++) {
+    const word = `agentbudget${i}`;
+    const budgetUsd = roundUsd(0.48 + rnd() * 0.12);
+    stack.sim.scriptAnswer({ match: { textIncludes: word, model: HAIKU }, lengthTokens: [200, 2_000], sticky: true });
+    const doc = await run({
+      job: `${word} count the words of each note [sim:tool-turns=3-8]`,
+      maxSubtasks: 8,
+      concurrency: 4,
+      tools: ['word_count'],
+      maxTurns: 12,
+      // ~20,000 tokens of shared context: every turn pays for it (a cache write, then reads).
+      context: [{ name: 'notes.txt', content: `${word} ${'Field notes on rivers, weirs and locks. '.repeat(1_500)}` }],
+      budgetUsd,
+    });
+    const calls = await callsOfJob(doc.workflowId);
+    const served = roundUsd(calls.reduce((n, e) => n + billed(e), 0));
+    expect(served).toBeLessThanOrEqual(budgetUsd);
+    expect(doc.budget!.spentUsd).toBeCloseTo(served, 5);
+    // Every sub-agent turn the simulator served is in the document's usage.
+    expect(doc.usage.costUsd).toBeCloseTo(served, 5);
+    expect(calls.some((e) => e.agent)).toBe(true);
+    if (doc.budget!.exhausted) {
+      exhaustedRuns++;
+      expect(doc.status).toBe('partial');
+      expect(doc.error).toMatch(/^BudgetExhausted: /);
+      expect(doc.answer).not.toBeNull();
+      const skipped = doc.subtasks.filter((s) => s.status === 'skipped');
+      expect(skipped.length).toBeGreaterThan(0);
+      // A sub-agent stopped mid-loop keeps what its finished turns cost and did.
+      for (const s of skipped.filter((x) => (x.turns ?? 0) > 0)) expect(s.error).toMatch(/^BudgetExhausted: turn \d+/);
+    } else {
+      expect(doc.status).toBe('completed');
+    }
+  }
+  expect(exhaustedRuns).toBeGreaterThan(0);
 });

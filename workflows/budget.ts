@@ -59,6 +59,12 @@ export class BudgetLedger {
     return worstCaseUsd(s.model, { inputTokens: s.baseInputTokens + parts, maxOutputTokens: s.maxOutputTokens });
   }
 
+  /** What is left for new calls now, once the synthesis's share of `synthesisTokens` more is kept back. */
+  available(synthesisTokens = 0): number {
+    if (this.limitUsd === null) return Infinity;
+    return this.limitUsd - this.spentUsd - this.reservedUsd - this.synthesisReserve(synthesisTokens);
+  }
+
   /** Whether a call of worst case `usd` (adding `synthesisTokens` to the synthesis) fits now. */
   fits(usd: number, synthesisTokens = 0): boolean {
     if (this.limitUsd === null) return true;
@@ -71,12 +77,14 @@ export class BudgetLedger {
    * not fit with nothing in flight, returns null and marks the budget exhausted.
    */
   async reserve(usd: number, synthesisTokens = 0): Promise<Reservation | null> {
-    if (!this.fits(usd, synthesisTokens)) {
-      await condition(() => this.fits(usd, synthesisTokens) || this.inFlight === 0);
-      if (!this.fits(usd, synthesisTokens)) {
+    // A loop, not one wait: several waiters wake on the same settle and the first one to reserve
+    // can take what the next one saw; that one waits again while anything is still in flight.
+    while (!this.fits(usd, synthesisTokens)) {
+      if (this.inFlight === 0) {
         this.exhausted = true;
         return null;
       }
+      await condition(() => this.fits(usd, synthesisTokens) || this.inFlight === 0);
     }
     this.reservedUsd += usd;
     this.inFlight += 1;

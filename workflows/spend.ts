@@ -9,11 +9,14 @@
 import { ApplicationFailure, condition, type ActivityOptions } from '@temporalio/workflow';
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef, SubtaskOutput, SynthesisPart } from '../activities/types';
+import { unwrap } from '../shared/failures';
 import { PLAN_OUTPUT_ATTEMPTS, PLAN_PAGE_SUBTASKS, PLAN_TOKENS_PER_SUBTASK } from '../shared/planning';
 import { estimateInputTokens, limitsFor, roundUsd, worstCaseUsd } from '../shared/pricing';
-import type { CallUsage, JobInput, Subtask } from '../shared/schemas';
+import { MAX_TOOL_RESULT_CHARS, type CallUsage, type JobInput, type Subtask } from '../shared/schemas';
 import { BudgetLedger, type Reservation } from './budget';
 import { modelForSubtask, type TierModels } from './routing';
+import { agentSummaryOf } from './subagent';
+import type { SubagentInput, SubagentResult } from './subagent-definitions';
 import { runSubtaskPolicy, type PolicyCall, type PolicyOutcome } from './subtask-policy';
 
 /**
@@ -27,6 +30,13 @@ export const SYNTH_MAX_TOKENS = 8_192;
 export const SYNTHESIS_BUDGET_CHARS = 400_000;
 /** Framing the synthesis adds per part (`<result id=… title=…>` and the title). */
 const PART_FRAMING_CHARS = 200;
+/**
+ * What a sub-agent's first turn adds to a plain call: the agent's system prompt and, per tool, its
+ * definition (name, description, input schema) — an upper bound, since the workflow never sees them.
+ */
+const AGENT_OVERHEAD_CHARS = 2_000;
+const TOOL_DEFINITION_CHARS = 4_000;
+
 /** Without a budget, only a context this large (estimated tokens) is worth counting before planning. */
 const PREFLIGHT_FROM_TOKENS = 50_000;
 
@@ -291,6 +301,56 @@ export class JobSpend {
       strongModel: models.strong,
       canContinue: c.previewChars === undefined && !this.input.subtaskOutputSchema && !this.input.workerThinkingTokens,
     });
+  }
+
+  /**
+   * A sub-agent under the budget: it gets an allowance — a fair share of what is left among the
+   * `lanes` that will still need one (the job's concurrency, or fewer subtasks left), at least its
+   * first turn's worst case, at most what `maxTurns` turns could cost — reserved up front and settled with what its turns actually cost. The sub-agent starts no
+   * turn past its allowance (workflows/subagent.ts). Null when not even the first turn fits.
+   * Without a budget the sub-agent just runs.
+   */
+  async runAgent(
+    subtask: Subtask,
+    input: SubagentInput,
+    lanes: number,
+    run: (input: SubagentInput) => Promise<SubagentResult>,
+  ): Promise<SubagentResult | null> {
+    if (this.ledger.limitUsd === null) return run(input);
+    const model = input.model ?? this.models?.fast ?? 'unknown';
+    const extra =
+      subtask.title.length +
+      subtask.instructions.length +
+      AGENT_OVERHEAD_CHARS +
+      TOOL_DEFINITION_CHARS * (subtask.tools?.length ?? 0);
+    const first = this.subtaskWorstCase(model, extra);
+    const firstTurnInputTokens = this.prefixTokens(model) + estimateInputTokens(PROMPT_OVERHEAD_CHARS + extra);
+    // Each turn may add its answer and, per tool call, a result of up to MAX_TOOL_RESULT_CHARS.
+    let most = 0;
+    for (let k = 0; k < input.maxTurns; k++) {
+      const grown = firstTurnInputTokens + k * (input.maxTokens + estimateInputTokens(MAX_TOOL_RESULT_CHARS));
+      most += worstCaseUsd(model, { inputTokens: grown, maxOutputTokens: input.maxTokens });
+    }
+    const share = this.ledger.available(first.synthesisTokens) / Math.max(1, lanes);
+    const allowanceUsd = roundUsd(Math.max(first.usd, Math.min(most, share)));
+    const reservation = await this.ledger.reserve(allowanceUsd, first.synthesisTokens);
+    if (!reservation) return null;
+    try {
+      const out = await run({ ...input, model, budget: { allowanceUsd, firstTurnInputTokens } });
+      this.ledger.settle(reservation, out.call.costUsd, out.output.length);
+      return out;
+    } catch (err) {
+      // A failed sub-agent's finished turns were paid for: its failure carries them (agentSummaryOf).
+      const cause = unwrap(err);
+      const turns = agentSummaryOf(cause)?.calls ?? [];
+      this.ledger.settle(
+        reservation,
+        turns.reduce((n, c) => n + c.costUsd, 0),
+        null,
+      );
+      if (cause instanceof ApplicationFailure && cause.type === 'BudgetExhausted') this.ledger.exhausted = true;
+      throw err;
+    }
   }
 
   /**

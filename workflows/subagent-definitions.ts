@@ -17,6 +17,17 @@ export interface SubagentInput {
   turnTimeoutSeconds: number;
   /** Start-to-close timeout of one tool call. */
   toolTimeoutSeconds: number;
+  /**
+   * Jobs with a budget: the share of it the parent reserved for this sub-agent (workflows/spend.ts).
+   * A turn whose worst case would cross it is not started; the sub-agent then ends BudgetExhausted.
+   */
+  budget?: AgentBudget;
+}
+
+export interface AgentBudget {
+  allowanceUsd: number;
+  /** Upper bound of turn 1's input tokens (shared prefix, prompt, subtask, tool definitions). */
+  firstTurnInputTokens: number;
 }
 
 /** What a finished or failed sub-agent did; a failure carries it in its details so nothing is lost. */

@@ -16,9 +16,16 @@ import {
 } from '@temporalio/workflow';
 import type { RengaActivities } from '../activities';
 import type { AgentTurnOutput, ToolResultRef } from '../activities/agent-types';
-import { ZERO_USAGE, addUsage, roundUsd } from '../shared/pricing';
+import { ZERO_USAGE, addUsage, estimateInputTokens, roundUsd, worstCaseUsd } from '../shared/pricing';
 import type { SharedContextRef } from '../activities/types';
-import type { CallUsage, JobInput, Subtask, SubtaskResult, ToolCall } from '../shared/schemas';
+import {
+  MAX_TOOL_RESULT_CHARS,
+  type CallUsage,
+  type JobInput,
+  type Subtask,
+  type SubtaskResult,
+  type ToolCall,
+} from '../shared/schemas';
 import { attemptOf } from '../shared/failures';
 import {
   agentProgressQuery,
@@ -54,8 +61,11 @@ export async function subagentWorkflow(input: SubagentInput): Promise<SubagentRe
   });
 
   let results: ToolResultRef[] = [];
+  // With a budget: an upper bound of the next turn's input, grown by what each turn and tool adds.
+  let nextInputTokens = input.budget?.firstTurnInputTokens ?? 0;
   try {
     for (turn = 1; turn <= input.maxTurns; turn++) {
+      if (input.budget) checkTurnFits(input, turn, nextInputTokens, calls);
       const out: AgentTurnOutput = await proxyActivities<RengaActivities>(
         options(`subtask ${id} · turn ${turn}`, input.turnTimeoutSeconds, `turn-${turn}`),
       ).agentTurn({
@@ -70,6 +80,8 @@ export async function subagentWorkflow(input: SubagentInput): Promise<SubagentRe
       });
       calls.push(out.call);
       conversationRef = out.conversationRef;
+      const u = out.call.usage;
+      nextInputTokens = u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens + u.outputTokens;
       if (out.toolUses.length === 0) {
         done = true;
         return {
@@ -91,6 +103,8 @@ export async function subagentWorkflow(input: SubagentInput): Promise<SubagentRe
               options(`tool ${toolUse.name}`, input.toolTimeoutSeconds, `tool-${at}-${i + 1}`),
             ).callTool({ subtaskId: id, turn: at, conversationRef: ref, toolUse });
             toolCalls.push({ name: r.name, ok: !r.isError, ms: r.ms });
+            // The result goes back cut at MAX_TOOL_RESULT_CHARS (activities/agent.ts), framed.
+            nextInputTokens += estimateInputTokens(Math.min(r.chars, MAX_TOOL_RESULT_CHARS)) + 64;
             return { toolUseId: r.toolUseId, resultRef: r.resultRef, isError: r.isError };
           } finally {
             running.delete(toolUse.name);
@@ -117,6 +131,23 @@ export async function subagentWorkflow(input: SubagentInput): Promise<SubagentRe
     nonRetryable: true,
     message: `the sub-agent of ${id} used its ${input.maxTurns} turns without answering (maxTurns); its transcript is kept`,
     details: [{ attempt: 1, agent: summary() }],
+  });
+}
+
+/**
+ * A budgeted sub-agent starts a turn only if its worst case (every input token at the cache-write
+ * price, every allowed output token) fits what is left of its allowance; else it ends BudgetExhausted,
+ * its finished turns and transcript kept (the parent skips the subtask and synthesizes what finished).
+ */
+function checkTurnFits(input: SubagentInput, turn: number, inputTokens: number, calls: CallUsage[]): void {
+  const budget = input.budget!;
+  const spent = calls.reduce((n, c) => n + c.costUsd, 0);
+  const worst = worstCaseUsd(input.model ?? 'unknown', { inputTokens, maxOutputTokens: input.maxTokens });
+  if (spent + worst <= budget.allowanceUsd + 1e-9) return;
+  throw ApplicationFailure.create({
+    type: 'BudgetExhausted',
+    nonRetryable: true,
+    message: `turn ${turn} of ${input.subtask.id} could cost up to $${worst} but $${roundUsd(Math.max(0, budget.allowanceUsd - spent))} of its $${budget.allowanceUsd} share of the budget is left`,
   });
 }
 

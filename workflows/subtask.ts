@@ -4,7 +4,7 @@
  * every other call too (FATAL_FOR_JOB, or a request-wide 400/413: shared/failures.ts) is recorded once
  * and stops the fan-out.
  */
-import { isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef } from '../activities/types';
 import { attemptOf, describeFailure, isFatalForJob, unwrap } from '../shared/failures';
@@ -74,13 +74,27 @@ export async function runOneSubtask(run: SubtaskRunner, subtask: Subtask): Promi
       run.report();
       return;
     }
-    // The one dispatch point for sub-agents: a subtask with tools runs as a child workflow.
-    const out = await runSubagent(subagentInput(run.job, subtask, run.total, run.shared));
-    ledger.complete(subtask.id, out);
+    // The one dispatch point for sub-agents: a subtask with tools runs as a child workflow, within
+    // its share of the budget when there is one (workflows/spend.ts).
+    const input = subagentInput(run.job, subtask, run.total, run.shared);
+    const lanes = Math.min(run.job.concurrency, ledger.count('queued') + 1);
+    const out = run.spend ? await run.spend.runAgent(subtask, input, lanes, runSubagent) : await runSubagent(input);
+    if (out === null) {
+      ledger.settle(subtask.id, 'skipped', 'BudgetExhausted: the budget left could not pay for its first turn');
+    } else {
+      ledger.complete(subtask.id, out);
+    }
   } catch (err) {
     if (isCancellation(err)) throw err;
     const cause = unwrap(err);
     ledger.fail(subtask.id, describeFailure(cause), attemptOf(cause) ?? run.maxAttempts, agentSummaryOf(cause));
+    // A sub-agent stopped by the budget is skipped like a plain call the budget never started; its
+    // finished turns still count (fail() above recorded them).
+    if (cause instanceof ApplicationFailure && cause.type === 'BudgetExhausted') {
+      ledger.settle(subtask.id, 'skipped', describeFailure(cause));
+      run.report();
+      return;
+    }
     if (
       isFatalForJob(cause) &&
       ledger.stopJob({
