@@ -85,35 +85,41 @@ test('the connect helper gives up at its deadline with a message naming the addr
   expect(err?.cause).toBeInstanceOf(Error);
 });
 
-test('renga dev --once waits for a server that is not serving yet, then shows the job, the answer and the UI link', async () => {
-  const late = await lateServer();
-  const uiPort = await freePort();
-  const db = path.join(tmp, 'dev', 'dev.db');
+/** `renga dev <args>` as a user runs it, against the server at `address`; its output collected. */
+function runDev(address: string, uiPort: number, dir: string, args: string[]) {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? os.tmpdir(),
-    TEMPORAL_ADDRESS: late.address,
+    TEMPORAL_ADDRESS: address,
     RENGA_UI_URL: `http://127.0.0.1:${uiPort}`,
-    RENGA_BLOB_DIR: path.join(tmp, 'blobs'),
-    RENGA_PAYLOAD_DIR: path.join(tmp, 'payloads'),
+    RENGA_BLOB_DIR: path.join(tmp, dir, 'blobs'),
+    RENGA_PAYLOAD_DIR: path.join(tmp, dir, 'payloads'),
   };
   if (process.env.RENGA_TEMPORAL_BIN) env.RENGA_TEMPORAL_BIN = process.env.RENGA_TEMPORAL_BIN;
+  const db = path.join(tmp, dir, 'dev.db');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(REPO, 'client', 'cli.ts'), 'dev', '--once', '--db', db, 'Name three rivers'],
+    ['--import', 'tsx', path.join(REPO, 'client', 'cli.ts'), 'dev', '--db', db, ...args],
     { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const out = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (c: Buffer) => (out.stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out.stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return { child, out, exited };
+}
+
+test('renga dev --once waits for a server that is not serving yet, then shows the job, the answer and the UI link', async () => {
+  const late = await lateServer();
+  const uiPort = await freePort();
+  const { out, exited } = runDev(late.address, uiPort, 'dev', ['--once', 'Name three rivers']);
 
   // The server appears only once renga has said it is waiting for it.
-  await waitUntil(() => stderr.includes(`waiting for Temporal at ${late.address} to answer`), 'renga dev waits');
+  await waitUntil(() => out.stderr.includes(`waiting for Temporal at ${late.address} to answer`), 'renga dev waits');
   await late.serve();
   const code = await exited;
+  const { stdout, stderr } = out;
 
   const output = `--- stdout\n${stdout}\n--- stderr\n${stderr}`;
   expect({ code, output }).toEqual({ code: 0, output });
@@ -132,6 +138,19 @@ test('renga dev --once waits for a server that is not serving yet, then shows th
   const log = readFileSync(logFile, 'utf8');
   expect(log).toMatch(/\[INFO\] activity completed/);
   expect(log).toContain('renga worker on ');
+});
+
+test('Ctrl-C on `renga dev` (the stack left up after the sample job) stops it cleanly: exit 0, no stack trace', async () => {
+  const late = await lateServer();
+  await late.serve();
+  const { child, out, exited } = runDev(late.address, await freePort(), 'dev-ctrl-c', ['Name two lakes']);
+  await waitUntil(() => out.stderr.includes('the stack stays up'), 'the sample job finished and the stack stays up');
+  // The SDK's runtime drains the worker on SIGINT too; renga's own stop must not trip over that.
+  child.kill('SIGINT');
+  const code = await exited;
+  const output = `--- stdout\n${out.stdout}\n--- stderr\n${out.stderr}`;
+  expect({ code, output }).toEqual({ code: 0, output });
+  expect(out.stderr).not.toMatch(/Error|    at /);
 });
 
 test('the dev simulator answers like the real models: Haiku starts and streams faster than Sonnet', () => {

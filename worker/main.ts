@@ -120,7 +120,15 @@ export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions
     await simulator?.close();
     await observability.close();
   });
-  return { done, shutdown: () => worker.shutdown(), simulator };
+  return {
+    done,
+    // The runtime may already be draining the worker (it does on SIGINT/SIGTERM): shutting down a
+    // worker that is not RUNNING throws IllegalStateError, and there is nothing left to do anyway.
+    shutdown: () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+    simulator,
+  };
 }
 
 /**
