@@ -150,7 +150,7 @@ test('Ctrl-C on `renga dev` (the stack left up after the sample job) stops it cl
   const code = await exited;
   const output = `--- stdout\n${out.stdout}\n--- stderr\n${out.stderr}`;
   expect({ code, output }).toEqual({ code: 0, output });
-  expect(out.stderr).not.toMatch(/Error|    at /);
+  expect(out.stderr).not.toMatch(/Error| {4}at /);
 });
 
 test('the dev simulator answers like the real models: Haiku starts and streams faster than Sonnet', () => {
