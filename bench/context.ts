@@ -19,6 +19,8 @@ export interface Ctx {
   sim: Simulator;
   client: Client;
   bundlePath: string;
+  /** The naive baseline's own workflow bundle (bench/naive), built on first use. */
+  naiveBundlePath?: string;
   blobDir: string;
   workers: BenchWorker[];
 }
@@ -65,12 +67,17 @@ export async function spawnWorker(
     maxConcurrentActivities,
     planMaxTokens: 2_000_000,
   };
+  return spawnWorkerProcess(ctx, path.join(__dirname, 'worker-proc.ts'), JSON.stringify(cfg), READY);
+}
+
+/** Starts `script` (a worker of renga's or of a baseline's) in its own process, once it prints `ready`. */
+export async function spawnWorkerProcess(ctx: Ctx, script: string, arg: string, ready: string): Promise<BenchWorker> {
   const t0 = performance.now();
-  const proc = await spawnUntilReady(
-    process.execPath,
-    [...workerNodeArgs(), '--import', 'tsx', path.join(__dirname, 'worker-proc.ts'), JSON.stringify(cfg)],
-    { cwd: REPO, ready: READY, what: 'bench worker' },
-  );
+  const proc = await spawnUntilReady(process.execPath, [...workerNodeArgs(), '--import', 'tsx', script, arg], {
+    cwd: REPO,
+    ready,
+    what: 'bench worker',
+  });
   const pid = proc.child.pid!;
   const w: BenchWorker = {
     pid,

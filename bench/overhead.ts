@@ -1,6 +1,10 @@
-/** Section 1, overhead: renga against an in-process Promise.all baseline at the same latency and fan-out. */
+/**
+ * Section 1, overhead: renga against two baselines at the same latency and fan-out: the in-process
+ * Promise.all (no durability) and the naive Temporal workflow a user writes from the samples (bench/naive).
+ */
 import { performance } from 'node:perf_hooks';
 import { runBaselineJob } from './baseline';
+import { runNaiveJob, spawnNaiveWorker } from './naive/run';
 import { stat, type Stat } from './stats';
 import type { Profile } from './profiles';
 import { type Ctx, newQueue, log, spawnWorker, stopWorkers, runJob, setLatency } from './context';
@@ -13,19 +17,25 @@ export interface OverheadRow {
   rengaMs: Stat;
   baselineMs: Stat;
   rengaOverBaseline: Stat;
+  naive: Stat;
+  naiveMs: Stat;
+  rengaOverNaive: Stat;
 }
 
 export async function overhead(ctx: Ctx, p: Profile['overhead']): Promise<OverheadRow[]> {
   const L = p.latencyMs;
   setLatency(ctx, L, L);
   const q = newQueue('overhead');
-  const [w] = [await spawnWorker(ctx, q, Math.max(100, p.concurrency))];
+  const nq = newQueue('overhead-naive');
+  const [w, nw] = [await spawnWorker(ctx, q, Math.max(100, p.concurrency)), await spawnNaiveWorker(ctx, nq)];
   await runJob(ctx, q, { job: 'warm-up', maxSubtasks: 2 }); // loads the workflow bundle
+  await runNaiveJob(ctx, nq, { job: 'warm-up', maxSubtasks: 2, concurrency: 2 });
   const rows: OverheadRow[] = [];
   for (const n of p.ns) {
     const idealMs = (2 + Math.ceil(n / p.concurrency)) * L;
     const r: number[] = [];
     const b: number[] = [];
+    const nv: number[] = [];
     for (let i = 0; i < p.runs; i++) {
       // Interleaved, so a burst of load from other processes hits both sides alike.
       const job = `Overhead run ${i + 1}: describe ${n} facts about rivers`;
@@ -37,8 +47,9 @@ export async function overhead(ctx: Ctx, p: Profile['overhead']): Promise<Overhe
       const base = await runBaselineJob({ simUrl: ctx.sim.url, job, maxSubtasks: n, concurrency: p.concurrency });
       if (base.subtasks !== n) throw new Error(`baseline planned ${base.subtasks} subtasks, expected ${n}`);
       b.push(performance.now() - t0);
+      nv.push(await runNaiveJob(ctx, nq, { job, maxSubtasks: n, concurrency: p.concurrency }));
       log(
-        `overhead N=${n} run ${i + 1}: renga ${(rj.ms / 1000).toFixed(2)} s, baseline ${(b[i]! / 1000).toFixed(2)} s, ideal ${(idealMs / 1000).toFixed(2)} s`,
+        `overhead N=${n} run ${i + 1}: renga ${(rj.ms / 1000).toFixed(2)} s, naive ${(nv[i]! / 1000).toFixed(2)} s, baseline ${(b[i]! / 1000).toFixed(2)} s, ideal ${(idealMs / 1000).toFixed(2)} s`,
       );
     }
     rows.push({
@@ -49,8 +60,11 @@ export async function overhead(ctx: Ctx, p: Profile['overhead']): Promise<Overhe
       rengaMs: stat(r),
       baselineMs: stat(b),
       rengaOverBaseline: stat(r.map((x, i) => x / b[i]!)),
+      naive: stat(nv.map((x) => x / idealMs)),
+      naiveMs: stat(nv),
+      rengaOverNaive: stat(r.map((x, i) => x / nv[i]!)),
     });
   }
-  await stopWorkers([w]);
+  await stopWorkers([w, nw]);
   return rows;
 }

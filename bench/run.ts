@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --quick] [-- --only=overhead,throughput,scale,recovery,cost,ratelimit,subagent]`
  *
- * Measures renga against the simplest baseline in the same run, on a real Temporal dev server and
+ * Measures renga against two baselines in the same run (in-process Promise.all, and the naive
+ * Temporal workflow of bench/naive), on a real Temporal dev server and
  * the local Messages API simulator (fixed latency), both started here. Workers are separate
  * processes (bench/worker-proc.ts) so their peak RSS is their own and they can be SIGKILLed.
  * Every figure is a ratio or a median (min–max) of several runs: the machine is shared and noisy.
@@ -103,6 +104,11 @@ async function main(): Promise<void> {
           name: 'renga (Temporal, durable)',
           color: '#2563eb',
           points: results.overhead.map((r) => ({ n: r.n, ratio: r.renga })),
+        },
+        {
+          name: 'naive Temporal workflow (samples style)',
+          color: '#d97706',
+          points: results.overhead.map((r) => ({ n: r.n, ratio: r.naive })),
         },
         {
           name: 'baseline (in-process Promise.all)',

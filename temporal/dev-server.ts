@@ -25,6 +25,8 @@ export interface DevServerOptions {
   startTimeoutMs?: number;
   /** Where the Web UI's browser code sends payloads to decode (`renga codec-server`). */
   uiCodecEndpoint?: string;
+  /** Serves the server's Prometheus metrics on this port (the benchmark's profile counts RPCs there). */
+  metricsPort?: number;
 }
 
 export interface DevServer {
@@ -152,6 +154,7 @@ function buildArgs(o: ResolvedArgs): string[] {
   if (o.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(o.uiPort));
   if (o.uiPort !== null && o.uiCodecEndpoint) args.push('--ui-codec-endpoint', o.uiCodecEndpoint);
+  if (o.metricsPort) args.push('--metrics-port', String(o.metricsPort));
   for (const [name, type] of Object.entries(o.searchAttributes ?? {})) {
     args.push('--search-attribute', `${name}=${type}`);
   }
