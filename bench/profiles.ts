@@ -11,7 +11,8 @@ export interface Profile {
   overhead: { ns: number[]; latencyMs: number; concurrency: number; runs: number };
   throughput: { subtasks: number; configs: { workers: number; concurrency: number }[]; runs: number };
   scale: { subtasks: number; concurrency: number; runs: number };
-  recovery: { subtasks: number; concurrency: number; latencyMs: number; heartbeatSeconds: number; runs: number };
+  /** heartbeatSeconds: absent, renga's default (what the recovery target is about). */
+  recovery: { subtasks: number; concurrency: number; latencyMs: number; heartbeatSeconds?: number; runs: number };
   /** Sub-agents with `toolTurns` tool calls each (so toolTurns + 1 model turns), `agents` of them in parallel. */
   subagent: { latencyMs: number; toolTurns: number; agents: number; runs: number };
 }
@@ -29,7 +30,7 @@ export const PROFILES: Record<'quick' | 'full', Profile> = {
       runs: 2,
     },
     scale: { subtasks: 2_000, concurrency: 100, runs: 1 },
-    recovery: { subtasks: 32, concurrency: 8, latencyMs: 1000, heartbeatSeconds: 5, runs: 1 },
+    recovery: { subtasks: 32, concurrency: 8, latencyMs: 1000, runs: 1 },
     subagent: { latencyMs: 1000, toolTurns: 4, agents: 4, runs: 1 },
   },
   full: {
@@ -47,7 +48,7 @@ export const PROFILES: Record<'quick' | 'full', Profile> = {
       runs: 3,
     },
     scale: { subtasks: 10_000, concurrency: 100, runs: 1 },
-    recovery: { subtasks: 48, concurrency: 8, latencyMs: 1000, heartbeatSeconds: 5, runs: 3 },
+    recovery: { subtasks: 48, concurrency: 8, latencyMs: 1000, runs: 3 },
     subagent: { latencyMs: 1000, toolTurns: 9, agents: 8, runs: 3 },
   },
 };

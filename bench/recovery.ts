@@ -1,13 +1,23 @@
-/** Section 4, recovery: a worker SIGKILLed mid-job, time to finish and work redone. */
+/**
+ * Section 4, recovery: a worker SIGKILLed mid-job, with renga's defaults (unless the profile sets a
+ * heartbeat timeout). Recovery = the job's makespan with the kill minus the same job's makespan
+ * without it, so it includes every stall after the kill (the heartbeat timeout, the retry backoff,
+ * the first workflow task waiting on the dead worker's sticky queue), plus work redone.
+ */
 import { tsToMs } from '@temporalio/common/lib/time';
 import { getResult, startJob } from '../client/api';
+import type { JobInputArg } from '../shared/schemas';
 import { progressQuery } from '../workflows/definitions';
 import { stat, type Stat } from './stats';
 import type { Profile } from './profiles';
-import { type Ctx, newQueue, log, spawnWorker, stopWorkers, rcFor, setLatency } from './context';
+import { type Ctx, newQueue, log, spawnWorker, stopWorkers, rcFor, runJob, setLatency } from './context';
 
 export interface RecoveryResult {
-  heartbeatSeconds: number;
+  /** null: renga's default. */
+  heartbeatSeconds: number | null;
+  /** Makespan with the kill minus without it. */
+  extraMs: Stat;
+  cleanMs: Stat;
   latencyMs: number;
   concurrency: number;
   recoveryMs: Stat;
@@ -25,18 +35,31 @@ export async function recovery(ctx: Ctx, p: Profile['recovery']): Promise<Recove
   const starts: number[] = [];
   const inflight: number[] = [];
   const repeats: number[] = [];
+  const extra: number[] = [];
+  const clean: number[] = [];
   let repeatedFinished = 0;
   for (let i = 0; i < p.runs; i++) {
-    const q = newQueue('recovery');
-    const first = await spawnWorker(ctx, q, 100);
-    ctx.sim.clearLog();
-    const rc = rcFor(ctx, q);
-    const id = await startJob(rc, {
+    const input: JobInputArg = {
       job: `Recovery run ${i}: explain facts`,
       maxSubtasks: p.subtasks,
       concurrency: p.concurrency,
-      heartbeatTimeoutSeconds: p.heartbeatSeconds,
-    });
+      ...(p.heartbeatSeconds ? { heartbeatTimeoutSeconds: p.heartbeatSeconds } : {}),
+    };
+    // The same job without a crash, on a fresh worker as the crashed one is, for the makespan to beat.
+    const cq = newQueue('recovery-clean');
+    const cw = await spawnWorker(ctx, cq, 100);
+    await runJob(ctx, cq, { job: 'warm-up', maxSubtasks: 2 });
+    const cleanRun = await runJob(ctx, cq, input);
+    await stopWorkers([cw]);
+    clean.push(cleanRun.ms);
+
+    const q = newQueue('recovery');
+    const first = await spawnWorker(ctx, q, 100);
+    await runJob(ctx, q, { job: 'warm-up', maxSubtasks: 2 });
+    ctx.sim.clearLog();
+    const rc = rcFor(ctx, q);
+    const startedAt = Date.now();
+    const id = await startJob(rc, input);
     const handle = ctx.client.workflow.getHandle(id);
     // Kill once a full wave is done and the next one is in flight.
     let snapshot: { completed: string[]; running: number } | null = null;
@@ -56,6 +79,8 @@ export async function recovery(ctx: Ctx, p: Profile['recovery']): Promise<Recove
     const second = await spawnWorker(ctx, q, 100);
     starts.push(second.startMs);
     const doc = await getResult(rc, id);
+    const crashedMs = Date.now() - startedAt;
+    extra.push(crashedMs - cleanRun.ms);
     if (doc.status !== 'completed') throw new Error(`recovery job ${id} ended ${doc.status}`);
     const history = await handle.fetchHistory();
     const next = (history.events ?? [])
@@ -79,12 +104,14 @@ export async function recovery(ctx: Ctx, p: Profile['recovery']): Promise<Recove
     inflight.push(snapshot.running);
     repeats.push(repeated.length);
     log(
-      `recovery run ${i + 1}: next subtask finished ${((next - killedAt) / 1000).toFixed(2)} s after SIGKILL; ${repeated.length} repeated, ${snapshot.running} in flight`,
+      `recovery run ${i + 1}: makespan ${(crashedMs / 1000).toFixed(2)} s against ${(cleanRun.ms / 1000).toFixed(2)} s without the kill; next subtask finished ${((next - killedAt) / 1000).toFixed(2)} s after SIGKILL; ${repeated.length} repeated, ${snapshot.running} in flight`,
     );
     await stopWorkers([second]);
   }
   return {
-    heartbeatSeconds: p.heartbeatSeconds,
+    heartbeatSeconds: p.heartbeatSeconds ?? null,
+    extraMs: stat(extra),
+    cleanMs: stat(clean),
     latencyMs: p.latencyMs,
     concurrency: p.concurrency,
     recoveryMs: stat(rec),

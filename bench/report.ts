@@ -177,15 +177,22 @@ export function report(profile: Profile, results: Results, command: string, star
   }
   if (results.recovery) {
     const r = results.recovery;
+    const hb = r.heartbeatSeconds === null ? "renga's default heartbeat timeout" : `heartbeat timeout ${r.heartbeatSeconds} s`;
     L.push('## 4. Recovery', '');
     L.push(
       `A worker process is SIGKILLed once ${r.concurrency} subtasks have finished and the next wave is in flight (L = ${r.latencyMs} ms,`,
     );
+    L.push(`C = ${r.concurrency}, ${hb}, every other setting renga's default); a new worker process is started at once.`);
     L.push(
-      `C = ${r.concurrency}, heartbeat timeout ${r.heartbeatSeconds} s); a new worker process is started at once. Recovery = SIGKILL → the`,
+      'Recovery = the job\'s makespan with the kill minus the same job\'s makespan without it (each on a fresh worker), so it',
     );
-    L.push("next ActivityTaskCompleted event in the job's history (the server's clock, same machine).", '');
+    L.push(
+      "counts every stall after the kill. The SIGKILL → figures are read from the job's history (the server's clock, same machine).",
+      '',
+    );
     L.push('| figure | value |', '|---|---:|');
+    L.push(`| **recovery: makespan with the kill − without** | ${fmt(scaleStat(r.extraMs, 1 / 1000), 2, ' s')} |`);
+    L.push(`| makespan without the kill | ${fmt(scaleStat(r.cleanMs, 1 / 1000), 2, ' s')} |`);
     L.push(`| SIGKILL → next finished subtask | ${fmt(scaleStat(r.recoveryMs, 1 / 1000), 2, ' s')} |`);
     L.push(
       `| SIGKILL → first retried call started on the new worker | ${fmt(scaleStat(r.retryStartMs, 1 / 1000), 2, ' s')} |`,
@@ -196,12 +203,9 @@ export function report(profile: Profile, results: Results, command: string, star
     L.push(`| subtasks in flight at the kill | ${fmt(r.inFlight, 0)} |`);
     L.push(`| subtask calls repeated | ${fmt(r.repeated, 0)} |`);
     L.push(`| finished subtasks requested again | ${r.repeatedFinished} |`, '');
-    const ok =
-      r.recoveryMs.max <= (r.heartbeatSeconds + 2) * 1000 &&
-      r.repeated.max <= r.inFlight.min &&
-      r.repeatedFinished === 0;
+    const ok = r.extraMs.max <= 3000 && r.repeated.max <= r.inFlight.min && r.repeatedFinished === 0;
     targets.push(
-      `| recovery ≤ heartbeat timeout + 2 s (= ${r.heartbeatSeconds + 2} s), repeats ≤ in flight | ${fmt(scaleStat(r.recoveryMs, 1 / 1000), 2, ' s')}; repeats ${fmt(r.repeated, 0)} of ${fmt(r.inFlight, 0)} in flight | ${verdict(ok)} |`,
+      `| recovery (makespan with kill − without) ≤ 3 s with renga's defaults, repeats ≤ in flight | ${fmt(scaleStat(r.extraMs, 1 / 1000), 2, ' s')}; repeats ${fmt(r.repeated, 0)} of ${fmt(r.inFlight, 0)} in flight | ${verdict(ok)} |`,
     );
   }
   if (results.cost) {

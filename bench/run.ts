@@ -9,18 +9,14 @@
  * Writes BENCHMARKS.md (keeping anything after its analysis marker) and docs/bench-overhead.svg.
  * Any job that does not complete fails the benchmark.
  */
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startSimulator } from '../simulator/server';
 import { ensureTemporalBinary } from '../temporal/binary';
-import { startDevServer } from '../temporal/dev-server';
 import { overheadChart } from './chart';
 import { SECTIONS, PROFILES, type Section } from './profiles';
-import { REPO, type Ctx, log, newQueue, runJob, serverDynamicConfig, spawnWorker } from './context';
+import { REPO, log, newQueue, runJob, spawnWorker } from './context';
+import { startBenchStack } from './stack';
 import { overhead } from './overhead';
 import { throughput } from './throughput';
 import { scale } from './scale';
@@ -43,27 +39,9 @@ async function main(): Promise<void> {
   const t0 = performance.now();
 
   setTemporalBin(await ensureTemporalBinary());
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'renga-bench-'));
   log(`profile ${profile.name}; sections ${only.join(', ')}; bundling workflow code`);
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
-  });
-  const bundlePath = path.join(tmp, 'workflow-bundle.js');
-  writeFileSync(bundlePath, code);
-  const [server, sim] = await Promise.all([
-    startDevServer({ uiPort: null, dynamicConfig: serverDynamicConfig() }),
-    startSimulator({ apiKey: 'sim-key' }),
-  ]);
-  const connection = await Connection.connect({ address: server.address });
-  const ctx: Ctx = {
-    server,
-    sim,
-    client: new Client({ connection, namespace: server.namespace }),
-    bundlePath,
-    blobDir: path.join(tmp, 'blobs'),
-    workers: [],
-  };
+  const stack = await startBenchStack();
+  const { ctx } = stack;
   const results: Results = {};
   try {
     if (only.includes('overhead')) results.overhead = await overhead(ctx, profile.overhead);
@@ -84,10 +62,7 @@ async function main(): Promise<void> {
         RATE_LIMIT_PROFILES[profile.name],
       );
   } finally {
-    await Promise.all(ctx.workers.map((w) => w.kill('SIGKILL')));
-    await connection.close();
-    await Promise.all([server.stop(), sim.close()]);
-    rmSync(tmp, { recursive: true, force: true });
+    await stack.stop();
   }
 
   const md = report(profile, results, command, startedAt, (performance.now() - t0) / 1000);

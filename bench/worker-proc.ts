@@ -2,7 +2,9 @@
  * A renga worker in its own process, for the benchmark: its peak RSS is its own, and it can be
  * SIGKILLed. Configured by one JSON argument (BenchWorkerConfig); prints READY once polling.
  */
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import { loadWorkerConfig } from '../shared/config';
+import { installRuntime } from '../worker/operations';
 import { createRengaWorker, type RengaWorkerOptions } from '../worker/worker';
 
 export interface BenchWorkerConfig {
@@ -23,7 +25,8 @@ export const READY = 'BENCH-WORKER-READY';
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '') as BenchWorkerConfig;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // The runtime and log level a `renga worker` gets from its environment (INFO unless RENGA_LOG_LEVEL says otherwise).
+  installRuntime(loadWorkerConfig({ RENGA_LOG_LEVEL: process.env.RENGA_LOG_LEVEL }));
   const connection = await NativeConnection.connect({ address: cfg.address });
   const worker = await createRengaWorker({
     connection,

@@ -25,6 +25,8 @@ import { operationsInterceptors } from './operations';
 export const WORKFLOW_INTERCEPTOR_MODULES: string[] = [
   require.resolve('../workflows/payload-interceptors'),
   require.resolve('../workflows/tracing-interceptors'),
+  // Renders the Web UI details once per activation (workflows/details-flush.ts).
+  require.resolve('../workflows/details-interceptor'),
 ];
 
 /** Where each model-calling activity's input names its subtask (activities/types.ts, agent-types.ts). */

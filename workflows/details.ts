@@ -32,8 +32,9 @@ export function detailsMarkdown(p: Progress, plan: Plan | null, job: string): st
   if (!plan) return head.join('\n');
   // Rebuilt on every change and shown in a browser: a few hundred rows is what a person reads.
   const shown = plan.subtasks.slice(0, MAX_ROWS);
+  const byId = new Map(p.subtasks.map((t) => [t.id, t]));
   const rows = shown.map((s) => {
-    const t = p.subtasks.find((x) => x.id === s.id);
+    const t = byId.get(s.id);
     return `| ${s.id} | ${cell(s.title, 80)} | ${STATE_LABEL[t?.state ?? 'queued']} | ${t?.attempts ?? 0} | ${cell(s.instructions)} |`;
   });
   const more =

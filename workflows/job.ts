@@ -94,7 +94,12 @@ class JobRun {
   constructor(private readonly input: JobInput) {
     this.plannerModel = input.plannerModel ?? null;
     this.callOptions = modelCallOptions(input);
-    this.publisher = new ProgressPublisher(input.job);
+    this.publisher = new ProgressPublisher(input.job, {
+      progress: () => this.progress(),
+      plan: () => this.plan,
+      done: () => this.ledger.count('completed') + this.ledger.count('failed'),
+      total: () => this.ledger.total,
+    });
     this.spend = new JobSpend(input, (summary, extra) => this.activities(summary, extra));
     this.redo = input.redo ? new RedoRun(input.redo) : null;
     setHandler(progressQuery, () => this.progress());
@@ -332,7 +337,7 @@ class JobRun {
   }
 
   private report(force = false): void {
-    this.publisher.publish(this.progress(), this.plan, force);
+    this.publisher.publish(force);
   }
 
   /** Marks the job ended; returns the document, or the failure with the document attached. */

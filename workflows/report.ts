@@ -1,11 +1,23 @@
 /**
- * Publishes a job's progress: the Web UI page's current details (in memory, free) on every change;
- * search attributes (history events) on phase changes and every ~5% of subtasks.
+ * Publishes a job's progress: the Web UI page's current details (in memory, no history event),
+ * rendered once per activation that changed them (details-flush.ts); search attributes (history
+ * events) on phase changes and every ~5% of subtasks. Progress is built only when one of them needs
+ * it: a fan-out reports every subtask's start and end, and building it is O(subtasks).
  */
-import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Plan, Progress } from '../shared/schemas';
 import * as SA from '../shared/search-attributes';
 import { detailsMarkdown } from './details';
+import { detailsChanged } from './details-flush';
+
+/** What the publisher reads, on demand. */
+export interface ProgressSource {
+  progress(): Progress;
+  plan(): Plan | null;
+  /** Subtasks finished (completed or failed) and in all: cheap, read on every change. */
+  done(): number;
+  total(): number;
+}
 
 /** Search attribute updates are history events: about this many per job, whatever its size. */
 const PROGRESS_UPDATES_PER_JOB = 20;
@@ -15,16 +27,21 @@ export class ProgressPublisher {
   /** Only a job started with renga's search attributes updates them: on a server without them registered, an upsert would fail every workflow task. */
   private readonly searchAttributes = workflowInfo().typedSearchAttributes.get(SA.RengaPhase) !== undefined;
 
-  constructor(private readonly job: string) {}
+  constructor(
+    private readonly job: string,
+    private readonly source: ProgressSource,
+  ) {}
 
   /** `force`: a phase change or the end, always worth a search attribute update. */
-  publish(p: Progress, plan: Plan | null, force: boolean): void {
-    setCurrentDetails(detailsMarkdown(p, plan, this.job));
+  publish(force: boolean): void {
+    detailsChanged(() => detailsMarkdown(this.source.progress(), this.source.plan(), this.job));
     if (!this.searchAttributes) return;
-    const done = p.completed + p.failed;
-    const step = Math.max(1, Math.ceil(p.total / PROGRESS_UPDATES_PER_JOB));
-    if (!force && (done === this.lastReportedDone || (done % step !== 0 && done !== p.total))) return;
+    const done = this.source.done();
+    const total = this.source.total();
+    const step = Math.max(1, Math.ceil(total / PROGRESS_UPDATES_PER_JOB));
+    if (!force && (done === this.lastReportedDone || (done % step !== 0 && done !== total))) return;
     this.lastReportedDone = done;
+    const p = this.source.progress();
     upsertSearchAttributes([
       { key: SA.RengaPhase, value: p.phase },
       { key: SA.RengaStatus, value: p.status ?? 'running' },
