@@ -11,7 +11,8 @@ import type {
   Tool,
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages';
-import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
+import { activityInfo, cancellationSignal } from '@temporalio/activity';
+import { keepAlive } from './heartbeats';
 import { ApplicationFailure } from '@temporalio/common';
 import { AGENT_SYSTEM, summarise } from './agent-prompts';
 import type {
@@ -120,8 +121,7 @@ export function createAgentActivities(deps: AgentDeps) {
       const info = activityInfo();
       const transcript = await deps.store.get(input.conversationRef);
       const request = findToolUse(transcript, input.toolUse.id);
-      const every = Math.max(200, Math.min(1_000, Math.floor((info.heartbeatTimeoutMs ?? 30_000) / 3)));
-      const ticker = setInterval(() => heartbeat(), every);
+      const stopHeartbeats = keepAlive();
       const started = Date.now();
       let outcome: { text: string; isError: boolean };
       try {
@@ -139,7 +139,7 @@ export function createAgentActivities(deps: AgentDeps) {
           cause: err instanceof Error ? err : undefined,
         });
       } finally {
-        clearInterval(ticker);
+        stopHeartbeats();
       }
       const ms = Date.now() - started;
       const text =

@@ -5,7 +5,7 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages';
-import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
+import { activityInfo, cancellationSignal } from '@temporalio/activity';
 import type { ApplicationFailure } from '@temporalio/common';
 import { failure } from '../shared/failures';
 import type { PaidPlanningAttempt } from '../shared/planning';
@@ -17,6 +17,7 @@ import { type Admission } from './admission';
 import { type BlobStore } from './blob-store';
 import { ConversationStore } from './conversation';
 import { FailureType, classifyError } from './errors';
+import { keepAlive } from './heartbeats';
 import { inRoleLayout, requestLayout, sharedBlock } from './layout';
 import { callModel, type ModelAnswer, type ModelCall } from './llm';
 import { outputIssues } from './output-schema';
@@ -63,11 +64,8 @@ export function createActivities(deps: ActivityDeps) {
 
   async function call(model: ModelCall): Promise<ModelAnswer> {
     const info = activityInfo();
-    // Heartbeats on a timer only: before the first streamed byte there are no events, and one per
-    // stream event would cross into the native core every few characters (measured: a large share
-    // of the worker's CPU at zero latency). A stalled stream is the idle watchdog's job, not theirs.
-    const every = Math.max(200, Math.min(1_000, Math.floor((info.heartbeatTimeoutMs ?? 30_000) / 3)));
-    const ticker = setInterval(() => heartbeat(), every);
+    // Heartbeats on a timer only (activities/heartbeats.ts); a stalled stream is the idle watchdog's job.
+    const stopHeartbeats = keepAlive();
     try {
       const send = () =>
         callModel(deps.anthropic, model, {
@@ -80,7 +78,7 @@ export function createActivities(deps: ActivityDeps) {
       if (cancellationSignal().aborted) throw err;
       throw classifyError(err, info.attempt, { model: model.model });
     } finally {
-      clearInterval(ticker);
+      stopHeartbeats();
     }
   }
 

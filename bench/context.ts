@@ -9,7 +9,7 @@ import type { JobInputArg, ResultDocument } from '../shared/schemas';
 import { spawnUntilReady } from '../shared/spawn-ready';
 import type { Simulator } from '../simulator/types';
 import type { DevServer } from '../temporal/dev-server';
-import { READY, type BenchWorkerConfig } from './worker-proc';
+import { LOADED, READY, type BenchWorkerConfig } from './worker-proc';
 import { PLANNER, WORKER } from './profiles';
 
 export const REPO = path.resolve(__dirname, '..');
@@ -28,6 +28,8 @@ export interface Ctx {
 export interface BenchWorker {
   pid: number;
   startMs: number;
+  /** Everything it printed so far. */
+  output(): string;
   /** Peak resident set size so far (VmHWM), in bytes. */
   peakRss(): number;
   kill(signal: NodeJS.Signals): Promise<void>;
@@ -67,7 +69,8 @@ export async function spawnWorker(
     maxConcurrentActivities,
     planMaxTokens: 2_000_000,
   };
-  return spawnWorkerProcess(ctx, path.join(__dirname, 'worker-proc.ts'), JSON.stringify(cfg), READY);
+  const ready = cfg.startOnSignal ? LOADED : READY;
+  return spawnWorkerProcess(ctx, path.join(__dirname, 'worker-proc.ts'), JSON.stringify(cfg), ready);
 }
 
 /** Starts `script` (a worker of renga's or of a baseline's) in its own process, once it prints `ready`. */
@@ -82,6 +85,7 @@ export async function spawnWorkerProcess(ctx: Ctx, script: string, arg: string, 
   const w: BenchWorker = {
     pid,
     startMs: performance.now() - t0,
+    output: () => proc.output(),
     peakRss: () => {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       return m ? Number(m[1]) * 1024 : NaN;

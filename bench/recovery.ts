@@ -10,6 +10,8 @@ import type { JobInputArg } from '../shared/schemas';
 import { progressQuery } from '../workflows/definitions';
 import { stat, type Stat } from './stats';
 import type { Profile } from './profiles';
+import { performance } from 'node:perf_hooks';
+import { READY } from './worker-proc';
 import { type Ctx, newQueue, log, spawnWorker, stopWorkers, rcFor, runJob, setLatency } from './context';
 
 export interface RecoveryResult {
@@ -55,6 +57,8 @@ export async function recovery(ctx: Ctx, p: Profile['recovery']): Promise<Recove
 
     const q = newQueue('recovery');
     const first = await spawnWorker(ctx, q, 100);
+    // The replacement process is loaded beforehand and starts its worker at the kill.
+    const second = await spawnWorker(ctx, q, 100, { startOnSignal: true });
     await runJob(ctx, q, { job: 'warm-up', maxSubtasks: 2 });
     ctx.sim.clearLog();
     const rc = rcFor(ctx, q);
@@ -76,8 +80,13 @@ export async function recovery(ctx: Ctx, p: Profile['recovery']): Promise<Recove
     }
     const killedAt = Date.now();
     await first.kill('SIGKILL');
-    const second = await spawnWorker(ctx, q, 100);
-    starts.push(second.startMs);
+    process.kill(second.pid, 'SIGUSR2');
+    const t0 = performance.now();
+    while (!second.output().includes(READY)) {
+      if (performance.now() - t0 > 60_000) throw new Error(`replacement worker did not start:\n${second.output()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    starts.push(performance.now() - t0);
     const doc = await getResult(rc, id);
     const crashedMs = Date.now() - startedAt;
     extra.push(crashedMs - cleanRun.ms);

@@ -177,14 +177,17 @@ export function report(profile: Profile, results: Results, command: string, star
   }
   if (results.recovery) {
     const r = results.recovery;
-    const hb = r.heartbeatSeconds === null ? "renga's default heartbeat timeout" : `heartbeat timeout ${r.heartbeatSeconds} s`;
+    const hb =
+      r.heartbeatSeconds === null ? "renga's default heartbeat timeout" : `heartbeat timeout ${r.heartbeatSeconds} s`;
     L.push('## 4. Recovery', '');
     L.push(
       `A worker process is SIGKILLed once ${r.concurrency} subtasks have finished and the next wave is in flight (L = ${r.latencyMs} ms,`,
     );
-    L.push(`C = ${r.concurrency}, ${hb}, every other setting renga's default); a new worker process is started at once.`);
     L.push(
-      'Recovery = the job\'s makespan with the kill minus the same job\'s makespan without it (each on a fresh worker), so it',
+      `C = ${r.concurrency}, ${hb}, every other setting renga's default); a replacement worker, its process loaded beforehand, starts at once.`,
+    );
+    L.push(
+      "Recovery = the job's makespan with the kill minus the same job's makespan without it (each on a fresh worker), so it",
     );
     L.push(
       "counts every stall after the kill. The SIGKILL → figures are read from the job's history (the server's clock, same machine).",
@@ -198,7 +201,7 @@ export function report(profile: Profile, results: Results, command: string, star
       `| SIGKILL → first retried call started on the new worker | ${fmt(scaleStat(r.retryStartMs, 1 / 1000), 2, ' s')} |`,
     );
     L.push(
-      `| new worker process start-up (spawn → polling; overlaps the heartbeat wait) | ${fmt(scaleStat(r.workerStartMs, 1 / 1000), 2, ' s')} |`,
+      `| replacement worker start-up (process loaded beforehand; signal → polling) | ${fmt(scaleStat(r.workerStartMs, 1 / 1000), 2, ' s')} |`,
     );
     L.push(`| subtasks in flight at the kill | ${fmt(r.inFlight, 0)} |`);
     L.push(`| subtask calls repeated | ${fmt(r.repeated, 0)} |`);

@@ -17,14 +17,28 @@ export interface BenchWorkerConfig {
   maxConcurrentActivities: number;
   planMaxTokens: number;
   pollers?: RengaWorkerOptions['pollers'];
+  /**
+   * Load everything, print LOADED, and start the worker only on SIGUSR2: the recovery section starts
+   * a replacement at the kill without timing tsx compiling the sources (reported apart as start-up).
+   */
+  startOnSignal?: boolean;
   /** RENGA_RATE_LIMITS (the rate-limit section compares admission with 'off'). */
   rateLimits?: RengaWorkerOptions['rateLimits'];
 }
 
 export const READY = 'BENCH-WORKER-READY';
+export const LOADED = 'BENCH-WORKER-LOADED';
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '') as BenchWorkerConfig;
+  if (cfg.startOnSignal) {
+    // A signal listener does not keep the process alive; the interval does, until the signal.
+    const alive = setInterval(() => undefined, 60_000);
+    const go = new Promise((resolve) => process.once('SIGUSR2', resolve));
+    console.log(LOADED);
+    await go;
+    clearInterval(alive);
+  }
   // The runtime and log level a `renga worker` gets from its environment (INFO unless RENGA_LOG_LEVEL says otherwise).
   installRuntime(loadWorkerConfig({ RENGA_LOG_LEVEL: process.env.RENGA_LOG_LEVEL }));
   const connection = await NativeConnection.connect({ address: cfg.address });

@@ -85,8 +85,11 @@ export const JobInputSchema = z
     subtaskMaxTokens: z.number().int().min(16).max(16_000).default(2_048),
     /** Attempts per model call (Temporal retry policy) before a subtask counts as failed. */
     maxAttempts: z.number().int().min(1).max(100).default(8),
-    /** A worker that stops heartbeating this long is presumed dead and its calls are retried elsewhere. */
-    heartbeatTimeoutSeconds: z.number().int().min(1).max(600).default(30),
+    /**
+     * A worker that stops heartbeating this long is presumed dead and its calls are retried elsewhere.
+     * Live calls heartbeat every second (activities/heartbeats.ts), so 2 s finds a dead worker fast.
+     */
+    heartbeatTimeoutSeconds: z.number().int().min(1).max(600).default(2),
     subtaskTimeoutSeconds: z.number().int().min(5).max(86_400).default(900),
     /** Wait after planning for `renga approve` / `renga reject` before spending on subtasks. */
     approvePlan: z.boolean().default(false),

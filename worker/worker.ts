@@ -19,6 +19,7 @@ import type { ToolRegistry } from '../activities/tools/registry';
 import type { Tracing } from '../shared/telemetry';
 import { type WorkerTuning } from './operations';
 import { anthropicLogger } from './sdk-logging';
+import { releaseStickyWorkflows } from './sticky';
 import { WORKFLOW_INTERCEPTOR_MODULES, workerInterceptors, workerSinks } from './telemetry';
 
 export interface RengaWorkerOptions {
@@ -74,6 +75,12 @@ export function workflowCodeOption(
 }
 
 export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worker> {
+  // Jobs a dead worker held: their next workflow task skips its sticky queue (worker/sticky.ts).
+  await releaseStickyWorkflows(opts.connection, opts.namespace, opts.taskQueue).catch((err: unknown) =>
+    Runtime.instance().logger.warn('could not release sticky workflows on start', {
+      error: err instanceof Error ? err.message : String(err),
+    }),
+  );
   const activities = createActivities({
     anthropic: createAnthropicClient({ ...opts.anthropic, logger: anthropicLogger(Runtime.instance().logger) }),
     blobs: opts.blobStore ?? new BlobStore(opts.blobDir),
@@ -92,9 +99,13 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     activities,
     ...code,
     maxConcurrentActivityTaskExecutions: opts.tuning?.maxConcurrentActivities ?? opts.maxConcurrentActivities ?? 100,
-    // Cancellation reaches an activity only in a heartbeat response: keep that path short so a
-    // cancelled job stops paying for tokens within seconds, not 0.8 × the heartbeat timeout.
-    maxHeartbeatThrottleInterval: '2s',
+    // Each heartbeat goes out when the activity sends it (activities/heartbeats.ts: every second at
+    // most), so a live call is heard from well within renga's 2 s heartbeat timeout, and a cancel
+    // reaches it within about a second (cancellation arrives only in a heartbeat's response).
+    maxHeartbeatThrottleInterval: '1s',
+    // A workflow task waiting on a dead worker's sticky queue moves to the shared queue after this
+    // (default 10 s); releaseStickyWorkflows below spares even that when a worker starts.
+    stickyQueueScheduleToStartTimeout: '3s',
     // The default of 0 would cancel every in-flight model call the moment a deploy sends SIGTERM.
     shutdownGraceTime: opts.tuning?.shutdownGraceTime ?? opts.shutdownGraceTime ?? '30s',
     ...(opts.tuning?.maxConcurrentWorkflowTasks
