@@ -84,7 +84,8 @@ export async function connect(
   opts: ConnectOptions = {},
 ): Promise<RengaClient> {
   // Before the network: a bad key configuration is a usage error (exit 2), not an unreachable server.
-  const payloadCodecs = createCodecs(config).chain;
+  const codecs = createCodecs(config);
+  const payloadCodecs = codecs.chain;
   // With OTEL_* set, `renga run/start` opens the job's trace; the workflow and its activities join it.
   const tracing = startTracing('renga-cli');
   let connection: Connection;
@@ -115,7 +116,11 @@ export async function connect(
   const client = new Client({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
-    dataConverter: { payloadCodecs },
+    // Encryption on: failure messages too, as the worker writes them (shared/failure-converter.ts).
+    dataConverter: {
+      payloadCodecs,
+      ...(codecs.encryption.enabled ? { failureConverterPath: require.resolve('../shared/failure-converter') } : {}),
+    },
     ...(tracing
       ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: tracing.tracer })] } }
       : {}),

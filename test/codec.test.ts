@@ -2,7 +2,8 @@
  * Payload encryption, the codec server and claim-checked large payloads, against a real dev
  * server, a real worker process and real HTTP: what the Temporal server stores is ciphertext.
  */
-import type { Payload } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure, Payload } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -219,6 +220,33 @@ describe('on a real server', () => {
     }
   });
 
+  test('a failed job: its failure messages and stack traces are encrypted in the history, yet read decoded by renga', async () => {
+    // The failure message names the model, which only the (encrypted) input holds.
+    const model = 'claude-quokka-canary-9';
+    const withModel = await connect({ ...config, RENGA_EXTRA_MODELS: [model] });
+    try {
+      const id = await startJob(withModel, { job: 'Name two rivers', maxSubtasks: 2, workerModel: model });
+      const doc = await getResult(withModel, id);
+      expect(doc.status).toBe('failed');
+      expect(doc.error).toMatch(new RegExp(`^ModelNotFound: subtask s\\d failed: unknown model '${model}'`));
+
+      const history = await stack.client.workflow.getHandle(id).fetchHistory();
+      const failures = (history.events ?? []).flatMap((e) => [
+        e.activityTaskFailedEventAttributes?.failure,
+        e.workflowExecutionFailedEventAttributes?.failure,
+      ]);
+      expect(failures.filter(Boolean).length).toBeGreaterThanOrEqual(2);
+      for (const f of failures.filter((x) => x != null)) {
+        expect(f.message).toBe('Encoded failure');
+        expect(f.stackTrace ?? '').toBe('');
+        expect(Buffer.from(f.encodedAttributes!.metadata!.encoding!).toString()).toBe(ENCRYPTED_ENCODING);
+      }
+      expect(JSON.stringify(history).toLowerCase()).not.toContain('quokka');
+    } finally {
+      await withModel.close();
+    }
+  });
+
   test('a crafted claim-check reference (path traversal) fails the run with InvalidPayloadRef instead of retrying its task', async () => {
     const workflowId = `crafted-ref-${Date.now()}`;
     const crafted: Payload = {
@@ -243,13 +271,20 @@ describe('on a real server', () => {
       return ended || taskFailed ? events : undefined;
     }, 'the run ends or a workflow task fails');
     expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
-    const failed = events.find(
-      (e) => e.workflowExecutionFailedEventAttributes,
-    )!.workflowExecutionFailedEventAttributes!;
-    expect(failed.failure!.applicationFailureInfo!.type).toBe('InvalidPayloadRef');
-    expect(failed.failure!.applicationFailureInfo!.nonRetryable).toBe(true);
-    expect(failed.failure!.message).toMatch(/not a payload reference/);
-    expect((await handle.describe()).status.name).toBe('FAILED');
+    expect(events.some((e) => e.workflowExecutionFailedEventAttributes)).toBe(true);
+    // Read through renga's client: with encryption on, the message is in the encrypted attributes.
+    const err: unknown = await rc.client.workflow
+      .getHandle(workflowId)
+      .result()
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('InvalidPayloadRef');
+    expect(cause.nonRetryable).toBe(true);
+    expect(cause.message).toMatch(/not a payload reference/);
   });
 
   test('input past the 2 MiB payload limit: refused by the server without the claim check, offloaded with it', async () => {

@@ -102,6 +102,7 @@ export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions
     deployment: deploymentOptions(config),
     tuning: tuningFromConfig(config),
     payloadCodecs: codecs.chain,
+    encodeFailures: codecs.encryption.enabled,
     rateLimits: config.RENGA_RATE_LIMITS,
     tools,
     tracing: observability.tracing,

@@ -39,6 +39,11 @@ export interface RengaWorkerOptions {
   shutdownGraceTime?: Duration;
   /** Encryption / claim-check codecs (shared/codec.ts); must match the clients'. */
   payloadCodecs?: PayloadCodec[];
+  /**
+   * Encryption on: failure messages and stack traces are encoded, hence encrypted (shared/failure-converter.ts).
+   * A `workflowBundle` given with it must have been bundled with that failure converter.
+   */
+  encodeFailures?: boolean;
   /** Worker Versioning (worker/versioning.ts): this worker's deployment version; unset, unversioned. */
   deployment?: WorkerDeploymentOptions;
   /** Workflow-task concurrency and model-call rate limits (worker/operations.ts). */
@@ -63,14 +68,19 @@ export interface RengaWorkerOptions {
 
 /** The bundle `npm run build` writes; Temporal recommends shipping prebuilt workflow code. */
 export const PRODUCTION_BUNDLE = path.resolve(__dirname, '..', 'workflow-bundle.js');
+/** The same code with the encoding failure converter, for workers with encryption on. */
+export const PRODUCTION_BUNDLE_ENCODED_FAILURES = path.resolve(__dirname, '..', 'workflow-bundle.encoded-failures.js');
+/** The failure converter module of workers and clients with encryption on. */
+export const FAILURE_CONVERTER_PATH = require.resolve('../shared/failure-converter');
 
 export function workflowCodeOption(
   bundle?: WorkflowBundleOption,
+  encodeFailures = false,
 ): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
   if (bundle) return { workflowBundle: bundle };
   // Only trust the prebuilt bundle when running compiled code next to it; from sources, bundle fresh.
-  if (__filename.endsWith('.js') && existsSync(PRODUCTION_BUNDLE))
-    return { workflowBundle: { codePath: PRODUCTION_BUNDLE } };
+  const prebuilt = encodeFailures ? PRODUCTION_BUNDLE_ENCODED_FAILURES : PRODUCTION_BUNDLE;
+  if (__filename.endsWith('.js') && existsSync(prebuilt)) return { workflowBundle: { codePath: prebuilt } };
   return { workflowsPath: require.resolve('../workflows') };
 }
 
@@ -90,7 +100,7 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     admission: new Admission({ setting: opts.rateLimits }),
     tools: opts.tools,
   });
-  const code = workflowCodeOption(opts.workflowBundle);
+  const code = workflowCodeOption(opts.workflowBundle, opts.encodeFailures);
   const tracing = opts.tracing ?? null;
   return Worker.create({
     connection: opts.connection,
@@ -117,7 +127,11 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
       : {}),
     ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
     ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
-    ...(opts.payloadCodecs ? { dataConverter: { payloadCodecs: opts.payloadCodecs } } : {}),
+    // failureConverterPath serves the activities and a fresh bundle; a prebuilt one carries its own.
+    dataConverter: {
+      ...(opts.payloadCodecs ? { payloadCodecs: opts.payloadCodecs } : {}),
+      ...(opts.encodeFailures ? { failureConverterPath: FAILURE_CONVERTER_PATH } : {}),
+    },
     // A prebuilt bundle already contains the workflow interceptor modules (bundled with them).
     interceptors: {
       ...workerInterceptors(tracing),
