@@ -21,6 +21,8 @@ export interface SubmitBatchInput {
   total: number;
   shared: SharedContextRef;
   model: string | null;
+  /** Routing (workflows/routing.ts): a subtask's own model, when it is not `model`. */
+  models?: Record<string, string>;
   maxTokens: number;
 }
 export interface SubmitBatchOutput {
@@ -88,7 +90,7 @@ export function createBatchActivities(deps: BatchActivityDeps, helpers: BatchAct
             requests: input.subtasks.map((subtask) => ({
               custom_id: subtask.id,
               params: {
-                model,
+                model: input.models?.[subtask.id] ?? model,
                 max_tokens: input.maxTokens,
                 // The direct path's layout (activities/layout.ts), so batch items share its cache prefix.
                 system: prompts.SYSTEM,
@@ -96,7 +98,7 @@ export function createBatchActivities(deps: BatchActivityDeps, helpers: BatchAct
                   {
                     role: 'user',
                     content: [
-                      helpers.sharedBlock(shared, model),
+                      helpers.sharedBlock(shared, input.models?.[subtask.id] ?? model),
                       { type: 'text', text: prompts.subtaskText(subtask, input.total) },
                       { type: 'text', text: prompts.roleText(prompts.WORKER_SYSTEM) },
                     ],

@@ -231,6 +231,9 @@ export function report(profile: Profile, results: Results, command: string, star
       '',
       `Sonnet-plans-Haiku-works costs **${((c.mixed.costUsd / c.allSonnet.costUsd) * 100).toFixed(0)} %** of the all-Sonnet job.`,
       '',
+      "Routing, prompt caching and Message Batches on a job with a 50,000-token shared context, against the issue's",
+      'targets: "Cost with spend control" at the end of this file, from its own run (`npm run bench:cost`).',
+      '',
     );
   }
   if (results.ratelimit) {

@@ -411,10 +411,18 @@ class SimulatorServer implements Simulator {
     sendJson(res, 200, message, { 'request-id': requestId, ...admission.headers });
   }
 
-  /** One batch item's answer: what a non-streaming call would have returned, without latency or faults. */
+  /**
+   * One batch item's answer: what a non-streaming call would have returned, scripted answers
+   * included (a script shapes what "the model" says, whichever endpoint asked), without latency or faults.
+   */
   private batchAnswer(request: MessagesRequest): Message | ApiErrorSpec {
     if (!this.models.has(request.model)) return notFound(`model: ${request.model}`);
-    const produced = this.messages.produce(request);
+    const rule = this.answers.take(request);
+    const produced = this.answers.reshape(
+      rule,
+      { maxTokens: request.maxTokens, structured: request.format !== null },
+      this.messages.produce(request, undefined, rule),
+    );
     produced.cache.commit();
     return this.messages.messageOf(request, produced, produced.block, produced.stopReason, produced.outputTokens);
   }

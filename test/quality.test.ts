@@ -6,6 +6,7 @@
  */
 import { getResult, startJob } from '../client/api';
 import { ResultDocumentSchema, type JobInputArg } from '../shared/schemas';
+import { batchesOf, callsOf as jobCallsOf } from './helpers/calls';
 import { subtaskIdOf, useStack } from './helpers/stack';
 
 const stack = useStack();
@@ -148,4 +149,23 @@ test('routing puts strong subtasks on the strong model, fast ones on the worker 
   expect(subtaskCalls).toHaveLength(4);
   expect(subtaskCalls.every((e) => e.model === HAIKU)).toBe(true);
   expect(off.subtasks.every((s) => s.model === HAIKU)).toBe(true);
+});
+
+test('routing holds in batch-api mode: strong subtasks go into the batch on the strong model', async () => {
+  const word = 'batchroutingcase';
+  const tiers = ['strong', 'fast', 'fast'];
+  stack.sim.scriptAnswer({ match: { textIncludes: word, model: SONNET }, fields: { tier: tiers } });
+  const id = await startJob(stack.rc, {
+    job: `${word} check these API references`,
+    maxSubtasks: 3,
+    fanOut: 'batch-api',
+    batchPollSeconds: 1,
+  });
+  const doc = await getResult(stack.rc, id);
+  expect(doc.status).toBe('completed');
+  expect(batchesOf(stack.sim, id)).toHaveLength(1);
+  // No direct subtask call: all three came back from the batch, each on its tier's model, at half price.
+  expect((await jobCallsOf(stack.sim, id)).filter((e) => e.activityType === 'runSubtask')).toHaveLength(0);
+  expect(doc.subtasks.map((s) => s.model)).toEqual([SONNET, HAIKU, HAIKU]);
+  expect(Object.keys(doc.usage.byModel).sort()).toEqual([HAIKU, SONNET]);
 });

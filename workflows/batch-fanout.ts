@@ -38,11 +38,14 @@ export async function fanOutViaMessageBatches(
     ledger.start(s.id);
     direct.report();
   }
+  // Routed like the direct path: `strong` subtasks go on the strong model, in the same batch.
+  const routed = direct.spend ? subtasks.filter((s) => direct.spend!.modelFor(s) !== direct.spend!.models?.fast) : [];
   const submitted = await acts.submitSubtaskBatch({
     subtasks,
     total: subtasks.length,
     shared,
     model: input.workerModel ?? null,
+    ...(routed.length ? { models: Object.fromEntries(routed.map((s) => [s.id, direct.spend!.modelFor(s)])) } : {}),
     maxTokens: input.subtaskMaxTokens,
   });
   const batchId = submitted.batchId;
