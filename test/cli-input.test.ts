@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidJobInputError, getResult, startJob } from '../client/api';
+import { newKeyLine } from '../shared/codec';
 import { REPO, runCli, useStack, type CliRun } from './helpers/stack';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'renga-cli-input-'));
@@ -29,6 +30,9 @@ const fifo = (name: string) => {
   return at(name);
 };
 const twoJobs = () => file('two.jsonl', '{"job": "a"}\n{"job": "b"}\n');
+/** Key material a bad key line must never echo (issue 9, item 7): a real key, then one of its runs. */
+const KEY = newKeyLine('k1').slice('k1:'.length);
+const KEY_START = KEY.slice(0, 6);
 
 /** A finished job, for "--id that exists" and "cancel a finished job". */
 let finishedId = '';
@@ -59,6 +63,9 @@ function runCliShell(script: string): Promise<CliRun> {
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** A literal inside a RegExp. */
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 type Case = [name: string, run: () => Promise<CliRun>, message: RegExp];
 const cli =
@@ -157,6 +164,18 @@ const cases: Case[] = [
     'batch start a directory',
     cli(() => ['batch', 'start', directory('batchdir')]),
     /batchdir: is a directory; give a regular file/,
+  ],
+  [
+    'an encryption key line without an id',
+    cli(() => ['start', 'x'], { RENGA_ENCRYPTION_KEYS: KEY }),
+    new RegExp(`^(?!.*${escape(KEY_START)}).*RENGA_ENCRYPTION_KEYS: .*entry 1 has no id; its characters are not shown`),
+  ],
+  [
+    'an encryption key line with an invalid id',
+    cli(() => ['start', 'x'], { RENGA_ENCRYPTION_KEYS: `${KEY.slice(0, 10)} x:${KEY}` }),
+    new RegExp(
+      `^(?!.*${escape(KEY_START)}).*RENGA_ENCRYPTION_KEYS: .*entry 1 has an invalid id; its characters are not shown`,
+    ),
   ],
   [
     'cancel a finished job',
