@@ -5,7 +5,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure, Payload } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, getResult, startJob, type RengaClient } from '../client/api';
@@ -23,6 +23,7 @@ import {
   newKeyLine,
   parseKeys,
 } from '../shared/codec';
+import { BlobStore } from '../shared/blobs/blob-store';
 import { loadClientConfig, loadCodecServerConfig, type ClientConfig } from '../shared/config';
 import { startStack, waitUntil, type TestStack } from './helpers/stack';
 
@@ -217,6 +218,36 @@ describe('on a real server', () => {
       );
     } finally {
       await wrong.close();
+    }
+  });
+
+  test("the blob directory holds only ciphertext: a job's context and its shard outputs", async () => {
+    // Over the inline limit (16 KiB), so the context goes to the blob store; shards of two store their outputs.
+    const context = [{ name: 'notes.txt', content: `The ${CANARY} lives on an island. `.repeat(600) }];
+    const id = await startJob(rc, { job: 'List four facts from the notes', context, maxSubtasks: 4, shardSize: 2 });
+    const doc = await getResult(rc, id);
+    expect(doc.status).toBe('completed');
+    expect(doc.shards?.length).toBe(2);
+
+    const blobDir = path.join(stack.tmpDir, 'blobs');
+    const files = readdirSync(blobDir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => readFileSync(path.join(e.parentPath, e.name)));
+    // The context, two shards' result arrays and their subtasks' outputs at least.
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    // Renga reads them back with the key: the shard results hold the outputs in the clear…
+    const blobs = new BlobStore(blobDir, new EncryptionCodec(parseKeys(K1, 'test')));
+    const outputs: string[] = [];
+    for (const shard of doc.shards!) {
+      const results = JSON.parse((await blobs.get(shard.resultsRef!))!) as { output: string | null }[];
+      outputs.push(...results.map((r) => r.output ?? '').filter((o) => o.length >= 20));
+    }
+    expect(outputs.length).toBe(4);
+    // …while on disk every file is sealed, and neither the context nor any output is there in plaintext.
+    for (const f of files) {
+      expect(f.subarray(0, 16).toString()).toBe('renga-sealed-v1\n');
+      expect(f.toString('latin1').toLowerCase()).not.toContain(CANARY.toLowerCase());
+      for (const o of outputs) expect(f.includes(Buffer.from(o.slice(0, 20)))).toBe(false);
     }
   });
 
