@@ -33,11 +33,16 @@ export async function spawnNaiveWorker(ctx: Ctx, taskQueue: string): Promise<Ben
 }
 
 /** One naive job, start to result on the client, in ms; fails the benchmark if it plans the wrong size. */
-export async function runNaiveJob(ctx: Ctx, taskQueue: string, input: NaiveJobInput): Promise<number> {
+export async function runNaiveJob(
+  ctx: Ctx,
+  taskQueue: string,
+  input: NaiveJobInput,
+  workflowId = `naive-${process.pid}-${++seq}`,
+): Promise<number> {
   const t0 = performance.now();
   const out = await ctx.client.workflow.execute<typeof naiveJob>('naiveJob', {
     taskQueue,
-    workflowId: `naive-${process.pid}-${++seq}`,
+    workflowId,
     args: [input],
   });
   const ms = performance.now() - t0;

@@ -1,0 +1,98 @@
+/**
+ * `npx tsx bench/steps.ts [--subtasks=100] [--concurrency=16] [--latency=1000]`
+ *
+ * Where a lane's time goes between two calls, renga against the naive workflow (bench/naive), from
+ * each job's history (server clock): activity dispatch (scheduled → started), the activity around
+ * its call (started → completed, less the simulated latency), and the workflow task that schedules
+ * the next call (completion → task scheduled → started → completed). Medians in ms.
+ */
+import { tsToMs } from '@temporalio/common/lib/time';
+import type { temporal } from '@temporalio/proto';
+import { stat } from './stats';
+import { log, newQueue, runJob, setLatency, spawnWorker } from './context';
+import { runNaiveJob, spawnNaiveWorker } from './naive/run';
+import { startBenchStack } from './stack';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+const arg = (name: string, dflt: number) =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
+
+function steps(events: HistoryEvent[], latencyMs: number): Record<string, number> {
+  const t = (e: HistoryEvent) => tsToMs(e.eventTime);
+  const byId = new Map(events.map((e) => [Number(e.eventId), e]));
+  const dispatch: number[] = [];
+  const around: number[] = [];
+  const toTask: number[] = [];
+  const taskQueued: number[] = [];
+  const taskRun: number[] = [];
+  for (const e of events) {
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) dispatch.push(t(e) - t(byId.get(Number(started.scheduledEventId))!));
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) around.push(t(e) - t(byId.get(Number(done.startedEventId))!) - latencyMs);
+    if (e.workflowTaskScheduledEventAttributes) {
+      const prev = byId.get(Number(e.eventId) - 1);
+      if (prev?.activityTaskCompletedEventAttributes) toTask.push(t(e) - t(prev));
+    }
+    const wfStarted = e.workflowTaskStartedEventAttributes;
+    if (wfStarted) taskQueued.push(t(e) - t(byId.get(Number(wfStarted.scheduledEventId))!));
+    const wfDone = e.workflowTaskCompletedEventAttributes;
+    if (wfDone) taskRun.push(t(e) - t(byId.get(Number(wfDone.startedEventId))!));
+  }
+  const med = (xs: number[]) => (xs.length ? stat(xs).median : NaN);
+  const acts = events.filter((e) => e.activityTaskCompletedEventAttributes);
+  const callMs = (e: HistoryEvent | undefined) =>
+    e ? t(e) - t(byId.get(Number(e.activityTaskCompletedEventAttributes!.startedEventId))!) : NaN;
+  const scheduledOf = (e: HistoryEvent) => byId.get(Number(e.activityTaskCompletedEventAttributes!.scheduledEventId))!;
+  return {
+    'activity scheduled → started': med(dispatch),
+    'activity started → completed, less L': med(around),
+    'activity completed → workflow task scheduled': med(toTask),
+    'workflow task scheduled → started': med(taskQueued),
+    'workflow task started → completed': med(taskRun),
+    'workflow tasks': taskRun.length,
+    'run: started → first activity scheduled': acts[0] ? t(scheduledOf(acts[0])) - t(events[0]!) : NaN,
+    'plan activity: started → completed (L included)': callMs(acts[0]),
+    'synthesis activity: started → completed (L included)': callMs(acts[acts.length - 1]),
+    'run: started → completed': t(events[events.length - 1]!) - t(events[0]!),
+    'history events': events.length,
+  };
+}
+
+async function main(): Promise<void> {
+  const n = arg('subtasks', 100);
+  const c = arg('concurrency', 16);
+  const L = arg('latency', 1000);
+  const { ctx, stop } = await startBenchStack();
+  try {
+    setLatency(ctx, L, L);
+    const q = newQueue('steps');
+    const nq = newQueue('steps-naive');
+    await Promise.all([spawnWorker(ctx, q, Math.max(100, c)), spawnNaiveWorker(ctx, nq)]);
+    await runJob(ctx, q, { job: 'warm-up', maxSubtasks: 2 });
+    await runNaiveJob(ctx, nq, { job: 'warm-up', maxSubtasks: 2, concurrency: 2 });
+    const job = `Steps: describe ${n} facts about rivers`;
+    const rj = await runJob(ctx, q, { job, maxSubtasks: n, concurrency: c });
+    const naiveId = `naive-steps-${process.pid}`;
+    const naiveMs = await runNaiveJob(ctx, nq, { job, maxSubtasks: n, concurrency: c }, naiveId);
+    log(`renga ${(rj.ms / 1000).toFixed(2)} s, naive ${(naiveMs / 1000).toFixed(2)} s`);
+    const histories = await Promise.all([
+      ctx.client.workflow.getHandle(rj.id).fetchHistory(),
+      ctx.client.workflow.getHandle(naiveId).fetchHistory(),
+    ]);
+    const [r, nv] = histories.map((h) => steps(h.events ?? [], L));
+    console.log(
+      `N = ${n}, C = ${c}, L = ${L} ms; makespan renga ${(rj.ms / 1000).toFixed(2)} s, naive ${(naiveMs / 1000).toFixed(2)} s\n`,
+    );
+    console.log('| step (median, ms) | renga | naive |\n|---|---:|---:|');
+    for (const k of Object.keys(r!)) console.log(`| ${k} | ${r![k]!.toFixed(0)} | ${nv![k]!.toFixed(0)} |`);
+  } finally {
+    await stop();
+  }
+}
+
+main().catch((err) => {
+  console.error('steps FAILED:', err);
+  process.exit(1);
+});
