@@ -61,6 +61,8 @@ export class Admission {
   private readonly tokensPerChar = new Map<string, number>();
   private readonly waiting = new Map<string, number>();
   private readonly link: LimiterLink;
+  /** Aborted by drain(): calls stop waiting on the shared limiter and pace alone. */
+  private readonly draining = new AbortController();
 
   constructor(private readonly opts: AdmissionOptions = {}) {
     this.link = new LimiterLink({
@@ -75,6 +77,16 @@ export class Admission {
 
   get enabled(): boolean {
     return this.opts.setting !== 'off';
+  }
+
+  /**
+   * The worker is shutting down. It no longer runs workflow tasks, and it may be the only worker
+   * serving the shared limiter (a workflow), which then can admit nobody: every call waiting on the
+   * limiter, and every call after this, is paced by this worker's own book instead, so in-flight
+   * subtasks finish within the grace time rather than run again elsewhere.
+   */
+  drain(): void {
+    this.draining.abort(new Error('worker draining'));
   }
 
   /** Runs `send` once the call is admitted, and learns from its answer or its failure. */
@@ -160,6 +172,7 @@ export class Admission {
    * SHARED_WAIT_MS (then this worker paces alone): a call never waits on the limiter without bound.
    */
   private async acquireShared(family: string, cost: PerDimension<number>): Promise<Lease | null> {
+    if (this.draining.signal.aborted) return null;
     const ctx = Context.current();
     const info = activityInfo();
     const giveUp = new AbortController();
@@ -179,10 +192,10 @@ export class Admission {
           cost,
           override: overrideFor(this.opts.setting, family),
         },
-        AbortSignal.any([ctx.cancellationSignal, giveUp.signal]),
+        AbortSignal.any([ctx.cancellationSignal, giveUp.signal, this.draining.signal]),
       );
     } catch (err) {
-      if (giveUp.signal.aborted && !ctx.cancellationSignal.aborted) return null;
+      if ((giveUp.signal.aborted || this.draining.signal.aborted) && !ctx.cancellationSignal.aborted) return null;
       throw err;
     } finally {
       clearTimeout(timer);

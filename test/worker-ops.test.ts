@@ -21,10 +21,6 @@ test('metrics on a port, JSON logs with ids, and SIGTERM drains in-flight subtas
     RENGA_MAX_ACTIVITIES_PER_SECOND: '50',
     RENGA_TASK_QUEUE_ACTIVITIES_PER_SECOND: '100',
     RENGA_MAX_WORKFLOW_TASKS: '10',
-    // Known gap: a draining worker that is also the only one serving the shared rate limiter cannot
-    // admit calls that still wait on it, so the drain outlives its grace time. This test is about
-    // the drain itself; rate-limit admission has its own tests (test/rate-limit.test.ts).
-    RENGA_RATE_LIMITS: 'off',
   });
   const id = await startJob(stack.rc, { job: 'Name four rivers and describe each', maxSubtasks: 4, concurrency: 4 });
   const handle = stack.client.workflow.getHandle(id);

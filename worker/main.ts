@@ -3,9 +3,10 @@
  * in-flight subtasks finish within the grace time. Without ANTHROPIC_API_KEY (and no explicit
  * ANTHROPIC_BASE_URL) it serves model calls from the local simulator, and says so loudly.
  */
-import { NativeConnection, type Logger } from '@temporalio/worker';
+import { NativeConnection, Runtime, type Logger } from '@temporalio/worker';
 import { startWorkerTools } from '../activities/tools/worker-tools';
 import { BlobStore } from '../activities/blob-store';
+import { Admission } from '../activities/admission';
 import { openObjectStore } from '../shared/blobs/open';
 import { createCodecs } from '../shared/codec';
 import { ConfigError, loadWorkerConfig, type WorkerConfig } from '../shared/config';
@@ -90,8 +91,10 @@ export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions
       config.temporal,
     );
   });
+  const admission = new Admission({ setting: config.RENGA_RATE_LIMITS });
   const worker = await createRengaWorker({
     connection,
+    admission,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.RENGA_TASK_QUEUE,
     anthropic: { apiKey: config.ANTHROPIC_API_KEY, baseURL },
@@ -103,7 +106,6 @@ export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions
     tuning: tuningFromConfig(config),
     payloadCodecs: codecs.chain,
     encodeFailures: codecs.encryption.enabled,
-    rateLimits: config.RENGA_RATE_LIMITS,
     tools,
     tracing: observability.tracing,
   });
@@ -114,8 +116,13 @@ export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions
       `blobs=${config.RENGA_BLOB_URL ?? config.RENGA_BLOB_DIR}` +
       `${observability.metrics ? ` metrics=${observability.metrics.url}` : ''}${observability.tracing ? ' tracing=on' : ''}`,
   );
-  // Worker.run() itself drains on SIGINT/SIGTERM (the runtime's default shutdown signals).
+  // Worker.run() itself drains on SIGINT/SIGTERM (the runtime's default shutdown signals); so does
+  // admission, which stops waiting on the shared limiter this worker may be the last to serve.
+  const signals = Runtime.instance().options.shutdownSignals;
+  const drain = () => admission.drain();
+  for (const s of signals) process.once(s, drain);
   const done = worker.run().finally(async () => {
+    for (const s of signals) process.off(s, drain);
     await connection.close();
     await tools.close();
     await simulator?.close();
@@ -126,6 +133,7 @@ export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions
     // The runtime may already be draining the worker (it does on SIGINT/SIGTERM): shutting down a
     // worker that is not RUNNING throws IllegalStateError, and there is nothing left to do anyway.
     shutdown: () => {
+      admission.drain();
       if (worker.getState() === 'RUNNING') worker.shutdown();
     },
     simulator,

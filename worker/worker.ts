@@ -50,6 +50,8 @@ export interface RengaWorkerOptions {
   tuning?: WorkerTuning;
   /** RENGA_RATE_LIMITS: explicit limits per model family, or 'off'; unset: learned from the API (activities/admission.ts). */
   rateLimits?: RateLimitsSetting;
+  /** Rate-limit admission (default: a new one from `rateLimits`); its owner calls drain() on shutdown. */
+  admission?: Admission;
   /** Tools for sub-agents (RENGA_MCP_CONFIG servers and TypeScript tools); default: the built-in ones. */
   tools?: ToolRegistry;
   /** OpenTelemetry tracing (shared/telemetry.ts); null or absent: no spans. */
@@ -97,7 +99,7 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     models: opts.models,
     streamIdleMs: opts.streamIdleMs ?? 30_000,
     planMaxTokens: opts.planMaxTokens,
-    admission: new Admission({ setting: opts.rateLimits }),
+    admission: opts.admission ?? new Admission({ setting: opts.rateLimits }),
     tools: opts.tools,
   });
   const code = workflowCodeOption(opts.workflowBundle, opts.encodeFailures);
