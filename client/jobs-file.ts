@@ -3,6 +3,7 @@
  * before anything is created, naming each bad line by number.
  */
 import { MAX_BATCH_JOBS, MAX_JOBS_FILE_BYTES } from '../shared/batch';
+import { modelProblem } from '../shared/models';
 import { JobInputSchema, describeZodError, type JobInputArg } from '../shared/schemas';
 import { InvalidJobInputError } from './api';
 import { readRegularFile } from './files';
@@ -16,7 +17,8 @@ export interface JobsFile {
   jobs: JobInputArg[];
 }
 
-export function readJobsFile(file: string): JobsFile {
+/** `extraModels`: RENGA_EXTRA_MODELS; each line's models are checked as `renga run` checks them. */
+export function readJobsFile(file: string, extraModels: readonly string[] = []): JobsFile {
   const where = `--jobs ${file}`;
   const buf = readRegularFile(file, where, MAX_JOBS_FILE_BYTES);
   let text: string;
@@ -25,10 +27,10 @@ export function readJobsFile(file: string): JobsFile {
   } catch {
     throw new InvalidJobInputError(`${where}: not valid UTF-8 text`);
   }
-  return { path: file, jobs: parseJobsJsonl(text, where) };
+  return { path: file, jobs: parseJobsJsonl(text, where, extraModels) };
 }
 
-export function parseJobsJsonl(text: string, where: string): JobInputArg[] {
+export function parseJobsJsonl(text: string, where: string, extraModels: readonly string[] = []): JobInputArg[] {
   const jobs: JobInputArg[] = [];
   const errors: string[] = [];
   const lines = text.split(/\r?\n/);
@@ -52,8 +54,19 @@ export function parseJobsJsonl(text: string, where: string): JobInputArg[] {
       errors.push(`line ${n}: ${describeZodError(parsed.error)}`);
       continue;
     }
+    // Models the API does not serve would fail each job later, after the batch started.
+    const models = (['plannerModel', 'workerModel'] as const).flatMap((field) => {
+      const model = parsed.data[field];
+      const problem = model === undefined ? null : modelProblem(model, extraModels);
+      return problem ? [`line ${n}: ${field}: ${problem}`] : [];
+    });
+    if (models.length > 0) {
+      errors.push(...models);
+      continue;
+    }
     jobs.push(value as JobInputArg);
   }
+  if (errors.length === 1) throw new InvalidJobInputError(`${where}: ${errors[0]}`);
   if (errors.length > 0) {
     const shown = errors.slice(0, MAX_REPORTED_ERRORS);
     const more = errors.length > shown.length ? `\n  … and ${errors.length - shown.length} more` : '';

@@ -166,6 +166,11 @@ const cases: Case[] = [
     /batchdir: is a directory; give a regular file/,
   ],
   [
+    'batch start with a model the API does not serve',
+    cli(() => ['batch', 'start', file('models.jsonl', '{"job": "a"}\n\n{"job": "b", "workerModel": "gpt-4o"}\n')]),
+    /--jobs .*models.jsonl: line 3: workerModel: 'gpt-4o' is not a model the Messages API serves/,
+  ],
+  [
     'an encryption key line without an id',
     cli(() => ['start', 'x'], { RENGA_ENCRYPTION_KEYS: KEY }),
     new RegExp(`^(?!.*${escape(KEY_START)}).*RENGA_ENCRYPTION_KEYS: .*entry 1 has no id; its characters are not shown`),

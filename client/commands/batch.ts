@@ -5,6 +5,7 @@ import type { BatchInputArg, BatchMode, BatchResult } from '../../shared/batch';
 import { uiLink } from '../api';
 import { getBatchResult, startBatch } from '../batch';
 import { EXIT, positiveInt, withClient, type CommandContext } from '../cli-kit';
+import { loadClientConfig } from '../../shared/config';
 import { readJobsFile } from '../jobs-file';
 
 export interface BatchFlags {
@@ -38,7 +39,7 @@ export function batchOptions(cmd: Command): Command {
 }
 
 export function batchInputFrom(name: string, jobsPath: string, flags: BatchFlags): BatchInputArg {
-  const { jobs } = readJobsFile(jobsPath);
+  const { jobs } = readJobsFile(jobsPath, loadClientConfig().RENGA_EXTRA_MODELS);
   return {
     name,
     jobs,
