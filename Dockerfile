@@ -1,6 +1,7 @@
 # renga worker / CLI / codec server image.
-# Stage 1 compiles TypeScript and writes the production workflow bundle (dist/workflow-bundle.js),
-# so workers start without webpack; stage 2 carries only production dependencies and dist/.
+# Stage 1 compiles TypeScript and writes the production workflow bundles (dist/workflow-bundle.js, and
+# dist/workflow-bundle.encoded-failures.js for workers with encryption on), so workers start without
+# webpack; stage 2 carries only production dependencies and dist/.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
