@@ -7,7 +7,8 @@
  *   call of about a second does not end just as a heartbeat goes out (bench: +7 % of makespan).
  * - Then one every EVERY_MS at most (half the heartbeat timeout when that is shorter); the worker's
  *   maxHeartbeatThrottleInterval (worker/worker.ts) lets the core send each at once, so the server
- *   hears from a live call at least every second, a margin of a second against renga's 2 s timeout.
+ *   hears from a live call at least every second: a margin of four seconds against renga's default
+ *   5 s timeout (one second if a job sets 2 s for the fastest recovery).
  * Cancellation reaches an activity only in a heartbeat's response, so a call cancelled in its first
  * FIRST_MS learns it on the first heartbeat.
  */

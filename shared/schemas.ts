@@ -89,7 +89,10 @@ export const JobInputSchema = z
      * A worker that stops heartbeating this long is presumed dead and its calls are retried elsewhere.
      * Live calls heartbeat every second (activities/heartbeats.ts), so 2 s finds a dead worker fast.
      */
-    heartbeatTimeoutSeconds: z.number().int().min(1).max(600).default(2),
+    // 5 s, not less: a live call heartbeats every second (activities/heartbeats.ts), so a worker must
+    // stall for 4 s (GC, a CPU-throttled container) before a live call is retried and paid again;
+    // 2 s finds a dead worker ~3 s sooner but leaves a margin of one second.
+    heartbeatTimeoutSeconds: z.number().int().min(1).max(600).default(5),
     subtaskTimeoutSeconds: z.number().int().min(5).max(86_400).default(900),
     /** Wait after planning for `renga approve` / `renga reject` before spending on subtasks. */
     approvePlan: z.boolean().default(false),
