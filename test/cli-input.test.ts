@@ -2,14 +2,13 @@
  * Bad input, as a user types it: every case exits 2 with one line naming the problem, no stack
  * trace, and starts nothing. One table; each row is a real `renga` process against a real stack.
  */
-import { WorkflowFailedError } from '@temporalio/client';
-import type { ApplicationFailure } from '@temporalio/common';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidJobInputError, getResult, startJob } from '../client/api';
 import { newKeyLine } from '../shared/codec';
+import { workflowFailure } from './helpers/failure';
 import { REPO, runCli, useStack, type CliRun } from './helpers/stack';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'renga-cli-input-'));
@@ -218,12 +217,7 @@ test('a job started around the API with a bad id fails at once with InvalidJobIn
     taskQueue: stack.taskQueue,
     workflowId: `has space ${process.pid}`,
   });
-  const err = await handle.result().then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  const cause = await workflowFailure(handle);
   expect(cause.type).toBe('InvalidJobInput');
   expect(cause.message).toMatch(/^invalid job input: workflow id: the workflow id may hold only/);
 });

@@ -2,8 +2,7 @@
  * Payload encryption, the codec server and claim-checked large payloads, against a real dev
  * server, a real worker process and real HTTP: what the Temporal server stores is ciphertext.
  */
-import { WorkflowFailedError } from '@temporalio/client';
-import type { ApplicationFailure, Payload } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +24,7 @@ import {
 } from '../shared/codec';
 import { BlobStore } from '../shared/blobs/blob-store';
 import { loadClientConfig, loadCodecServerConfig, type ClientConfig } from '../shared/config';
+import { workflowFailure } from './helpers/failure';
 import { startStack, waitUntil, type TestStack } from './helpers/stack';
 
 const K1 = newKeyLine('k1');
@@ -304,15 +304,7 @@ describe('on a real server', () => {
     expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
     expect(events.some((e) => e.workflowExecutionFailedEventAttributes)).toBe(true);
     // Read through renga's client: with encryption on, the message is in the encrypted attributes.
-    const err: unknown = await rc.client.workflow
-      .getHandle(workflowId)
-      .result()
-      .then(
-        () => null,
-        (e: unknown) => e,
-      );
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+    const cause = await workflowFailure(rc.client.workflow.getHandle(workflowId));
     expect(cause.type).toBe('InvalidPayloadRef');
     expect(cause.nonRetryable).toBe(true);
     expect(cause.message).toMatch(/not a payload reference/);

@@ -2,14 +2,13 @@
  * jobWorkflow end to end: real dev server, real worker, real SDK over HTTP to the simulator.
  * What the result document says is checked against what the simulator actually served.
  */
-import { WorkflowFailedError } from '@temporalio/client';
-import { type ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { getResult, startJob } from '../client/api';
 import { costUsd, roundUsd } from '../shared/pricing';
 import { ResultDocumentSchema, type JobInputArg } from '../shared/schemas';
+import { workflowFailure } from './helpers/failure';
 import { callsOf, okCallsOf } from './helpers/calls';
 import { subtaskIdOf, waitUntil, workflowBundle, useStack } from './helpers/stack';
 import { progressQuery } from '../workflows/definitions';
@@ -160,12 +159,7 @@ test('invalid input to the workflow fails it at once with a named error', async 
     taskQueue: stack.taskQueue,
     workflowId,
   });
-  const err = await handle.result().then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  const cause = await workflowFailure(handle);
   expect(cause.type).toBe('InvalidJobInput');
   expect(cause.message).toMatch(/job: the job text is empty; maxSubtasks/);
   expect(await callsOf(stack.sim, workflowId)).toHaveLength(0);

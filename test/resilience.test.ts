@@ -2,11 +2,10 @@
  * The guarantees of docs/architecture.md under real failure: a worker killed with SIGKILL mid-fan-out, the
  * simulator injecting 429/529/500/resets/mid-stream errors, and fatal 400/404 answers.
  */
-import { WorkflowFailedError } from '@temporalio/client';
-import { type ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { getResult, startJob } from '../client/api';
 import { progressQuery } from '../workflows/definitions';
+import { workflowFailure } from './helpers/failure';
 import { callsOf } from './helpers/calls';
 import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
 
@@ -87,15 +86,7 @@ test('an unknown worker model (404) fails the job fast, without retries, naming 
     concurrency: 1,
     workerModel: 'claude-nonexistent-9',
   });
-  const err = await stack.client.workflow
-    .getHandle(id)
-    .result()
-    .then(
-      () => null,
-      (e: unknown) => e,
-    );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+  const cause = await workflowFailure(stack.client.workflow.getHandle(id));
   expect(cause.type).toBe('ModelNotFound');
   expect(cause.message).toContain("unknown model 'claude-nonexistent-9'");
   // One request, then the job stopped: no retries and no further subtasks tried.
