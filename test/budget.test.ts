@@ -5,22 +5,18 @@
  */
 import { getResult, startJob } from '../client/api';
 import { costUsd, roundUsd } from '../shared/pricing';
-import { ResultDocumentSchema, type JobInputArg } from '../shared/schemas';
+import type { JobInputArg } from '../shared/schemas';
 import * as SA from '../shared/search-attributes';
 import type { RequestLogEntry } from '../simulator/types';
 import { callsOf } from './helpers/calls';
+import { runToDocument } from './helpers/jobs';
 import { runCli, subtaskIdOf, useStack } from './helpers/stack';
 
 const stack = useStack();
 const HAIKU = 'claude-haiku-4-5';
 const SONNET = 'claude-sonnet-4-6';
 
-const run = async (input: JobInputArg) => {
-  const id = await startJob(stack.rc, input);
-  const doc = await getResult(stack.rc, id);
-  expect(ResultDocumentSchema.parse(doc)).toEqual(doc);
-  return doc;
-};
+const run = (input: JobInputArg) => runToDocument(stack, input);
 /** A job's own calls (and its sub-agents'), by workflow id, once none is in flight. */
 const callsOfJob = (id: string) => callsOf(stack.sim, id);
 /** Calls of a job the CLI refused to start: only its unique job text names them. */

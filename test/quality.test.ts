@@ -5,20 +5,16 @@
  * its own and reads only the simulator calls that carry it.
  */
 import { getResult, startJob } from '../client/api';
-import { ResultDocumentSchema, type JobInputArg } from '../shared/schemas';
+import type { JobInputArg } from '../shared/schemas';
 import { batchesOf, callsOf as jobCallsOf } from './helpers/calls';
+import { runToDocument } from './helpers/jobs';
 import { subtaskIdOf, useStack } from './helpers/stack';
 
 const stack = useStack();
 const HAIKU = 'claude-haiku-4-5';
 const SONNET = 'claude-sonnet-4-6';
 
-const run = async (input: JobInputArg) => {
-  const id = await startJob(stack.rc, input);
-  const doc = await getResult(stack.rc, id);
-  expect(ResultDocumentSchema.parse(doc)).toEqual(doc);
-  return doc;
-};
+const run = (input: JobInputArg) => runToDocument(stack, input);
 /** Messages calls (not token counts) whose prompt carries this test's word. */
 const callsOf = (word: string) =>
   stack.sim.log.filter((e) => e.path === '/v1/messages' && e.outcome === 'ok' && e.lastUserText.includes(word));
