@@ -25,7 +25,6 @@ import {
   type JobStatus,
   type Phase,
   type Plan,
-  type Progress,
   type ResultDocument,
 } from '../shared/schemas';
 import { workflowIdProblem } from '../shared/workflow-id';
@@ -40,6 +39,7 @@ import {
   type CancelRequest,
 } from './definitions';
 import { keepRunningOnCancel, synthesisFailedNote } from './cancel';
+import { jobDocument, jobProgress, type JobView } from './job-document';
 import { reportJobEnded } from './job-metrics';
 import { inOrder, runLanes } from './lanes';
 import { SubtaskLedger, type JobFatal } from './ledger';
@@ -49,7 +49,6 @@ import { RedoRun } from './redo';
 import { ProgressPublisher } from './report';
 import { ShardedFanOut } from './shard-fanout';
 import { JobSpend } from './spend';
-import { spendDocument } from './spend-hooks';
 import { runOneSubtask, type SubtaskRunner } from './subtask';
 
 /** What the synthesizer reads at most, in characters, split evenly between subtasks. */
@@ -71,40 +70,41 @@ export async function jobWorkflow(rawInput: JobInputArg): Promise<ResultDocument
   return new JobRun(parsed.data).run();
 }
 
-class JobRun {
-  private phase: Phase = 'planning';
-  private status: JobStatus | null = null;
-  private plan: Plan | null = null;
+/** One job's run. The state fields are public only to job-document.ts, which renders them (the class is not exported). */
+class JobRun implements JobView {
+  phase: Phase = 'planning';
+  status: JobStatus | null = null;
+  plan: Plan | null = null;
+  answer: string | null = null;
+  cancel: CancelRequest | null = null;
+  plannerModel: string | null;
+  /** Set when the plan is larger than `shardSize` and runs through child workflows (shard-fanout.ts). */
+  sharded: ShardedFanOut | null = null;
+  readonly ledger = new SubtaskLedger();
+  /** Budget, routing, stop reasons and cache warm-up (workflows/spend.ts). */
+  readonly spend: JobSpend;
+  /** Jobs made by `renga redo`: the original's plan and outputs instead of planning (workflows/redo.ts). */
+  readonly redo: RedoRun | null;
   private shared: SharedContextRef | null = null;
-  private readonly ledger = new SubtaskLedger();
-  private answer: string | null = null;
-  private cancel: CancelRequest | null = null;
   private decision: { approved: true } | { approved: false; reason: string } | null = null;
-  private plannerModel: string | null;
   private readonly work = new CancellationScope();
   private readonly publisher: ProgressPublisher;
   private readonly callOptions: ActivityOptions;
-  /** Set when the plan is larger than `shardSize` and runs through child workflows (shard-fanout.ts). */
-  private sharded: ShardedFanOut | null = null;
-  /** Budget, routing, stop reasons and cache warm-up (workflows/spend.ts). */
-  private readonly spend: JobSpend;
-  /** Jobs made by `renga redo`: the original's plan and outputs instead of planning (workflows/redo.ts). */
-  private readonly redo: RedoRun | null;
 
-  constructor(private readonly input: JobInput) {
+  constructor(readonly input: JobInput) {
     this.plannerModel = input.plannerModel ?? null;
     this.callOptions = modelCallOptions(input);
     this.publisher = new ProgressPublisher(input.job, {
-      progress: () => this.progress(),
+      progress: () => jobProgress(this),
       plan: () => this.plan,
       done: () => this.ledger.count('completed') + this.ledger.count('failed'),
       total: () => this.ledger.total,
     });
     this.spend = new JobSpend(input, (summary, extra) => this.activities(summary, extra));
     this.redo = input.redo ? new RedoRun(input.redo) : null;
-    setHandler(progressQuery, () => this.progress());
+    setHandler(progressQuery, () => jobProgress(this));
     setHandler(planQuery, () => this.plan);
-    setHandler(resultQuery, () => this.document(this.status ?? 'cancelled'));
+    setHandler(resultQuery, () => jobDocument(this, this.status ?? 'cancelled'));
     setHandler(cancelSignal, (req) => {
       this.cancel = { synthesize: req?.synthesize ?? false, reason: req?.reason ?? null };
       if (!keepRunningOnCancel(this.phase, this.cancel)) this.work.cancel();
@@ -347,8 +347,8 @@ class JobRun {
     this.status = status;
     this.phase = 'done';
     this.report(true);
-    reportJobEnded(status, this.progress());
-    const doc = this.document(status, cause);
+    reportJobEnded(status, jobProgress(this));
+    const doc = jobDocument(this, status, cause);
     if (!cause) return doc;
     // The failure carries the document so finished work is never lost with the job; it keeps the
     // original's type and message, and what caused that.
@@ -366,55 +366,6 @@ class JobRun {
     const cause = unwrap(err);
     const type = cause instanceof ApplicationFailure && cause.type ? cause.type : FailureType.JobFailed;
     return failure(type, `${this.phase} failed: ${describeFailure(cause)}`, { nonRetryable: true, cause });
-  }
-
-  private progress(): Progress {
-    const { ledger } = this;
-    const usage = ledger.usageTotals();
-    const byModel = Object.values(usage.byModel);
-    return {
-      phase: this.phase,
-      status: this.status,
-      total: ledger.total,
-      completed: ledger.count('completed'),
-      failed: ledger.count('failed'),
-      running: ledger.count('running'),
-      cancelRequested: this.cancel !== null,
-      costUsd: usage.costUsd,
-      tokens: {
-        input: byModel.reduce((n, m) => n + m.inputTokens, 0),
-        output: byModel.reduce((n, m) => n + m.outputTokens, 0),
-      },
-      subtasks: ledger.progressRows(),
-      plannerModel: this.plannerModel,
-      workerModel: this.workerModel,
-      ...(this.spend.ledger.summary() ? { budget: this.spend.ledger.summary() } : {}),
-    };
-  }
-
-  private get workerModel(): string | null {
-    return this.input.workerModel ?? this.ledger.workerModel;
-  }
-
-  private document(status: JobStatus, failure?: ApplicationFailure): ResultDocument {
-    const doc: ResultDocument = {
-      workflowId: workflowInfo().workflowId,
-      status,
-      plan: this.plan,
-      subtasks: this.ledger.results(this.workerModel ?? 'default'),
-      answer: this.answer,
-      usage: this.ledger.usageTotals(),
-      timing: {
-        // Workflow time is replay-safe: the sandbox's Date is the current workflow task's time from
-        // the history, not the machine's clock (docs/architecture.md, "the workflow clock").
-        startedAt: workflowInfo().startTime.toISOString(),
-        endedAt: new Date().toISOString(),
-      },
-      error: failure ? `${failure.type}: ${failure.message}` : (this.cancel?.reason ?? this.spend.endReason()),
-      ...spendDocument(this.spend, this.ledger.allCalls),
-      ...(this.redo ? { redo: this.redo.document() } : {}),
-    };
-    return this.sharded ? this.sharded.compact(doc) : doc;
   }
 }
 
