@@ -5,7 +5,7 @@
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { connect, getResult, startJob, type RengaClient } from '../client/api';
 import { BlobStore } from '../shared/blobs/blob-store';
@@ -36,6 +36,8 @@ afterAll(async () => {
 const s3Store = (folder: string, extra: Partial<ConstructorParameters<typeof S3ObjectStore>[0]> = {}) =>
   new S3ObjectStore({ location: parseS3Url(`s3://${s3.bucket}/t-${folder}`)!, folder: 'blobs', ...extra });
 
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
 async function listAll(store: ObjectStore): Promise<string[]> {
   const keys: string[] = [];
   for await (const o of store.list()) keys.push(o.key);
@@ -60,6 +62,20 @@ describe('backends', () => {
       await expect(backend.get('../etc/passwd')).rejects.toThrow(/not a blob key/);
     },
   );
+
+  test('local: a put after its directory was removed makes it again (directories are remembered, not trusted)', async () => {
+    const dir = path.join(stack.tmpDir, 'removed-dir');
+    const blobs = new BlobStore(new LocalObjectStore(dir));
+    const first = await blobs.put('first object');
+    rmSync(path.join(dir, first.slice(0, 2)), { recursive: true });
+    rmSync(dir, { recursive: true });
+    // Same two-hex-digit directory as the first object, which this store believes it made.
+    let text = 'second object';
+    for (let i = 0; sha(text).slice(0, 2) !== first.slice(0, 2); i++) text = `second object ${i}`;
+    const second = await blobs.put(text);
+    expect(second.slice(0, 2)).toBe(first.slice(0, 2));
+    expect(await blobs.get(second)).toBe(text);
+  });
 
   test('S3 puts pass server-side encryption through to the request', async () => {
     const client = createS3Client();

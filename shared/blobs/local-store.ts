@@ -5,6 +5,10 @@ import path from 'node:path';
 import { checkKey, type ObjectStore, type StoredObject } from './object-store';
 
 export class LocalObjectStore implements ObjectStore {
+  /** Directories this process made or found: a sharded job stores one object per subtask, and a
+   * recursive mkdir per object was 7 % of a worker's CPU at zero latency (BENCHMARKS.md, section 3). */
+  private readonly madeDirs = new Set<string>();
+
   constructor(readonly dir: string) {}
 
   get location(): string {
@@ -13,12 +17,25 @@ export class LocalObjectStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array): Promise<void> {
     const file = this.file(key);
-    await mkdir(path.dirname(file), { recursive: true });
+    const dir = path.dirname(file);
+    if (!this.madeDirs.has(dir)) await this.makeDir(dir);
     // Write-then-rename so a crash mid-write never leaves a truncated object under the final name;
     // the rename also refreshes the modification time `renga gc` goes by.
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, body);
+    try {
+      await writeFile(tmp, body);
+    } catch (err) {
+      // Someone removed the directory since (a cleanup, another process): make it again, once.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.makeDir(dir);
+      await writeFile(tmp, body);
+    }
     await rename(tmp, file);
+  }
+
+  private async makeDir(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
   }
 
   async get(key: string): Promise<Buffer | null> {
