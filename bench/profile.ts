@@ -44,13 +44,13 @@ async function main(): Promise<void> {
   try {
     setLatency(ctx, 0, 0);
     const q = newQueue('profile');
-    const w = await spawnWorker(ctx, q, Math.max(100, concurrency));
+    const w = await spawnWorker(ctx, q, 100);
     await runJob(ctx, q, { job: 'warm-up', maxSubtasks: 4 });
     const rpcBefore = await serverRequests(metricsPort);
     const cpuBefore = [cpuSeconds(w.pid), cpuSeconds(ctx.server.pid)];
     log(`profile: one job of ${subtasks} subtasks, concurrency ${concurrency}, zero latency`);
     const rj = await runJob(ctx, q, {
-      job: `Profile: one line on each of ${subtasks} items`,
+      job: `Scale run 0: one line on each item`,
       maxSubtasks: subtasks,
       concurrency,
       ...(shardSize ? { shardSize } : {}),
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     let bytes = 0;
     let summaries = 0;
     let summaryBytes = 0;
+    const wftFailures = new Map<string, number>();
     for (const id of ids) {
       const handle = ctx.client.workflow.getHandle(id);
       const [history, d] = await Promise.all([handle.fetchHistory(), handle.describe()]);
@@ -70,6 +71,12 @@ async function main(): Promise<void> {
       for (const e of history.events ?? []) {
         events += 1;
         counts.set(eventType(e), (counts.get(eventType(e)) ?? 0) + 1);
+        const wftFailed = e.workflowTaskFailedEventAttributes;
+        if (wftFailed) {
+          // A failed workflow task costs a full replay on the next one: say why it failed.
+          const cause = proto.api.enums.v1.WorkflowTaskFailedCause[wftFailed.cause ?? 0] ?? String(wftFailed.cause);
+          wftFailures.set(cause, (wftFailures.get(cause) ?? 0) + 1);
+        }
         const summary = e.userMetadata?.summary?.data;
         if (summary) {
           summaries += 1;
@@ -77,12 +84,28 @@ async function main(): Promise<void> {
         }
       }
     }
+    // The job's phases from its own history (the server's clock): planning until the first subtask or
+    // shard starts, the fan-out until the last one ends, the synthesis after it.
+    const parent = (await ctx.client.workflow.getHandle(rj.id).fetchHistory()).events ?? [];
+    const at = (e: HistoryEvent | undefined) =>
+      e?.eventTime?.seconds ? Number(e.eventTime.seconds) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : NaN;
+    const fanStart = parent.find(
+      (e) =>
+        e.startChildWorkflowExecutionInitiatedEventAttributes ||
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'runSubtask',
+    );
+    const fanEnds = parent.filter(
+      (e) => e.childWorkflowExecutionCompletedEventAttributes || e.activityTaskCompletedEventAttributes,
+    );
+    const synthStart = parent.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'synthesize');
+    const t0 = at(parent[0]);
+    const phases = `planning ${((at(fanStart) - t0) / 1000).toFixed(1)} s, fan-out ${((at(synthStart) - at(fanStart)) / 1000).toFixed(1)} s, synthesis ${((at(parent[parent.length - 1]) - at(synthStart)) / 1000).toFixed(1)} s (last fan-out result at ${((at(fanEnds[fanEnds.length - 2]) - t0) / 1000).toFixed(1)} s)`;
     const per = (x: number) => (x / subtasks).toFixed(2);
     const L: string[] = [];
     L.push(
       `One job of ${subtasks} subtasks at zero latency, concurrency ${concurrency}, one worker process; ` +
         `${ids.length} workflow run(s) (${ids.length > 1 ? 'the job and its shards' : 'no shards'}); ` +
-        `${(rj.ms / 1000).toFixed(1)} s, ${(subtasks / (rj.ms / 1000)).toFixed(0)} subtasks/s. Per subtask:`,
+        `${(rj.ms / 1000).toFixed(1)} s, ${(subtasks / (rj.ms / 1000)).toFixed(0)} subtasks/s: ${phases}. Per subtask:`,
       '',
       '| figure | per subtask | whole job |',
       '|---|---:|---:|',
@@ -91,6 +114,7 @@ async function main(): Promise<void> {
       `| workflow tasks (WorkflowTaskCompleted) | ${per(counts.get('WORKFLOW_TASK_COMPLETED') ?? 0)} | ${counts.get('WORKFLOW_TASK_COMPLETED') ?? 0} |`,
       `| search-attribute upserts | ${per(counts.get('UPSERT_WORKFLOW_SEARCH_ATTRIBUTES') ?? 0)} | ${counts.get('UPSERT_WORKFLOW_SEARCH_ATTRIBUTES') ?? 0} |`,
       `| activity summaries (user metadata) | ${per(summaries)} | ${summaries} (${summaryBytes} bytes) |`,
+      ...[...wftFailures].map(([cause, n]) => `| workflow tasks failed: ${cause} | ${per(n)} | ${n} |`),
     );
     const rpc = (op: string) => (rpcAfter.get(op) ?? 0) - (rpcBefore.get(op) ?? 0);
     for (const op of [

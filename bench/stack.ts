@@ -36,7 +36,11 @@ export async function startBenchStack(opts: { metricsPort?: number } = {}): Prom
     }),
     startSimulator({ apiKey: 'sim-key' }),
   ]);
-  const connection = await Connection.connect({ address: server.address });
+  // Histories of a 10,000-subtask parent pass gRPC's default 4 MiB receive limit (the bench reads them).
+  const connection = await Connection.connect({
+    address: server.address,
+    channelArgs: { 'grpc.max_receive_message_length': 64 * 2 ** 20 },
+  });
   const ctx: Ctx = {
     server,
     sim,

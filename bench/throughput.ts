@@ -85,7 +85,10 @@ export async function throughput(ctx: Ctx, p: Profile['throughput']): Promise<Th
   for (const c of p.configs) {
     const q = newQueue('throughput');
     const ws: BenchWorker[] = [];
-    for (let i = 0; i < c.workers; i++) ws.push(await spawnWorker(ctx, q, Math.max(100, c.concurrency)));
+    // renga's default activity slots (RENGA_MAX_ACTIVITIES = 100), as the naive worker runs with the SDK's default
+    // 100: at concurrency 200, 200 slots let more than 100 completions pile up behind one workflow task, and the
+    // server then force-fails it (history.maximumBufferedEventsBatch, 100), which costs a full replay.
+    for (let i = 0; i < c.workers; i++) ws.push(await spawnWorker(ctx, q, 100));
     await runJob(ctx, q, { job: 'warm-up', maxSubtasks: 4 });
     const xs: number[] = [];
     const { result: per1000 } = await measureCpu(ctx, ws, p.runs * p.subtasks, async () => {

@@ -6,6 +6,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadWorkerConfig } from '../shared/config';
 import { installRuntime } from '../worker/operations';
 import { createRengaWorker, type RengaWorkerOptions } from '../worker/worker';
+import { benchAsDeployed } from './source-maps';
 
 export interface BenchWorkerConfig {
   address: string;
@@ -31,6 +32,7 @@ export const LOADED = 'BENCH-WORKER-LOADED';
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '') as BenchWorkerConfig;
+  benchAsDeployed();
   if (cfg.startOnSignal) {
     // A signal listener does not keep the process alive; the interval does, until the signal.
     const alive = setInterval(() => undefined, 60_000);

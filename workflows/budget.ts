@@ -86,6 +86,16 @@ export class BudgetLedger {
       }
       await condition(() => this.fits(usd, synthesisTokens) || this.inFlight === 0);
     }
+    return this.tryReserve(usd, synthesisTokens);
+  }
+
+  /**
+   * Reserves at once when the call fits now, else null (then `reserve` waits). The common case takes
+   * no `await`: in the workflow sandbox every promise records its creation stack for Temporal's
+   * stack-trace query, which made awaits a large share of a fan-out's workflow CPU (BENCHMARKS.md).
+   */
+  tryReserve(usd: number, synthesisTokens = 0): Reservation | null {
+    if (!this.fits(usd, synthesisTokens)) return null;
     this.reservedUsd += usd;
     this.inFlight += 1;
     this.partsTokens += synthesisTokens;

@@ -238,9 +238,13 @@ export class JobSpend {
    * The first call on a cacheable model writes the cache alone; the others wait until it has.
    * Returns whether this call is the writer.
    */
-  private async beforeCall(model: string): Promise<boolean> {
+  private beforeCall(model: string): boolean | Promise<boolean> {
     if (!this.cacheable(model)) return false;
-    await condition(() => this.warm.get(model) !== 'warming');
+    // Only a call behind a writer waits (and awaits: see BudgetLedger.tryReserve for why the rest do not).
+    // It checks again when woken: the writer may have failed, and another waiter may have taken over.
+    if (this.warm.get(model) === 'warming') {
+      return condition(() => this.warm.get(model) !== 'warming').then(() => this.beforeCall(model));
+    }
     if (this.warm.get(model) === 'warm') return false;
     this.warm.set(model, 'warming');
     return true;
@@ -253,7 +257,7 @@ export class JobSpend {
   }
 
   /** One subtask through the stop-reason policy, every call reserved against the budget first. */
-  async runSubtask(
+  runSubtask(
     subtask: Subtask,
     c: { total: number; shared: SharedContextRef; acts: RengaActivities; previewChars?: number; model?: string },
   ): Promise<PolicyOutcome> {
@@ -267,8 +271,11 @@ export class JobSpend {
         (p.prefill?.length ?? 0) +
         (p.repair ? p.repair.previous.length + p.repair.issues.length : 0);
       const worst = this.subtaskWorstCase(callModel, extra);
-      const writer = await this.beforeCall(callModel);
-      const reservation = await this.ledger.reserve(worst.usd, worst.synthesisTokens);
+      const before = this.beforeCall(callModel);
+      const writer = typeof before === 'boolean' ? before : await before;
+      const reservation =
+        this.ledger.tryReserve(worst.usd, worst.synthesisTokens) ??
+        (await this.ledger.reserve(worst.usd, worst.synthesisTokens));
       if (!reservation) {
         this.afterCall(callModel, writer, false);
         return null;

@@ -6,6 +6,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createNaiveActivities } from './activities';
+import { benchAsDeployed } from '../source-maps';
 
 export interface NaiveWorkerConfig {
   address: string;
@@ -18,6 +19,7 @@ export interface NaiveWorkerConfig {
 export const NAIVE_READY = 'NAIVE-WORKER-READY';
 
 async function main(): Promise<void> {
+  benchAsDeployed();
   const cfg = JSON.parse(process.argv[2] ?? '') as NaiveWorkerConfig;
   const connection = await NativeConnection.connect({ address: cfg.address });
   const worker = await Worker.create({
