@@ -112,7 +112,7 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     ...code,
     maxConcurrentActivityTaskExecutions: opts.tuning?.maxConcurrentActivities ?? opts.maxConcurrentActivities ?? 100,
     // Each heartbeat goes out when the activity sends it (activities/heartbeats.ts: every second at
-    // most), so a live call is heard from well within renga's 2 s heartbeat timeout, and a cancel
+    // most), so a live call is heard from well within renga's 5 s heartbeat timeout, and a cancel
     // reaches it within about a second (cancellation arrives only in a heartbeat's response).
     maxHeartbeatThrottleInterval: '1s',
     // A workflow task waiting on a dead worker's sticky queue moves to the shared queue after this
@@ -127,7 +127,6 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     ...(opts.tuning?.maxTaskQueueActivitiesPerSecond
       ? { maxTaskQueueActivitiesPerSecond: opts.tuning.maxTaskQueueActivitiesPerSecond }
       : {}),
-    ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
     ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
     // failureConverterPath serves the activities and a fresh bundle; a prebuilt one carries its own.
     dataConverter: {
