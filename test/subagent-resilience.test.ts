@@ -35,8 +35,12 @@ test('kill -9 mid-loop: every sub-agent resumes at its turn; no finished turn or
     const lastTurn = new Map<string, number>();
     for (const c of calls) lastTurn.set(c.subtask, Math.max(lastTurn.get(c.subtask) ?? 0, c.turn));
     // The loops run in step, so "at other turns" is waited for, not assumed: another sub-agent has
-    // gone past the turn at which the first one answered.
-    return answered.length >= 1 && answered.length < 3 && lastTurn.size === 3 && new Set(lastTurn.values()).size > 1;
+    // gone past the turn at which the first one answered. Past it, not merely at another turn: one
+    // still behind could catch up before the kill lands, and all would then be at the same turn.
+    const firstAnswer = Math.min(...answered.map((c) => c.turn));
+    const answeredBy = new Set(answered.map((c) => c.subtask));
+    const past = [...lastTurn].some(([subtask, turn]) => !answeredBy.has(subtask) && turn > firstAnswer);
+    return answered.length >= 1 && answered.length < 3 && lastTurn.size === 3 && past;
   }, 'one sub-agent has answered and the two others are mid-loop, at other turns');
   await first.kill('SIGKILL');
   // Requests are numbered on arrival; the ones in flight at the kill are logged (aborted) only later.
