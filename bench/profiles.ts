@@ -3,8 +3,17 @@
 export const PLANNER = 'claude-sonnet-4-6';
 export const WORKER = 'claude-haiku-4-5';
 
-export type Section = 'overhead' | 'throughput' | 'scale' | 'recovery' | 'cost' | 'ratelimit' | 'subagent';
-export const SECTIONS: Section[] = ['overhead', 'throughput', 'scale', 'recovery', 'cost', 'ratelimit', 'subagent'];
+export type Section = 'overhead' | 'throughput' | 'scale' | 'recovery' | 'cost' | 'ratelimit' | 'subagent' | 'features';
+export const SECTIONS: Section[] = [
+  'overhead',
+  'throughput',
+  'scale',
+  'recovery',
+  'cost',
+  'ratelimit',
+  'subagent',
+  'features',
+];
 
 export interface Profile {
   name: 'quick' | 'full';
@@ -15,6 +24,8 @@ export interface Profile {
   recovery: { subtasks: number; concurrency: number; latencyMs: number; heartbeatSeconds?: number; runs: number };
   /** Sub-agents with `toolTurns` tool calls each (so toolTurns + 1 model turns), `agents` of them in parallel. */
   subagent: { latencyMs: number; toolTurns: number; agents: number; runs: number };
+  /** One job of N subtasks at latency L and concurrency C per variant and run (bench/features.ts). */
+  features: { n: number; latencyMs: number; concurrency: number; runs: number };
 }
 
 export const PROFILES: Record<'quick' | 'full', Profile> = {
@@ -32,6 +43,7 @@ export const PROFILES: Record<'quick' | 'full', Profile> = {
     scale: { subtasks: 2_000, concurrency: 100, runs: 1 },
     recovery: { subtasks: 32, concurrency: 8, latencyMs: 1000, runs: 1 },
     subagent: { latencyMs: 1000, toolTurns: 4, agents: 4, runs: 1 },
+    features: { n: 100, latencyMs: 50, concurrency: 16, runs: 3 },
   },
   full: {
     name: 'full',
@@ -50,5 +62,6 @@ export const PROFILES: Record<'quick' | 'full', Profile> = {
     scale: { subtasks: 10_000, concurrency: 100, runs: 1 },
     recovery: { subtasks: 48, concurrency: 8, latencyMs: 1000, runs: 3 },
     subagent: { latencyMs: 1000, toolTurns: 9, agents: 8, runs: 3 },
+    features: { n: 100, latencyMs: 50, concurrency: 16, runs: 7 },
   },
 };

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=overhead,throughput,scale,recovery,cost,ratelimit,subagent]`
+ * `npm run bench [-- --quick] [-- --only=overhead,throughput,scale,recovery,cost,ratelimit,subagent,features]`
  *
  * Measures renga against two baselines in the same run (in-process Promise.all, and the naive
  * Temporal workflow of bench/naive), on a real Temporal dev server and
@@ -23,6 +23,7 @@ import { scale } from './scale';
 import { recovery } from './recovery';
 import { cost } from './cost';
 import { subagentSection } from './subagent';
+import { features } from './features';
 import { RATE_LIMIT_PROFILES, rateLimitSection } from './rate-limit';
 import { report, type Results, ANALYSIS_MARKER, setTemporalBin } from './report';
 
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     if (only.includes('recovery')) results.recovery = await recovery(ctx, profile.recovery);
     if (only.includes('cost')) results.cost = await cost(ctx);
     if (only.includes('subagent')) results.subagent = await subagentSection(ctx, profile.subagent);
+    if (only.includes('features')) results.features = await features(ctx, profile.features);
     if (only.includes('ratelimit'))
       results.ratelimit = await rateLimitSection(
         {

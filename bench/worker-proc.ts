@@ -4,6 +4,7 @@
  */
 import { NativeConnection } from '@temporalio/worker';
 import { loadWorkerConfig } from '../shared/config';
+import { shutdownTracing, startTracing } from '../shared/telemetry';
 import { installRuntime } from '../worker/operations';
 import { createRengaWorker, type RengaWorkerOptions } from '../worker/worker';
 import { benchAsDeployed } from './source-maps';
@@ -25,6 +26,8 @@ export interface BenchWorkerConfig {
   startOnSignal?: boolean;
   /** RENGA_RATE_LIMITS (the rate-limit section compares admission with 'off'). */
   rateLimits?: RengaWorkerOptions['rateLimits'];
+  /** Trace over OTLP/HTTP to this endpoint (the features section's sink); absent: no tracing. */
+  otlpTracesUrl?: string;
 }
 
 export const READY = 'BENCH-WORKER-READY';
@@ -43,6 +46,12 @@ async function main(): Promise<void> {
   }
   // The runtime and log level a `renga worker` gets from its environment (INFO unless RENGA_LOG_LEVEL says otherwise).
   installRuntime(loadWorkerConfig({ RENGA_LOG_LEVEL: process.env.RENGA_LOG_LEVEL }));
+  if (cfg.otlpTracesUrl) {
+    // startTracing reads the OTEL_* variables; the OTLP exporter reads its endpoint from the environment itself.
+    process.env.OTEL_TRACES_EXPORTER = 'otlp';
+    process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = cfg.otlpTracesUrl;
+  }
+  const tracing = cfg.otlpTracesUrl ? startTracing('renga-bench-worker') : null;
   const connection = await NativeConnection.connect({ address: cfg.address });
   const worker = await createRengaWorker({
     connection,
@@ -57,11 +66,13 @@ async function main(): Promise<void> {
     shutdownGraceTime: '1s',
     pollers: cfg.pollers,
     rateLimits: cfg.rateLimits,
+    tracing,
   });
   const running = worker.run();
   console.log(READY);
   await running;
   await connection.close();
+  await shutdownTracing();
 }
 
 if (require.main === module) {
