@@ -8,7 +8,7 @@ import type { MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import { activityInfo, cancellationSignal } from '@temporalio/activity';
 import type { ApplicationFailure } from '@temporalio/common';
 import { failure } from '../shared/failures';
-import type { PaidPlanningAttempt } from '../shared/planning';
+import { PLANNER_MAX_TOKENS, type PaidPlanningAttempt } from '../shared/planning';
 import type { CallUsage } from '../shared/schemas';
 import { createAgentActivities } from './agent';
 import { attributionHeaders } from './attribution';
@@ -48,7 +48,8 @@ export interface ActivityDeps {
   inlineContextLimit?: number;
   /**
    * Ceiling on the planner's output tokens (default 64,000, Sonnet 4.x's maximum). Only the local
-   * simulator can answer more, which the 10,000-subtask benchmark needs.
+   * simulator can answer more, which the 10,000-subtask benchmark needs; a page of the plan holds
+   * as many subtasks as the ceiling allows (shared/planning.ts).
    */
   planMaxTokens?: number;
   /** Tools sub-agents may call (TypeScript and MCP); default: the built-in TypeScript tools only. */
@@ -168,7 +169,11 @@ export function createActivities(deps: ActivityDeps) {
           ),
         );
       const { plan, calls } = await writePlan(
-        { call: planCall, sharedBlock: (t) => sharedBlock(t, model), maxTokensCeiling: deps.planMaxTokens ?? 64_000 },
+        {
+          call: planCall,
+          sharedBlock: (t) => sharedBlock(t, model),
+          maxTokensCeiling: deps.planMaxTokens ?? PLANNER_MAX_TOKENS,
+        },
         {
           sharedText: text,
           maxSubtasks: input.maxSubtasks,

@@ -1,6 +1,7 @@
 /**
  * Writing a plan within what one planner answer holds (shared/planning.ts explains the limits):
- * one call for plans up to a page, pages of at most PLAN_PAGE_SUBTASKS beyond that. The stop
+ * one call for plans up to a page, pages of at most what the planner's ceiling holds beyond that
+ * (planPageSubtasks: 250 on Sonnet's 64,000 tokens). The stop
  * reason is read: an answer cut off at max_tokens is never "repaired" (re-sending it cannot make
  * it fit) but asked again at half the page size, a bounded number of times. A plan longer than
  * `maxSubtasks` is trimmed to it and the plan records `trimmedFrom`. Nothing here quotes the
@@ -10,12 +11,7 @@ import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
 import type { MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import {
-  PLAN_MAX_SHRINKS,
-  PLAN_OUTPUT_ATTEMPTS,
-  PLAN_PAGE_SUBTASKS,
-  PLAN_TOKENS_PER_SUBTASK,
-} from '../shared/planning';
+import { PLAN_MAX_SHRINKS, PLAN_OUTPUT_ATTEMPTS, PLAN_TOKENS_PER_SUBTASK, planPageSubtasks } from '../shared/planning';
 import { PlannerOutputSchema, describeZodError, type CallUsage, type Plan } from '../shared/schemas';
 import { plannedTools, plannerToolsText } from './agent-prompts';
 import type { ToolSummary } from './agent-types';
@@ -56,8 +52,9 @@ export async function writePlan(d: PlannerDeps, req: PlanRequest): Promise<{ pla
   const calls: CallUsage[] = [];
   const planned: Planned = [];
   let offered = 0;
-  let pageSize = Math.min(PLAN_PAGE_SUBTASKS, max);
-  let paged = max > PLAN_PAGE_SUBTASKS;
+  const pageLimit = planPageSubtasks(d.maxTokensCeiling);
+  let pageSize = Math.min(pageLimit, max);
+  let paged = max > pageLimit;
   let shrinks = 0;
   let more = true;
   while (more && planned.length < max) {

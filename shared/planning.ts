@@ -9,10 +9,22 @@
  */
 import type { CallUsage } from './schemas';
 
-/** Subtasks one planner answer is asked for at most (~160 output tokens each fits 64,000). */
-export const PLAN_PAGE_SUBTASKS = 250;
 /** Output tokens allowed per planned subtask in one answer, up to the model's ceiling. */
 export const PLAN_TOKENS_PER_SUBTASK = 256;
+/** The output ceiling of Sonnet 4.x, the default planner's, and the planner allowance budgets assume. */
+export const PLANNER_MAX_TOKENS = 64_000;
+
+/**
+ * Subtasks one planner answer is asked for at most: as many as its output ceiling holds at
+ * {@link PLAN_TOKENS_PER_SUBTASK} each (~160 used). A planner with a larger ceiling (only the simulator,
+ * through the worker's `planMaxTokens`) writes larger pages, so it is not asked for more calls than it needs.
+ */
+export function planPageSubtasks(maxTokensCeiling: number): number {
+  return Math.max(1, Math.floor(maxTokensCeiling / PLAN_TOKENS_PER_SUBTASK));
+}
+
+/** Subtasks per page with Sonnet's 64,000-token ceiling: 250. */
+export const PLAN_PAGE_SUBTASKS = planPageSubtasks(PLANNER_MAX_TOKENS);
 /** Halvings of the page size after answers cut off at max_tokens, before planning fails (PlanTruncated). */
 export const PLAN_MAX_SHRINKS = 2;
 /**
@@ -23,7 +35,10 @@ export const PLAN_MAX_ATTEMPTS = 5;
 /** From this attempt on, an invalid plan fails planning instead of being retried. */
 export const PLAN_OUTPUT_ATTEMPTS = 2;
 
-/** Pages a plan of `maxSubtasks` needs, for the planning activity's time limit. */
+/**
+ * Pages a plan of `maxSubtasks` needs with Sonnet's ceiling, for the planning activity's time limit
+ * (a larger ceiling needs fewer pages, so this is an upper bound).
+ */
 export function planPages(maxSubtasks: number): number {
   return Math.max(1, Math.ceil(maxSubtasks / PLAN_PAGE_SUBTASKS));
 }

@@ -5,6 +5,10 @@
  * answer are written in pages. The simulator's scripted answers produce each condition.
  */
 import { randomUUID } from 'node:crypto';
+import { sharedBlock } from '../activities/layout';
+import { callModel, createAnthropicClient } from '../activities/llm';
+import { writePlan } from '../activities/plan';
+import * as prompts from '../activities/prompts';
 import { getResult, rejectPlan, startJob } from '../client/api';
 import { PLAN_PAGE_SUBTASKS } from '../shared/planning';
 import type { JobInputArg } from '../shared/schemas';
@@ -112,4 +116,27 @@ test(`a plan larger than one answer (${PLAN_PAGE_SUBTASKS} subtasks) is written 
   expect(calls[2]!.lastUserText).toContain(`500. ${plan.subtasks[499]!.title}`);
   await rejectPlan(stack.rc, id, 'test done');
   expect((await getResult(stack.rc, id)).status).toBe('cancelled');
+});
+
+test('a planner with a larger output ceiling writes larger pages: 600 subtasks in two calls at 128,000 tokens', async () => {
+  const marker = `plan-${process.pid}-${++seq}`;
+  const anthropic = createAnthropicClient({ apiKey: 'sim-key', baseURL: stack.sim.url });
+  const model = 'claude-sonnet-4-6';
+  const { plan, calls } = await writePlan(
+    {
+      call: async (c) => {
+        const a = await callModel(anthropic, { ...c, system: prompts.PLANNER_SYSTEM }, { idleMs: 10_000 });
+        return { text: a.text, stopReason: a.stopReason, call: a.call };
+      },
+      sharedBlock: (t) => sharedBlock(t, model),
+      maxTokensCeiling: 128_000,
+    },
+    { sharedText: `List facts about reefs ${marker}`, maxSubtasks: 600, model, attempt: 1, tools: [] },
+  );
+  expect(plan.subtasks).toHaveLength(600);
+  expect(calls).toHaveLength(2);
+  const asked = stack.sim.log
+    .filter((e) => e.structured && e.lastUserText.includes(marker))
+    .map((e) => /Give the next at most (\d+) subtasks/.exec(e.lastUserText)?.[1]);
+  expect(asked).toEqual(['500', '100']);
 });

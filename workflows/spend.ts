@@ -10,7 +10,12 @@ import { ApplicationFailure, condition, type ActivityOptions } from '@temporalio
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef, SubtaskOutput, SynthesisPart } from '../activities/types';
 import { unwrap } from '../shared/failures';
-import { PLAN_OUTPUT_ATTEMPTS, PLAN_PAGE_SUBTASKS, PLAN_TOKENS_PER_SUBTASK } from '../shared/planning';
+import {
+  PLAN_OUTPUT_ATTEMPTS,
+  PLAN_PAGE_SUBTASKS,
+  PLAN_TOKENS_PER_SUBTASK,
+  PLANNER_MAX_TOKENS,
+} from '../shared/planning';
 import { estimateInputTokens, limitsFor, roundUsd, worstCaseUsd } from '../shared/pricing';
 import { MAX_TOOL_RESULT_CHARS, type CallUsage, type JobInput, type Subtask } from '../shared/schemas';
 import { BudgetLedger, type Reservation } from './budget';
@@ -71,7 +76,10 @@ export class JobSpend {
   /** One planner answer's allowance (activities/plan.ts asks for at most a page of subtasks per call). */
   private plannerMaxTokens(): number {
     const page = Math.min(PLAN_PAGE_SUBTASKS, this.input.maxSubtasks);
-    return Math.min(64_000, Math.max(8_192, page * PLAN_TOKENS_PER_SUBTASK)) + (this.input.plannerThinkingTokens ?? 0);
+    return (
+      Math.min(PLANNER_MAX_TOKENS, Math.max(8_192, page * PLAN_TOKENS_PER_SUBTASK)) +
+      (this.input.plannerThinkingTokens ?? 0)
+    );
   }
 
   /**
