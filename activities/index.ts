@@ -230,7 +230,11 @@ export function createActivities(deps: ActivityDeps) {
           ? outputIssues(schema, text)
           : null;
       const ended = { stopReason: answer.stopReason, ...(invalid ? { invalid } : {}) };
-      if (input.previewChars === undefined) return { output: text, call: answer.call, attempt, ...ended };
+      // Sharded jobs keep a preview in the history and the full text in the blob store, unless the
+      // whole answer fits the preview: then the history holds all of it and nothing is written.
+      if (input.previewChars === undefined || text.length <= input.previewChars) {
+        return { output: text, call: answer.call, attempt, ...ended };
+      }
       const outputRef = await deps.blobs.put(text);
       return { output: text.slice(0, input.previewChars), outputRef, call: answer.call, attempt, ...ended };
     },

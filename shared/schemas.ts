@@ -252,7 +252,10 @@ export const SubtaskStatusSchema = z.enum(['completed', 'failed', 'skipped']);
 export const SubtaskResultSchema = z.object({
   id: z.string(),
   status: SubtaskStatusSchema,
-  /** The output; for sharded jobs a short preview, the full text being in the blob store under `outputRef`. */
+  /**
+   * The output; for sharded jobs a short preview, the full text being in the blob store under `outputRef`
+   * (no `outputRef`: the output is whole, it fitted the preview).
+   */
   output: z.string().nullable(),
   outputRef: z.string().optional(),
   model: z.string(),

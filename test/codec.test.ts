@@ -233,7 +233,7 @@ describe('on a real server', () => {
     const files = readdirSync(blobDir, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile())
       .map((e) => readFileSync(path.join(e.parentPath, e.name)));
-    // The context, two shards' result arrays and their subtasks' outputs at least.
+    // The context and two shards' result arrays at least (outputs that fit the preview are inline in them).
     expect(files.length).toBeGreaterThanOrEqual(3);
     // Renga reads them back with the key: the shard results hold the outputs in the clear…
     const blobs = new BlobStore(blobDir, new EncryptionCodec(parseKeys(K1, 'test')));

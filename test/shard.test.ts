@@ -13,6 +13,8 @@ import { subtaskIdOf, useStack } from './helpers/stack';
 const stack = useStack();
 
 test('1,200 subtasks with shardSize 500 run as three child workflows; every output is stored once and the result stays compact', async () => {
+  // One answer longer than the shard's preview: only it goes to the blob store by itself.
+  stack.sim.scriptAnswer({ match: { textIncludes: 'Subtask s777 of 1200:' }, lengthTokens: 400 });
   const id = await startJob(stack.rc, {
     job: 'Write one line about each of many numbers',
     maxSubtasks: 1200,
@@ -46,7 +48,8 @@ test('1,200 subtasks with shardSize 500 run as three child workflows; every outp
   }
   expect(served.size).toBe(1200);
 
-  // The shard results in the blob store hold every subtask with the full output behind its ref.
+  // The shard results in the blob store hold every subtask with the full output: behind its ref, or
+  // inline when the whole answer fits the preview (then nothing else was stored).
   const blobs = new BlobStore(path.join(stack.tmpDir, 'blobs'));
   const all: SubtaskResult[] = [];
   for (const shard of doc.shards!) {
@@ -54,10 +57,15 @@ test('1,200 subtasks with shardSize 500 run as three child workflows; every outp
     all.push(...(JSON.parse(text!) as unknown[]).map((r) => SubtaskResultSchema.parse(r)));
   }
   expect(all.map((r) => r.id)).toEqual(Array.from({ length: 1200 }, (_, i) => `s${i + 1}`));
-  for (const r of [all[0]!, all[777]!, all[1199]!]) {
+  for (const r of [all[0]!, all[776]!, all[1199]!]) {
     expect(r.status).toBe('completed');
-    expect(await blobs.get(r.outputRef!)).toBe(served.get(r.id));
+    expect(r.outputRef ? await blobs.get(r.outputRef) : r.output).toBe(served.get(r.id));
   }
+  const long = all[776]!;
+  expect(long.id).toBe('s777');
+  expect(long.output!.length).toBeLessThan(served.get('s777')!.length);
+  expect(long.outputRef).toBeDefined();
+  expect(all[0]!.outputRef).toBeUndefined();
 
   // Usage adds up over the shards: one call per subtask plus plan and synthesis.
   const haiku = doc.usage.byModel['claude-haiku-4-5']!;
