@@ -7,7 +7,7 @@ import { checkKey, type ObjectStore, type StoredObject } from './object-store';
 export class LocalObjectStore implements ObjectStore {
   /** Directories this process made or found: a sharded job stores one object per subtask, and a
    * recursive mkdir per object was 7 % of a worker's CPU at zero latency (BENCHMARKS.md, section 3). */
-  private readonly madeDirs = new Set<string>();
+  private readonly madeDirs = new Map<string, Promise<void>>();
 
   constructor(readonly dir: string) {}
 
@@ -18,7 +18,7 @@ export class LocalObjectStore implements ObjectStore {
   async put(key: string, body: Uint8Array): Promise<void> {
     const file = this.file(key);
     const dir = path.dirname(file);
-    if (!this.madeDirs.has(dir)) await this.makeDir(dir);
+    await (this.madeDirs.get(dir) ?? this.makeDir(dir));
     // Write-then-rename so a crash mid-write never leaves a truncated object under the final name;
     // the rename also refreshes the modification time `renga gc` goes by.
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -33,9 +33,13 @@ export class LocalObjectStore implements ObjectStore {
     await rename(tmp, file);
   }
 
-  private async makeDir(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
-    this.madeDirs.add(dir);
+  /** Concurrent puts into a new directory share one mkdir: the promise is remembered, not the outcome. */
+  private makeDir(dir: string): Promise<void> {
+    const made = mkdir(dir, { recursive: true }).then(() => undefined);
+    this.madeDirs.set(dir, made);
+    // A failed mkdir is not remembered: the next put tries again.
+    made.catch(() => this.madeDirs.delete(dir));
+    return made;
   }
 
   async get(key: string): Promise<Buffer | null> {
