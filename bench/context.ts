@@ -67,7 +67,11 @@ export async function spawnWorker(
     blobDir: ctx.blobDir,
     bundlePath: ctx.bundlePath,
     maxConcurrentActivities,
-    planMaxTokens: 2_000_000,
+    // The simulated planner's output ceiling: 1,000 subtasks a page (activities/plan.ts), so every fan-out
+    // cell plans in one call like the naive workflow, and the 10,000-subtask job in ten pages. One page of
+    // 10,000 would make a plan result over Temporal's 2 MiB payload limit without the claim-check codec,
+    // which bench workers run without.
+    planMaxTokens: 256_000,
   };
   const ready = cfg.startOnSignal ? LOADED : READY;
   return spawnWorkerProcess(ctx, path.join(__dirname, 'worker-proc.ts'), JSON.stringify(cfg), ready);
