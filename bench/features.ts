@@ -33,7 +33,7 @@ export interface FeaturesResult {
   concurrency: number;
   runs: number;
   rows: FeatureRow[];
-  /** Spans the sink received from the traced worker (proves tracing was on). */
+  /** OTLP export requests the sink received from the traced worker (proves tracing was on). */
   tracedRequests: number;
 }
 
