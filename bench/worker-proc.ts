@@ -26,6 +26,8 @@ export interface BenchWorkerConfig {
   startOnSignal?: boolean;
   /** RENGA_RATE_LIMITS (the rate-limit section compares admission with 'off'). */
   rateLimits?: RengaWorkerOptions['rateLimits'];
+  /** false: the replacement in the recovery section does not reclaim a dead worker's calls (as on another host). */
+  reclaimOnStart?: boolean;
   /** Trace over OTLP/HTTP to this endpoint (the features section's sink); absent: no tracing. */
   otlpTracesUrl?: string;
 }
@@ -66,6 +68,7 @@ async function main(): Promise<void> {
     shutdownGraceTime: '1s',
     pollers: cfg.pollers,
     rateLimits: cfg.rateLimits,
+    reclaimOnStart: cfg.reclaimOnStart,
     tracing,
   });
   const running = worker.run();

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { getResult, startJob } from '../client/api';
 import { progressQuery } from '../workflows/definitions';
+import { WORKER_GONE } from '../worker/reclaim';
 import { workflowFailure } from './helpers/failure';
 import { callsOf } from './helpers/calls';
 import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
@@ -47,6 +48,39 @@ test('a worker killed with SIGKILL mid-fan-out: a new worker completes the job a
   // Only calls in flight at the kill may be repeated: at most `concurrency` of them.
   const repeated = doc.subtasks.filter((s) => requestsFor(s.id).length > 1);
   expect(repeated.length).toBeLessThanOrEqual(2);
+});
+
+test("a replacement on the same host retries a killed worker's calls at once, not after their heartbeat timeout", async () => {
+  stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': 800 } });
+  const first = await stack.spawnWorker();
+  // A heartbeat timeout longer than the test's own: only the replacement's reclaim can finish this job.
+  const id = await startJob(stack.rc, {
+    job: 'Describe six rivers of Europe',
+    maxSubtasks: 6,
+    concurrency: 3,
+    heartbeatTimeoutSeconds: 600,
+  });
+  const handle = stack.client.workflow.getHandle(id);
+  await waitUntil(async () => {
+    const p = await handle.query(progressQuery);
+    return p.completed >= 1 && p.running > 0 ? p : undefined;
+  }, 'a subtask is finished and more are in flight');
+
+  await first.kill('SIGKILL');
+  await stack.spawnWorker();
+  const doc = await getResult(stack.rc, id);
+
+  expect(doc.status).toBe('completed');
+  // Each retried call's second attempt records why the first ended: the dead worker, named.
+  const retried = (await handle.fetchHistory()).events!.flatMap((e) => {
+    const a = e.activityTaskStartedEventAttributes;
+    return a && (a.attempt ?? 1) > 1 ? [a.lastFailure] : [];
+  });
+  expect(retried.length).toBeGreaterThan(0);
+  for (const f of retried) {
+    expect(f?.applicationFailureInfo?.type).toBe(WORKER_GONE);
+    expect(f?.message).toContain(`worker ${first.child.pid}@`);
+  }
 });
 
 test('under injected 429/529/500/resets/stream errors the job completes, each fault retried by Temporal', async () => {

@@ -1,6 +1,7 @@
 /** Pure logic: schemas, error classification, cost math, CLI input building. No servers needed. */
 import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { ConfigError, loadWorkerConfig } from '../shared/config';
 import { isFatalForJob } from '../shared/failures';
 import { costUsd, priceFor } from '../shared/pricing';
 import { JobInputSchema, ResultDocumentSchema, describeZodError } from '../shared/schemas';
+import { formatIdentity, isProvablyGone, parseIdentity, thisWorker } from '../worker/identity';
 
 function apiError(status: number | undefined, headers: Record<string, string> = {}, type = 'api_error') {
   const body = { type: 'error', error: { type, message: `simulated ${status}` } };
@@ -184,5 +186,33 @@ describe('CLI job input', () => {
   ])('%s is a precise InvalidJobInputError', (_name, fn, message) => {
     expect(fn).toThrow(InvalidJobInputError);
     expect(fn).toThrow(message);
+  });
+});
+
+describe('worker identity: which dead workers a starting one can prove gone', () => {
+  const self = thisWorker();
+  const exitedPid = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['-e', '']);
+      child.on('error', reject);
+      // 'exit' comes after Node has reaped the child: its PID names no process now.
+      child.on('exit', () => resolve(child.pid!));
+    });
+
+  test('round-trips pid@host and the PID namespace; other formats are not renga workers', () => {
+    expect(parseIdentity(formatIdentity(self))).toEqual(self);
+    expect(parseIdentity(`${process.pid}@${self.host}`)).toBeNull();
+  });
+  test("a process that has ended on this host and namespace is gone, and so is an earlier process that had this one's PID", async () => {
+    expect(isProvablyGone(formatIdentity({ ...self, pid: await exitedPid() }), self)).toBe(true);
+    expect(isProvablyGone(formatIdentity({ ...self, started: self.started - 60_000 }), self)).toBe(true);
+  });
+  test('a running process, another worker of this process, another host, another namespace or a foreign identity is not', async () => {
+    const pid = await exitedPid();
+    expect(isProvablyGone(formatIdentity(self), self)).toBe(false);
+    expect(isProvablyGone(formatIdentity({ ...self, pid: process.ppid }), self)).toBe(false);
+    expect(isProvablyGone(formatIdentity({ ...self, pid, host: `${self.host}-other` }), self)).toBe(false);
+    expect(isProvablyGone(formatIdentity({ ...self, pid, pidNamespace: '1' }), self)).toBe(false);
+    expect(isProvablyGone(`${pid}@${self.host}`, self)).toBe(false);
   });
 });

@@ -7,27 +7,36 @@
  * history replay per job it had cached, once per worker start; a failure here only costs the wait.
  */
 import type { NativeConnection } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
+
+type Execution = temporal.api.common.v1.IWorkflowExecution;
 
 /** Running workflows looked at per start: a bound on the start's cost, not a correctness limit. */
-const MAX_RELEASED = 1_000;
+const MAX_LOOKED_AT = 1_000;
+
+/** The running workflows of `taskQueue` (those a dead worker of this queue may have held). */
+export async function runningWorkflows(
+  connection: NativeConnection,
+  namespace: string,
+  taskQueue: string,
+): Promise<Execution[]> {
+  const { executions } = await connection.workflowService.listWorkflowExecutions({
+    namespace,
+    pageSize: MAX_LOOKED_AT,
+    query: `TaskQueue = '${taskQueue.replace(/'/g, "\\'")}' AND ExecutionStatus = 'Running'`,
+  });
+  return (executions ?? []).flatMap((e) => (e.execution ? [e.execution] : []));
+}
 
 export async function releaseStickyWorkflows(
   connection: NativeConnection,
   namespace: string,
-  taskQueue: string,
-): Promise<number> {
-  const svc = connection.workflowService;
-  const { executions } = await svc.listWorkflowExecutions({
-    namespace,
-    pageSize: MAX_RELEASED,
-    query: `TaskQueue = '${taskQueue.replace(/'/g, "\\'")}' AND ExecutionStatus = 'Running'`,
-  });
-  const running = executions ?? [];
+  executions: Execution[],
+): Promise<void> {
   await Promise.all(
-    running.map((e) =>
+    executions.map((execution) =>
       // A workflow that ended meanwhile answers NotFound: nothing to release.
-      svc.resetStickyTaskQueue({ namespace, execution: e.execution }).catch(() => undefined),
+      connection.workflowService.resetStickyTaskQueue({ namespace, execution }).catch(() => undefined),
     ),
   );
-  return running.length;
 }

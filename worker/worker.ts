@@ -19,7 +19,9 @@ import type { ToolRegistry } from '../activities/tools/registry';
 import type { Tracing } from '../shared/telemetry';
 import { type WorkerTuning } from './operations';
 import { anthropicLogger } from './sdk-logging';
-import { releaseStickyWorkflows } from './sticky';
+import { formatIdentity, thisWorker, type WorkerIdentity } from './identity';
+import { reclaimFromGoneWorkers } from './reclaim';
+import { releaseStickyWorkflows, runningWorkflows } from './sticky';
 import { WORKFLOW_INTERCEPTOR_MODULES, workerInterceptors, workerSinks } from './telemetry';
 
 export interface RengaWorkerOptions {
@@ -59,6 +61,12 @@ export interface RengaWorkerOptions {
   /** See ActivityDeps.planMaxTokens (benchmarks against the simulator only). */
   planMaxTokens?: number;
   /** Poller and cache settings, passed through to Worker.create (the benchmark compares them). */
+  /**
+   * At start, fail at once the model calls that a worker of this host, now gone, had taken
+   * (worker/reclaim.ts), instead of waiting out their heartbeat timeout. Default true; the benchmark
+   * turns it off to measure what a replacement on another host sees.
+   */
+  reclaimOnStart?: boolean;
   pollers?: Pick<
     WorkerOptions,
     | 'maxConcurrentActivityTaskPolls'
@@ -87,9 +95,9 @@ export function workflowCodeOption(
 }
 
 export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worker> {
-  // Jobs a dead worker held: their next workflow task skips its sticky queue (worker/sticky.ts).
-  await releaseStickyWorkflows(opts.connection, opts.namespace, opts.taskQueue).catch((err: unknown) =>
-    Runtime.instance().logger.warn('could not release sticky workflows on start', {
+  const self = thisWorker();
+  await takeOverFromDeadWorkers(opts, self).catch((err: unknown) =>
+    Runtime.instance().logger.warn('could not look for the work of dead workers on start', {
       error: err instanceof Error ? err.message : String(err),
     }),
   );
@@ -108,6 +116,8 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
+    // pid@host plus the PID namespace: what lets a later worker on this host prove this one gone.
+    identity: formatIdentity(self),
     activities,
     ...code,
     maxConcurrentActivityTaskExecutions: opts.tuning?.maxConcurrentActivities ?? opts.maxConcurrentActivities ?? 100,
@@ -116,7 +126,7 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     // reaches it within about a second (cancellation arrives only in a heartbeat's response).
     maxHeartbeatThrottleInterval: '1s',
     // A workflow task waiting on a dead worker's sticky queue moves to the shared queue after this
-    // (default 10 s); releaseStickyWorkflows below spares even that when a worker starts.
+    // (default 10 s); takeOverFromDeadWorkers above spares even that when a worker starts.
     stickyQueueScheduleToStartTimeout: '3s',
     // The default of 0 would cancel every in-flight model call the moment a deploy sends SIGTERM.
     shutdownGraceTime: opts.tuning?.shutdownGraceTime ?? opts.shutdownGraceTime ?? '30s',
@@ -141,4 +151,23 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     sinks: workerSinks(tracing),
     ...opts.pollers,
   });
+}
+
+/**
+ * A starting worker is often a dead one's replacement. Jobs a dead worker had cached: their next
+ * workflow task skips its sticky queue (worker/sticky.ts). Calls a dead worker of this host had
+ * taken: failed now, so Temporal retries them without waiting out their heartbeat timeout
+ * (worker/reclaim.ts). Both before polling, so the retries come to a worker that is about to poll.
+ */
+async function takeOverFromDeadWorkers(opts: RengaWorkerOptions, self: WorkerIdentity): Promise<void> {
+  const running = await runningWorkflows(opts.connection, opts.namespace, opts.taskQueue);
+  const [, reclaimed] = await Promise.all([
+    releaseStickyWorkflows(opts.connection, opts.namespace, running),
+    opts.reclaimOnStart === false ? 0 : reclaimFromGoneWorkers(opts.connection, opts.namespace, running, self),
+  ]);
+  if (reclaimed > 0) {
+    Runtime.instance().logger.info(`retrying ${reclaimed} model call(s) that a dead worker on this host had taken`, {
+      reclaimed,
+    });
+  }
 }
