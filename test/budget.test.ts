@@ -115,6 +115,19 @@ test('pre-flight: a budget below what planning and synthesis can cost fails at o
   expect(callsWithText(word).every((e) => e.path === '/v1/messages/count_tokens')).toBe(true);
 });
 
+test('pre-flight: a budget the uncounted worst case clearly covers starts planning without counting, and still bounds the spend', async () => {
+  const word = 'coveredbudgetcase';
+  // $5 covers every planning round, a subtask and the synthesis even at the dearest model's prices.
+  const doc = await run({ job: `${word} list five harbours`, maxSubtasks: 5, concurrency: 5, budgetUsd: 5 });
+  expect(doc.status).toBe('completed');
+  const calls = await callsOfJob(doc.workflowId);
+  expect(calls.filter((e) => e.path === '/v1/messages/count_tokens')).toHaveLength(0);
+  expect(calls.filter((e) => e.path === '/v1/messages').length).toBe(7);
+  const served = roundUsd(calls.reduce((n, e) => n + billed(e), 0));
+  expect(doc.budget).toMatchObject({ limitUsd: 5, exhausted: false });
+  expect(doc.budget!.spentUsd).toBeCloseTo(served, 5);
+});
+
 test('caching: the first worker call writes the shared context once, the others read it (from the simulator usage)', async () => {
   const word = 'cachecase';
   // ~20,000 tokens of context: above Haiku 4.5's 4,096-token cache minimum.

@@ -17,7 +17,16 @@ const files = readdirSync(FIXTURES)
 test('the fixtures cover every workflow path named in the issue', () => {
   const names = files.map((f) => f.replace(/\.json$/, ''));
   expect(names).toEqual(
-    expect.arrayContaining(['plain', 'approval', 'cancel', 'sharded', 'sharded-shard', 'batch-api', 'batchWorkflow']),
+    expect.arrayContaining([
+      'plain',
+      'approval',
+      'cancel',
+      'sharded',
+      'sharded-shard',
+      'batch-api',
+      'batchWorkflow',
+      'budget',
+    ]),
   );
 });
 

@@ -6,7 +6,7 @@
  * can use, the first call writes the cache alone and the others wait for it, instead of C parallel
  * calls each paying the 1.25× write.
  */
-import { ApplicationFailure, condition, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, type ActivityOptions } from '@temporalio/workflow';
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef, SubtaskOutput, SynthesisPart } from '../activities/types';
 import { unwrap } from '../shared/failures';
@@ -44,6 +44,8 @@ const TOOL_DEFINITION_CHARS = 4_000;
 
 /** Without a budget, only a context this large (estimated tokens) is worth counting before planning. */
 const PREFLIGHT_FROM_TOKENS = 50_000;
+/** patched() id: a budget the uncounted bound clearly covers skips the pre-flight (budgetClearlyCovers). */
+export const PREFLIGHT_ONLY_WHEN_IT_MATTERS = 'preflight-only-when-it-matters';
 
 type Activities = (summary: string, extra?: Partial<ActivityOptions>) => RengaActivities;
 
@@ -84,11 +86,17 @@ export class JobSpend {
 
   /**
    * Counts the shared context on each model before anything is paid (count_tokens is free) and
-   * fails the job at once when it cannot fit a context window or the budget. Runs when a budget is
-   * set or the context is large enough to matter.
+   * fails the job at once when it cannot fit a context window or the budget. Runs when the context
+   * is large enough to matter, or a budget is set that the uncounted bound does not clearly cover:
+   * otherwise the counts could change nothing, and the count calls would only delay the plan
+   * (a fixed ~2 model latencies per job; BENCHMARKS.md section 8).
    */
   async preflight(): Promise<void> {
-    if (this.input.budgetUsd === undefined && this.sharedChars / 4 < PREFLIGHT_FROM_TOKENS) return;
+    if (this.sharedChars / 4 < PREFLIGHT_FROM_TOKENS) {
+      if (this.input.budgetUsd === undefined) return;
+      // Jobs started before this rule ran the pre-flight whatever the budget: they replay it.
+      if (this.budgetClearlyCovers(this.input.budgetUsd) && patched(PREFLIGHT_ONLY_WHEN_IT_MATTERS)) return;
+    }
     const out = await this.activities('pre-flight: count the shared context').preflight({
       job: this.input.job,
       context: this.input.context,
@@ -123,6 +131,26 @@ export class JobSpend {
         message: `the budget of $${this.input.budgetUsd} is less than the $${least} that planning, one subtask and the synthesis can cost at worst (the context is ${this.prefixTokens(out.models.planner)} tokens on ${out.models.planner})`,
       });
     }
+  }
+
+  /**
+   * Whether `budgetUsd` covers, with nothing counted, every planning round reservePlan could reserve,
+   * one subtask and the synthesis, each at its model's price or the dearest one when the model is not
+   * known yet, with the generous estimate of the shared prefix: then counting can neither fail the
+   * job nor change what planning is allowed, and the estimates keep every later reservation an upper bound.
+   */
+  private budgetClearlyCovers(budgetUsd: number): boolean {
+    const strong = this.input.plannerModel ?? 'unknown';
+    const fast = this.input.workerModel ?? 'unknown';
+    const subtask = this.subtaskWorstCase(fast, 200);
+    const synthesis = worstCaseUsd(strong, {
+      inputTokens:
+        this.prefixTokens(strong) +
+        estimateInputTokens(PROMPT_OVERHEAD_CHARS + PART_FRAMING_CHARS) +
+        subtask.synthesisTokens,
+      maxOutputTokens: SYNTH_MAX_TOKENS + (this.input.plannerThinkingTokens ?? 0),
+    });
+    return this.planWorstCase(2 * PLAN_OUTPUT_ATTEMPTS) + subtask.usd + synthesis <= budgetUsd;
   }
 
   private setSynthesisTerms(parts: number): void {
