@@ -14,6 +14,7 @@ import type {
 import { costUsd } from '../shared/pricing';
 import type { CallUsage, TokenUsage } from '../shared/schemas';
 import { StreamStalledError } from './errors';
+import { readMessageStream } from './stream-reader';
 import { observeModelCall } from './model-span';
 
 export interface ModelCall {
@@ -67,32 +68,41 @@ async function streamModel(client: Anthropic, call: ModelCall, opts: CallOptions
   if (opts.signal?.aborted) onCancel();
   opts.signal?.addEventListener('abort', onCancel, { once: true });
 
+  // The idle watchdog: one timer per idle period, not one per chunk of the answer.
   let stalled = false;
+  let lastEvent = performance.now();
   let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
+  const watch = (waitMs: number) => {
     timer = setTimeout(() => {
+      const idle = performance.now() - lastEvent;
+      if (idle < opts.idleMs) return watch(opts.idleMs - idle);
       stalled = true;
       abort.abort();
-    }, opts.idleMs);
+    }, waitMs);
   };
 
   try {
-    arm();
-    const stream = client.messages.stream(
-      {
-        model: call.model,
-        max_tokens: call.maxTokens + (call.thinkingTokens ?? 0),
-        system: call.system,
-        messages: call.messages,
-        ...(call.outputFormat ? { output_config: { format: call.outputFormat } } : {}),
-        ...(call.tools?.length ? { tools: call.tools } : {}),
-        ...(call.thinkingTokens ? { thinking: { type: 'enabled', budget_tokens: call.thinkingTokens } } : {}),
-      },
-      { signal: abort.signal, ...(opts.headers ? { headers: opts.headers } : {}) },
-    );
-    for await (const _event of stream) arm();
-    const message = await stream.finalMessage();
+    watch(opts.idleMs);
+    // The SDK sends the request (its typed errors for HTTP failures); the answer's events are read
+    // a chunk at a time (activities/stream-reader.ts), each chunk feeding the idle watchdog.
+    const response = await client.messages
+      .create(
+        {
+          model: call.model,
+          max_tokens: call.maxTokens + (call.thinkingTokens ?? 0),
+          system: call.system,
+          messages: call.messages,
+          stream: true,
+          ...(call.outputFormat ? { output_config: { format: call.outputFormat } } : {}),
+          ...(call.tools?.length ? { tools: call.tools } : {}),
+          ...(call.thinkingTokens ? { thinking: { type: 'enabled', budget_tokens: call.thinkingTokens } } : {}),
+        },
+        { signal: abort.signal, ...(opts.headers ? { headers: opts.headers } : {}) },
+      )
+      .asResponse();
+    const message = await readMessageStream(response, () => {
+      lastEvent = performance.now();
+    });
     const text = message.content
       .filter((b): b is Anthropic.Messages.TextBlock => b.type === 'text')
       .map((b) => b.text)
@@ -102,7 +112,7 @@ async function streamModel(client: Anthropic, call: ModelCall, opts: CallOptions
       text,
       stopReason: message.stop_reason,
       content: message.content,
-      headers: stream.response?.headers,
+      headers: response.headers,
       call: { model: message.model || call.model, usage, costUsd: costUsd(message.model || call.model, usage) },
     };
   } catch (err) {

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { classifyError, ModelOutputError, StreamStalledError } from '../activities/errors';
+import { readMessageStream, StreamEndedEarlyError } from '../activities/stream-reader';
 import { InvalidJobInputError } from '../client/api';
 import { buildJobInput } from '../client/input';
 import { ConfigError, loadWorkerConfig } from '../shared/config';
@@ -214,5 +215,83 @@ describe('worker identity: which dead workers a starting one can prove gone', ()
     expect(isProvablyGone(formatIdentity({ ...self, pid, host: `${self.host}-other` }), self)).toBe(false);
     expect(isProvablyGone(formatIdentity({ ...self, pid, pidNamespace: '1' }), self)).toBe(false);
     expect(isProvablyGone(`${pid}@${self.host}`, self)).toBe(false);
+  });
+});
+
+describe('reading a streamed answer a chunk at a time', () => {
+  const events = [
+    {
+      type: 'message_start',
+      message: {
+        id: 'm1',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-haiku-4-5',
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 12, output_tokens: 1 },
+      },
+    },
+    { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '', citations: null } },
+    { type: 'ping' },
+    { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello, ' } },
+    { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'wörld' } },
+    { type: 'content_block_stop', index: 0 },
+    {
+      type: 'content_block_start',
+      index: 1,
+      content_block: { type: 'tool_use', id: 't1', name: 'word_count', input: {} },
+    },
+    { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"text": "a b' } },
+    { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: ' c"}' } },
+    { type: 'content_block_stop', index: 1 },
+    {
+      type: 'message_delta',
+      delta: { stop_reason: 'tool_use', stop_sequence: null },
+      usage: { output_tokens: 9, cache_read_input_tokens: 4 },
+    },
+    { type: 'message_stop' },
+  ];
+  const sse = (eol: string) =>
+    events.map((e) => `event: ${e.type}${eol}data: ${JSON.stringify(e)}${eol}${eol}`).join('');
+  /** The body cut into pieces of `size` bytes: events, lines and a multi-byte character split across chunks. */
+  const response = (text: string, size: number) => {
+    const bytes = new TextEncoder().encode(text);
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < bytes.length; i += size) c.enqueue(bytes.slice(i, i + size));
+          c.close();
+        },
+      }),
+    );
+  };
+
+  test.each([
+    ['LF, one chunk', '\n', 1_000_000],
+    ['LF, 7-byte chunks', '\n', 7],
+    ['CRLF, 5-byte chunks', '\r\n', 5],
+  ])('%s: text, tool input, stop reason and usage as the SDK assembles them', async (_name, eol, size) => {
+    let chunks = 0;
+    const m = await readMessageStream(response(sse(eol), size), () => chunks++);
+    expect(m.content).toEqual([
+      { type: 'text', text: 'Hello, wörld', citations: null },
+      { type: 'tool_use', id: 't1', name: 'word_count', input: { text: 'a b c' } },
+    ]);
+    expect(m.stop_reason).toBe('tool_use');
+    expect(m.usage).toMatchObject({ input_tokens: 12, output_tokens: 9, cache_read_input_tokens: 4 });
+    expect(chunks).toBe(Math.ceil(new TextEncoder().encode(sse(eol)).length / size));
+  });
+  test('an error event is the SDK APIError without a status, which renga retries', async () => {
+    const body = `${sse('\n').split('event: content_block_stop')[0]}event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n`;
+    const err = await readMessageStream(response(body, 64), () => undefined).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect((err as InstanceType<typeof Anthropic.APIError>).status).toBeUndefined();
+    expect(classifyError(err, 1).nonRetryable).toBe(false);
+  });
+  test('a stream that ends before message_stop is an error, not a short answer', async () => {
+    const cut = sse('\n').split('event: message_delta')[0]!;
+    await expect(readMessageStream(response(cut, 64), () => undefined)).rejects.toBeInstanceOf(StreamEndedEarlyError);
   });
 });
