@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/steps.ts [--subtasks=100] [--concurrency=16] [--latency=1000]`
+ * `npx tsx bench/steps.ts [--subtasks=100] [--concurrency=16] [--latency=1000] [--timeline]`
  *
  * Where a lane's time goes between two calls, renga against the naive workflow (bench/naive), from
  * each job's history (server clock): activity dispatch (scheduled → started), the activity around
@@ -60,6 +60,13 @@ function steps(events: HistoryEvent[], latencyMs: number): Record<string, number
   };
 }
 
+/** The event's attributes field, e.g. activityTaskScheduled. */
+function eventName(e: HistoryEvent): string {
+  const key = Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k]);
+  const attrs = key ? ((e as Record<string, unknown>)[key] as { activityType?: { name?: string } }) : null;
+  return `${key?.replace(/EventAttributes$/, '') ?? '?'}${attrs?.activityType?.name ? ` ${attrs.activityType.name}` : ''}`;
+}
+
 async function main(): Promise<void> {
   const n = arg('subtasks', 100);
   const c = arg('concurrency', 16);
@@ -87,6 +94,22 @@ async function main(): Promise<void> {
     );
     console.log('| step (median, ms) | renga | naive |\n|---|---:|---:|');
     for (const k of Object.keys(r!)) console.log(`| ${k} | ${r![k]!.toFixed(0)} | ${nv![k]!.toFixed(0)} |`);
+    // What the client adds around the run: starting it, and reading the result once it has closed.
+    const clientExtra = (ms: number, v: Record<string, number>) => ms - v['run: started → completed']!;
+    console.log(
+      `| client wall − run (start and result) | ${clientExtra(rj.ms, r!).toFixed(0)} | ${clientExtra(naiveMs, nv!).toFixed(0)} |`,
+    );
+    if (process.argv.includes('--timeline')) {
+      for (const [name, h] of [
+        ['renga', histories[0]!],
+        ['naive', histories[1]!],
+      ] as const) {
+        const events = h.events ?? [];
+        const t0 = tsToMs(events[0]!.eventTime);
+        console.log(`\n${name} timeline (ms from the run's start):`);
+        for (const e of events) console.log(`  ${(tsToMs(e.eventTime) - t0).toFixed(0).padStart(6)}  ${eventName(e)}`);
+      }
+    }
   } finally {
     await stop();
   }
