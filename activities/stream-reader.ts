@@ -162,7 +162,13 @@ export async function readMessageStream(response: Response, onChunk: () => void)
   } catch (err) {
     // An error event or a bad event: stop reading, so the connection is not left half-read.
     await reader.cancel().catch(() => undefined);
-    throw err;
+    if (err instanceof Anthropic.AnthropicError || err instanceof SyntaxError) throw err;
+    // The connection broke off mid-answer (reset, or aborted by the watchdog or a cancel, which the
+    // caller tells apart): a connection error, retried like one that failed before the headers.
+    throw new Anthropic.APIConnectionError({
+      message: `the answer's stream broke off: ${err instanceof Error ? err.message : String(err)}`,
+      cause: err instanceof Error ? err : undefined,
+    });
   }
   return acc.finish();
 }

@@ -290,6 +290,20 @@ describe('reading a streamed answer a chunk at a time', () => {
     expect((err as InstanceType<typeof Anthropic.APIError>).status).toBeUndefined();
     expect(classifyError(err, 1).nonRetryable).toBe(false);
   });
+  test('a connection that breaks off mid-answer is a connection error, which renga retries', async () => {
+    const bytes = new TextEncoder().encode(sse('\n').slice(0, 300));
+    const broken = new Response(
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(bytes);
+          c.error(new TypeError('terminated'));
+        },
+      }),
+    );
+    const err = await readMessageStream(broken, () => undefined).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIConnectionError);
+    expect(classifyError(err, 1).type).toBe('ConnectionError');
+  });
   test('a stream that ends before message_stop is an error, not a short answer', async () => {
     const cut = sse('\n').split('event: message_delta')[0]!;
     await expect(readMessageStream(response(cut, 64), () => undefined)).rejects.toBeInstanceOf(StreamEndedEarlyError);
