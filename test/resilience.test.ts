@@ -6,6 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { getResult, startJob } from '../client/api';
 import { progressQuery } from '../workflows/definitions';
 import { WORKER_GONE } from '../worker/reclaim';
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { JobInputArg } from '../shared/schemas';
 import { workflowFailure } from './helpers/failure';
 import { callsOf } from './helpers/calls';
 import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
@@ -20,25 +23,46 @@ beforeEach(() => {
 const subtaskRequests = async (id: string) =>
   (await callsOf(stack.sim, id)).filter((e) => e.activityType === 'runSubtask');
 
-test('a worker killed with SIGKILL mid-fan-out: a new worker completes the job and no finished subtask is requested again', async () => {
+/**
+ * Starts `input` on a worker process of its own and SIGKILLs it once `finished` subtasks are done and
+ * more are in flight; a new worker process on this host takes over (`elsewhere`: a worker that, like
+ * one on another host, cannot prove the old one gone). Returns the progress at the kill and the result.
+ */
+async function killMidFanOut(input: JobInputArg, finished: number, replacement: 'same host' | 'elsewhere') {
   stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': 800 } });
   const first = await stack.spawnWorker();
-  const id = await startJob(stack.rc, {
-    job: 'Describe eight constellations of the northern sky',
-    maxSubtasks: 8,
-    concurrency: 2,
-    heartbeatTimeoutSeconds: 2,
-  });
+  const id = await startJob(stack.rc, input);
   const handle = stack.client.workflow.getHandle(id);
   const before = await waitUntil(async () => {
     const p = await handle.query(progressQuery);
-    return p.completed >= 2 && p.running > 0 ? p : undefined;
-  }, 'two subtasks are finished and more are in flight');
-  const finishedBeforeKill = before.subtasks.filter((s) => s.state === 'completed').map((s) => s.id);
-
+    return p.completed >= finished && p.running > 0 ? p : undefined;
+  }, `${finished} subtask(s) finished and more in flight`);
   await first.kill('SIGKILL');
-  await stack.spawnWorker();
-  const doc = await getResult(stack.rc, id);
+  if (replacement === 'same host') await stack.spawnWorker();
+  else await stack.startWorker({ reclaimOnStart: false });
+  return { id, handle, before, killedPid: first.child.pid!, doc: await getResult(stack.rc, id) };
+}
+
+/** Why each retried call's previous attempt ended, from the history (a retried attempt's start records it). */
+async function retriedAttemptFailures(handle: WorkflowHandle) {
+  return (await handle.fetchHistory()).events!.flatMap((e) => {
+    const a = e.activityTaskStartedEventAttributes;
+    return a && (a.attempt ?? 1) > 1 ? [a.lastFailure] : [];
+  });
+}
+
+test('a worker killed with SIGKILL mid-fan-out: a new worker elsewhere completes the job after the heartbeat timeout and no finished subtask is requested again', async () => {
+  const { id, handle, before, doc } = await killMidFanOut(
+    {
+      job: 'Describe eight constellations of the northern sky',
+      maxSubtasks: 8,
+      concurrency: 2,
+      heartbeatTimeoutSeconds: 2,
+    },
+    2,
+    'elsewhere',
+  );
+  const finishedBeforeKill = before.subtasks.filter((s) => s.state === 'completed').map((s) => s.id);
 
   expect(doc.status).toBe('completed');
   expect(doc.subtasks.every((s) => s.status === 'completed')).toBe(true);
@@ -48,38 +72,29 @@ test('a worker killed with SIGKILL mid-fan-out: a new worker completes the job a
   // Only calls in flight at the kill may be repeated: at most `concurrency` of them.
   const repeated = doc.subtasks.filter((s) => requestsFor(s.id).length > 1);
   expect(repeated.length).toBeLessThanOrEqual(2);
+  // The retried calls waited out their heartbeat timeout: nothing here could prove the worker dead.
+  const retried = await retriedAttemptFailures(handle);
+  expect(retried.length).toBeGreaterThan(0);
+  for (const f of retried) {
+    expect(f?.timeoutFailureInfo?.timeoutType).toBe(temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT);
+  }
 });
 
 test("a replacement on the same host retries a killed worker's calls at once, not after their heartbeat timeout", async () => {
-  stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': 800 } });
-  const first = await stack.spawnWorker();
   // A heartbeat timeout longer than the test's own: only the replacement's reclaim can finish this job.
-  const id = await startJob(stack.rc, {
-    job: 'Describe six rivers of Europe',
-    maxSubtasks: 6,
-    concurrency: 3,
-    heartbeatTimeoutSeconds: 600,
-  });
-  const handle = stack.client.workflow.getHandle(id);
-  await waitUntil(async () => {
-    const p = await handle.query(progressQuery);
-    return p.completed >= 1 && p.running > 0 ? p : undefined;
-  }, 'a subtask is finished and more are in flight');
-
-  await first.kill('SIGKILL');
-  await stack.spawnWorker();
-  const doc = await getResult(stack.rc, id);
+  const { handle, killedPid, doc } = await killMidFanOut(
+    { job: 'Describe six rivers of Europe', maxSubtasks: 6, concurrency: 3, heartbeatTimeoutSeconds: 600 },
+    1,
+    'same host',
+  );
 
   expect(doc.status).toBe('completed');
   // Each retried call's second attempt records why the first ended: the dead worker, named.
-  const retried = (await handle.fetchHistory()).events!.flatMap((e) => {
-    const a = e.activityTaskStartedEventAttributes;
-    return a && (a.attempt ?? 1) > 1 ? [a.lastFailure] : [];
-  });
+  const retried = await retriedAttemptFailures(handle);
   expect(retried.length).toBeGreaterThan(0);
   for (const f of retried) {
     expect(f?.applicationFailureInfo?.type).toBe(WORKER_GONE);
-    expect(f?.message).toContain(`worker ${first.child.pid}@`);
+    expect(f?.message).toContain(`worker ${killedPid}@`);
   }
 });
 

@@ -64,8 +64,11 @@ export interface TestStack {
   rc: RengaClient;
   taskQueue: string;
   tmpDir: string;
-  /** `tools`: the sub-agent tools this worker offers (default: the built-in TypeScript tools). */
-  startWorker(opts?: { tools?: ToolRegistry }): Promise<InProcessWorker>;
+  /**
+   * `tools`: the sub-agent tools this worker offers (default: the built-in TypeScript tools).
+   * `reclaimOnStart: false`: behave like a worker on another host, which cannot reclaim a dead one's calls.
+   */
+  startWorker(opts?: { tools?: ToolRegistry; reclaimOnStart?: boolean }): Promise<InProcessWorker>;
   spawnWorker(extraEnv?: Record<string, string>): Promise<ChildWorker>;
   close(): Promise<void>;
 }
@@ -85,7 +88,9 @@ export async function startStack(opts: { sim?: SimulatorOptions; server?: DevSer
   const workers: InProcessWorker[] = [];
   const children: ChildWorker[] = [];
 
-  const startWorker = async (opts: { tools?: ToolRegistry } = {}): Promise<InProcessWorker> => {
+  const startWorker = async (
+    opts: { tools?: ToolRegistry; reclaimOnStart?: boolean } = {},
+  ): Promise<InProcessWorker> => {
     const nativeConnection = await NativeConnection.connect({ address: server.address });
     const worker = await createRengaWorker({
       connection: nativeConnection,
@@ -98,6 +103,7 @@ export async function startStack(opts: { sim?: SimulatorOptions; server?: DevSer
       workflowBundle: await workflowBundle(),
       shutdownGraceTime: '1s',
       tools: opts.tools,
+      reclaimOnStart: opts.reclaimOnStart,
     });
     const running = worker.run();
     let stopped = false;
