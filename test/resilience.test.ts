@@ -14,6 +14,7 @@ import { callsOf } from './helpers/calls';
 import { subtaskIdOf, waitUntil, useStack } from './helpers/stack';
 
 const stack = useStack({}, { worker: false });
+const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
 
 beforeEach(() => {
   stack.sim.configure({ latencyMs: 0, faults: {} });
@@ -25,18 +26,27 @@ const subtaskRequests = async (id: string) =>
 
 /**
  * Starts `input` on a worker process of its own and SIGKILLs it once `finished` subtasks are done and
- * more are in flight; a new worker process on this host takes over (`elsewhere`: a worker that, like
- * one on another host, cannot prove the old one gone). Returns the progress at the kill and the result.
+ * the worker has taken a call it has not finished (a started activity: one merely scheduled would go
+ * to the next worker as its first attempt, and nothing would be retried). A new worker process on this
+ * host takes over (`elsewhere`: a worker that, like one on another host, cannot prove the old one
+ * gone). Returns the progress at the kill and the result.
  */
 async function killMidFanOut(input: JobInputArg, finished: number, replacement: 'same host' | 'elsewhere') {
-  stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': 800 } });
+  // Calls long enough that the one seen started is still running when the kill lands, even on a busy
+  // machine; with a short heartbeat timeout, shorter than the first heartbeat (1.2 s), which a busy
+  // live worker could send late.
+  const heartbeatMs = (input.heartbeatTimeoutSeconds ?? 5) * 1000;
+  stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': heartbeatMs > 5_000 ? 2_000 : 1_100 } });
   const first = await stack.spawnWorker();
   const id = await startJob(stack.rc, input);
   const handle = stack.client.workflow.getHandle(id);
   const before = await waitUntil(async () => {
     const p = await handle.query(progressQuery);
-    return p.completed >= finished && p.running > 0 ? p : undefined;
-  }, `${finished} subtask(s) finished and more in flight`);
+    if (p.completed < finished || p.running === 0) return undefined;
+    const { raw } = await handle.describe();
+    const taken = (raw.pendingActivities ?? []).some((a) => a.state === STARTED);
+    return taken ? p : undefined;
+  }, `${finished} subtask(s) finished and a call taken by the worker`);
   await first.kill('SIGKILL');
   if (replacement === 'same host') await stack.spawnWorker();
   else await stack.startWorker({ reclaimOnStart: false });
