@@ -60,13 +60,13 @@ export interface RengaWorkerOptions {
   tracing?: Tracing | null;
   /** See ActivityDeps.planMaxTokens (benchmarks against the simulator only). */
   planMaxTokens?: number;
-  /** Poller and cache settings, passed through to Worker.create (the benchmark compares them). */
   /**
    * At start, fail at once the model calls that a worker of this host, now gone, had taken
    * (worker/reclaim.ts), instead of waiting out their heartbeat timeout. Default true; the benchmark
-   * turns it off to measure what a replacement on another host sees.
+   * and a test turn it off to see what a replacement on another host sees.
    */
   reclaimOnStart?: boolean;
+  /** Poller and cache settings, passed through to Worker.create (the benchmark compares them). */
   pollers?: Pick<
     WorkerOptions,
     | 'maxConcurrentActivityTaskPolls'
@@ -116,7 +116,7 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    // pid@host plus the PID namespace: what lets a later worker on this host prove this one gone.
+    // pid@host plus the PID namespace and start time: what lets a later worker on this host prove this one gone.
     identity: formatIdentity(self),
     activities,
     ...code,
