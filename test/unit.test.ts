@@ -1,6 +1,7 @@
 /** Pure logic: schemas, error classification, cost math, CLI input building. No servers needed. */
 import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
+import { TRACE_HEADER as LIBRARY_TRACE_HEADER } from '@temporalio/interceptors-opentelemetry/lib/instrumentation';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -14,6 +15,7 @@ import { isFatalForJob } from '../shared/failures';
 import { costUsd, priceFor } from '../shared/pricing';
 import { JobInputSchema, ResultDocumentSchema, describeZodError } from '../shared/schemas';
 import { formatIdentity, isProvablyGone, parseIdentity, thisWorker } from '../worker/identity';
+import { TRACE_HEADER } from '../workflows/tracing-interceptors';
 
 function apiError(status: number | undefined, headers: Record<string, string> = {}, type = 'api_error') {
   const body = { type: 'error', error: { type, message: `simulated ${status}` } };
@@ -188,6 +190,11 @@ describe('CLI job input', () => {
     expect(fn).toThrow(InvalidJobInputError);
     expect(fn).toThrow(message);
   });
+});
+
+test('the workflow tracing interceptors look for the header the OpenTelemetry client interceptor writes', () => {
+  // workflows/tracing-interceptors.ts keeps its own copy so untraced runs never load OpenTelemetry.
+  expect(TRACE_HEADER).toBe(LIBRARY_TRACE_HEADER);
 });
 
 describe('worker identity: which dead workers a starting one can prove gone', () => {
