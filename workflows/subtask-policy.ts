@@ -43,7 +43,12 @@ export interface PolicyOutcome {
   error: { type: 'Refused' | 'Truncated' | 'InvalidOutput' | 'BudgetExhausted'; message: string } | null;
 }
 
-export async function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Promise<PolicyOutcome> {
+/**
+ * A chain of `then`s, not an async loop: an async function and each of its awaits make a promise,
+ * and the SDK captures a source-mapped stack trace for every promise workflow code creates (for
+ * the Web UI's stack trace). One promise per call instead of two, for every subtask of every job.
+ */
+export function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Promise<PolicyOutcome> {
   let model = o.model;
   let escalatedFrom: string | null = null;
   /** The model that answered last (what the API reports), for the record. */
@@ -82,8 +87,8 @@ export async function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Pr
     return true;
   };
 
-  for (;;) {
-    const out = await callOnce({ model, ...(text ? { prefill: text } : {}), ...(repair ? { repair } : {}) });
+  /** The outcome after this answer, or null to call again (continue, escalate or repair). */
+  const decide = (out: SubtaskOutput | null): PolicyOutcome | null => {
     if (out === null) {
       return outcome(calls.length ? 'failed' : 'skipped', {
         type: 'BudgetExhausted',
@@ -96,16 +101,16 @@ export async function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Pr
     repair = undefined;
     const stop = out.stopReason ?? 'end_turn';
     if (stop === 'refusal') {
-      if (escalate()) continue;
+      if (escalate()) return null;
       return outcome('failed', { type: 'Refused', message: `${answered} refused the subtask` });
     }
     if (stop === 'max_tokens') {
       if (o.canContinue && continuations < MAX_CONTINUATIONS) {
         text += out.output;
         continuations += 1;
-        continue;
+        return null;
       }
-      if (escalate()) continue;
+      if (escalate()) return null;
       return outcome('failed', {
         type: 'Truncated',
         message: `the answer on ${answered} was still cut off at max_tokens after ${continuations} continuation(s)`,
@@ -117,14 +122,25 @@ export async function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Pr
         repaired = true;
         repair = { previous: full, issues: out.invalid };
         text = '';
-        continue;
+        return null;
       }
-      if (escalate()) continue;
+      if (escalate()) return null;
       return outcome('failed', {
         type: 'InvalidOutput',
         message: `the answer on ${answered} does not match the output schema after a repair round: ${out.invalid}`,
       });
     }
     return outcome('completed', null, full);
-  }
+  };
+  const step = (): Promise<PolicyOutcome> => {
+    let call: Promise<SubtaskOutput | null>;
+    try {
+      call = callOnce({ model, ...(text ? { prefill: text } : {}), ...(repair ? { repair } : {}) });
+    } catch (err) {
+      // As an async function would: a call that throws at once is a rejected outcome.
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return call.then((out) => decide(out) ?? step());
+  };
+  return step();
 }

@@ -12,7 +12,7 @@ import type { JobInput, Subtask } from '../shared/schemas';
 import type { SubtaskLedger } from './ledger';
 import type { JobSpend } from './spend';
 import { agentSummaryOf, runSubagent, subagentInput } from './subagent';
-import { runSubtaskPolicy } from './subtask-policy';
+import { runSubtaskPolicy, type PolicyOutcome } from './subtask-policy';
 
 export interface SubtaskRunner {
   ledger: SubtaskLedger;
@@ -41,43 +41,57 @@ export interface SubtaskRunner {
   report(): void;
 }
 
-export async function runOneSubtask(run: SubtaskRunner, subtask: Subtask): Promise<void> {
+export function runOneSubtask(run: SubtaskRunner, subtask: Subtask): Promise<void> {
   const { ledger } = run;
   ledger.start(subtask.id);
   run.report();
+  if (run.job && subtask.tools?.length) return runAgentSubtask(run, run.job, subtask);
   const acts = proxyActivities<RengaActivities>(
     run.labelled
       ? { ...run.options, activityId: `subtask-${subtask.id}`, summary: `subtask ${subtask.id}: ${subtask.title}` }
       : run.options,
   );
+  // A plain call: its stop reason read (continued, escalated, or failed — never accepted cut off
+  // or refused); in direct jobs also routed and reserved against the budget (workflows/spend.ts).
+  // One `then`, not an async function and an await: each promise in workflow code costs a stack
+  // trace capture (workflows/subtask-policy.ts), and this runs for every subtask.
+  let outcome: Promise<PolicyOutcome>;
   try {
-    if (!(run.job && subtask.tools?.length)) {
-      // A plain call: its stop reason read (continued, escalated, or failed — never accepted cut off
-      // or refused); in direct jobs also routed and reserved against the budget (workflows/spend.ts).
-      const outcome = run.spend
-        ? await run.spend.runSubtask(subtask, { total: run.total, shared: run.shared, acts })
-        : await runSubtaskPolicy(
-            (c) =>
-              acts.runSubtask({
-                subtask,
-                total: run.total,
-                shared: run.shared,
-                model: c.model,
-                maxTokens: run.maxTokens,
-                ...(run.previewChars !== undefined ? { previewChars: run.previewChars } : {}),
-                ...(c.prefill ? { prefill: c.prefill } : {}),
-              }),
-            // Shards have no strong model to escalate to: what stays cut off or refused fails.
-            { model: run.model, strongModel: run.model, canContinue: run.previewChars === undefined },
-          );
-      ledger.record(subtask.id, outcome);
+    outcome = run.spend
+      ? run.spend.runSubtask(subtask, { total: run.total, shared: run.shared, acts })
+      : runSubtaskPolicy(
+          (c) =>
+            acts.runSubtask({
+              subtask,
+              total: run.total,
+              shared: run.shared,
+              model: c.model,
+              maxTokens: run.maxTokens,
+              ...(run.previewChars !== undefined ? { previewChars: run.previewChars } : {}),
+              ...(c.prefill ? { prefill: c.prefill } : {}),
+            }),
+          // Shards have no strong model to escalate to: what stays cut off or refused fails.
+          { model: run.model, strongModel: run.model, canContinue: run.previewChars === undefined },
+        );
+  } catch (err) {
+    outcome = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+  return outcome.then(
+    (o) => {
+      ledger.record(subtask.id, o);
       run.report();
-      return;
-    }
-    // The one dispatch point for sub-agents: a subtask with tools runs as a child workflow, within
-    // its share of the budget when there is one (workflows/spend.ts).
-    const input = subagentInput(run.job, subtask, run.total, run.shared);
-    const lanes = Math.min(run.job.concurrency, ledger.count('queued') + 1);
+    },
+    (err: unknown) => recordFailure(run, subtask, err),
+  );
+}
+
+/** The one dispatch point for sub-agents: a subtask with tools runs as a child workflow. */
+async function runAgentSubtask(run: SubtaskRunner, job: JobInput, subtask: Subtask): Promise<void> {
+  const { ledger } = run;
+  try {
+    // Within its share of the budget when there is one (workflows/spend.ts).
+    const input = subagentInput(job, subtask, run.total, run.shared);
+    const lanes = Math.min(job.concurrency, ledger.count('queued') + 1);
     const out = run.spend ? await run.spend.runAgent(subtask, input, lanes, runSubagent) : await runSubagent(input);
     if (out === null) {
       ledger.settle(subtask.id, 'skipped', 'BudgetExhausted: the budget left could not pay for its first turn');
@@ -85,26 +99,37 @@ export async function runOneSubtask(run: SubtaskRunner, subtask: Subtask): Promi
       ledger.complete(subtask.id, out);
     }
   } catch (err) {
-    if (isCancellation(err)) throw err;
-    const cause = unwrap(err);
-    ledger.fail(subtask.id, describeFailure(cause), attemptOf(cause) ?? run.maxAttempts, agentSummaryOf(cause));
-    // A sub-agent stopped by the budget is skipped like a plain call the budget never started; its
-    // finished turns still count (fail() above recorded them).
-    if (cause instanceof ApplicationFailure && cause.type === 'BudgetExhausted') {
-      ledger.settle(subtask.id, 'skipped', describeFailure(cause));
-      run.report();
-      return;
-    }
-    if (
-      isFatalForJob(cause) &&
-      ledger.stopJob({
-        type: cause.type ?? 'JobFailed',
-        message: `subtask ${subtask.id} failed: ${cause.message}`,
-        cause,
-      })
-    ) {
-      run.stop();
-    }
+    recordFailure(run, subtask, err);
+    return;
+  }
+  run.report();
+}
+
+/**
+ * A subtask that failed: recorded in the ledger, and the fan-out stopped when the failure would fail
+ * every other call too. A cancellation is rethrown, not recorded.
+ */
+function recordFailure(run: SubtaskRunner, subtask: Subtask, err: unknown): void {
+  const { ledger } = run;
+  if (isCancellation(err)) throw err;
+  const cause = unwrap(err);
+  ledger.fail(subtask.id, describeFailure(cause), attemptOf(cause) ?? run.maxAttempts, agentSummaryOf(cause));
+  // A sub-agent stopped by the budget is skipped like a plain call the budget never started; its
+  // finished turns still count (fail() above recorded them).
+  if (cause instanceof ApplicationFailure && cause.type === 'BudgetExhausted') {
+    ledger.settle(subtask.id, 'skipped', describeFailure(cause));
+    run.report();
+    return;
+  }
+  if (
+    isFatalForJob(cause) &&
+    ledger.stopJob({
+      type: cause.type ?? 'JobFailed',
+      message: `subtask ${subtask.id} failed: ${cause.message}`,
+      cause,
+    })
+  ) {
+    run.stop();
   }
   run.report();
 }
