@@ -29,5 +29,9 @@ RUN mkdir -p /data/payloads /data/blobs && chown -R node:node /data
 USER node
 ENV RENGA_PAYLOAD_DIR=/data/payloads \
     RENGA_BLOB_DIR=/data/blobs
+# glibc gives each thread that allocates its own arena (up to 8 per core) and keeps what they free:
+# with two, a worker's peak RSS at 1,000 subtasks fell from 408–446 to 382–393 MiB at the same
+# speed (BENCHMARKS.md, "Fifth round"). Set it higher or unset it to trade memory for allocator speed.
+ENV MALLOC_ARENA_MAX=2
 ENTRYPOINT ["node", "dist/client/cli.js"]
 CMD ["worker"]
