@@ -44,14 +44,24 @@ export async function serveStream(
     'request-id': requestId,
     ...rateLimitHeaders,
   });
+  // Events are collected and written together until the stream pauses (a chunk delay, a stall) or ends:
+  // the same bytes, but one write instead of one per 20-character delta. A 1,000-subtask plan is
+  // ~5,000 events; written one by one, the simulator spent ~30 ms before the client saw even the
+  // headers, and the benchmark counted that against renga's streamed calls.
+  let pending = '';
   const send = (event: SseEvent): void => {
-    res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    pending += `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+  };
+  const flush = (): void => {
+    if (pending) res.write(pending);
+    pending = '';
   };
 
   const start = host.messages.messageOf(request, produced, null, null, 1);
   if (mode === 'stall') {
     host.record(entry, 200, 'fault', 'stall');
     send({ type: 'message_start', message: start });
+    flush();
     await untilAborted(signal);
     return;
   }
@@ -69,7 +79,9 @@ export async function serveStream(
   const pieces = chunk(produced.served, DELTA_CHARS);
   for (let i = 0; i < pieces.length; i++) {
     if (mode === 'streamError' && i === DELTAS_BEFORE_STREAM_ERROR) break;
-    if (i > 0 && !(await sleep(host.chunkDelayMs(request.model), signal))) {
+    const delay = i > 0 ? host.chunkDelayMs(request.model) : 0;
+    if (delay > 0) flush();
+    if (i > 0 && (signal.aborted || (delay > 0 && !(await sleep(delay, signal))))) {
       host.record(entry, 200, 'fault', 'aborted');
       return;
     }
@@ -83,7 +95,7 @@ export async function serveStream(
   if (mode === 'streamError') {
     host.record(entry, 200, 'fault', 'streamError');
     send({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' }, request_id: requestId });
-    res.end();
+    res.end(pending);
     return;
   }
 
@@ -106,5 +118,5 @@ export async function serveStream(
   produced.cache.commit();
   host.record(entry, 200, 'ok', null);
   send({ type: 'message_stop' });
-  res.end();
+  res.end(pending);
 }
