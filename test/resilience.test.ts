@@ -7,6 +7,7 @@ import { getResult, startJob } from '../client/api';
 import { progressQuery } from '../workflows/definitions';
 import { WORKER_GONE } from '../worker/reclaim';
 import type { WorkflowHandle } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import type { JobInputArg } from '../shared/schemas';
 import { workflowFailure } from './helpers/failure';
@@ -27,7 +28,9 @@ const subtaskRequests = async (id: string) =>
 /**
  * Starts `input` on a worker process of its own and SIGKILLs it once `finished` subtasks are done and
  * the worker has taken a call it has not finished (a started activity: one merely scheduled would go
- * to the next worker as its first attempt, and nothing would be retried). A new worker process on this
+ * to the next worker as its first attempt, and nothing would be retried). The call must have started
+ * within the first half of its latency: lanes started together end together, and one seen started just
+ * before it ended would be gone by the kill, its successor not yet taken. A new worker process on this
  * host takes over (`elsewhere`: a worker that, like one on another host, cannot prove the old one
  * gone). Returns the progress at the kill and the result.
  */
@@ -36,7 +39,8 @@ async function killMidFanOut(input: JobInputArg, finished: number, replacement: 
   // machine; with a short heartbeat timeout, shorter than the first heartbeat (1.2 s), which a busy
   // live worker could send late.
   const heartbeatMs = (input.heartbeatTimeoutSeconds ?? 5) * 1000;
-  stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': heartbeatMs > 5_000 ? 2_000 : 1_100 } });
+  const callMs = heartbeatMs > 5_000 ? 2_000 : 1_100;
+  stack.sim.configure({ latencyMs: { 'claude-haiku-4-5': callMs } });
   const first = await stack.spawnWorker();
   const id = await startJob(stack.rc, input);
   const handle = stack.client.workflow.getHandle(id);
@@ -44,7 +48,9 @@ async function killMidFanOut(input: JobInputArg, finished: number, replacement: 
     const p = await handle.query(progressQuery);
     if (p.completed < finished || p.running === 0) return undefined;
     const { raw } = await handle.describe();
-    const taken = (raw.pendingActivities ?? []).some((a) => a.state === STARTED);
+    const taken = (raw.pendingActivities ?? []).some(
+      (a) => a.state === STARTED && Date.now() - (optionalTsToMs(a.lastStartedTime) ?? 0) < callMs / 2,
+    );
     return taken ? p : undefined;
   }, `${finished} subtask(s) finished and a call taken by the worker`);
   await first.kill('SIGKILL');
