@@ -45,9 +45,9 @@ export async function serveStream(
     ...rateLimitHeaders,
   });
   // Events are collected and written together until the stream pauses (a chunk delay, a stall) or ends:
-  // the same bytes, but one write instead of one per 20-character delta. A 1,000-subtask plan is
-  // ~5,000 events; written one by one, the simulator spent ~30 ms before the client saw even the
-  // headers, and the benchmark counted that against renga's streamed calls.
+  // the same bytes, but one write instead of one per 20-character delta. A 100-subtask plan is ~1,050
+  // events; written one by one (Node corks a response's first write until the last), the client saw
+  // not even the headers for ~30 ms, and the benchmark counted that against renga's streamed calls.
   let pending = '';
   const send = (event: SseEvent): void => {
     pending += `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
