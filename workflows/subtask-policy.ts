@@ -43,6 +43,11 @@ export interface PolicyOutcome {
   error: { type: 'Refused' | 'Truncated' | 'InvalidOutput' | 'BudgetExhausted'; message: string } | null;
 }
 
+/** What an async function returns for an error thrown in it: the path below is `then`s, not async. */
+export function rejected(err: unknown): Promise<never> {
+  return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+}
+
 /**
  * A chain of `then`s, not an async loop: an async function and each of its awaits make a promise,
  * and the SDK captures a source-mapped stack trace for every promise workflow code creates (for
@@ -137,8 +142,7 @@ export function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Promise<
     try {
       call = callOnce({ model, ...(text ? { prefill: text } : {}), ...(repair ? { repair } : {}) });
     } catch (err) {
-      // As an async function would: a call that throws at once is a rejected outcome.
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return rejected(err);
     }
     return call.then((out) => decide(out) ?? step());
   };

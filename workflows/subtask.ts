@@ -12,7 +12,7 @@ import type { JobInput, Subtask } from '../shared/schemas';
 import type { SubtaskLedger } from './ledger';
 import type { JobSpend } from './spend';
 import { agentSummaryOf, runSubagent, subagentInput } from './subagent';
-import { runSubtaskPolicy, type PolicyOutcome } from './subtask-policy';
+import { rejected, runSubtaskPolicy, type PolicyOutcome } from './subtask-policy';
 
 export interface SubtaskRunner {
   ledger: SubtaskLedger;
@@ -74,7 +74,7 @@ export function runOneSubtask(run: SubtaskRunner, subtask: Subtask): Promise<voi
           { model: run.model, strongModel: run.model, canContinue: run.previewChars === undefined },
         );
   } catch (err) {
-    outcome = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    outcome = rejected(err);
   }
   return outcome.then(
     (o) => {
