@@ -29,9 +29,7 @@ import * as prompts from './prompts';
 import { ToolUnavailableError } from './tools/mcp';
 import type { ToolRegistry } from './tools/registry';
 import type { SharedContextRef } from './types';
-import { MAX_TOOL_RESULT_CHARS } from '../shared/schemas';
-
-/** A tool result longer than this is cut before the model reads it (it would crowd out everything else). */
+import { MAX_TOOL_RESULT_CHARS } from '../shared/limits';
 
 export interface AgentDeps {
   store: ConversationStore;

@@ -1,6 +1,7 @@
 /** Turns CLI arguments and files into a validated job input; every problem names its source. */
 import path from 'node:path';
-import { MAX_CONTEXT_CHARS, type ContextFile, type JobInput, type JobInputArg } from '../shared/schemas';
+import { MAX_CONTEXT_CHARS } from '../shared/limits';
+import type { ContextFile, JobInput, JobInputArg } from '../shared/schemas';
 import { InvalidJobInputError, validateJobInput } from './api';
 import { readRegularFile } from './files';
 

@@ -2,7 +2,7 @@
  * Reads a jobs file (JSONL: one job input per line, the JobInput schema) and validates every line
  * before anything is created, naming each bad line by number.
  */
-import { MAX_BATCH_JOBS, MAX_JOBS_FILE_BYTES } from '../shared/batch';
+import { MAX_BATCH_JOBS, MAX_JOBS_FILE_BYTES } from '../shared/limits';
 import { modelProblem } from '../shared/models';
 import { JobInputSchema, describeZodError, type JobInputArg } from '../shared/schemas';
 import { InvalidJobInputError } from './api';

@@ -1,22 +1,14 @@
 /**
  * Batch runs (`renga batch run`, `renga schedule …`): the batch workflow's input, its carried-over
- * state across continue-as-new, and its result. Pure zod, importable by the workflow sandbox.
+ * state across continue-as-new, and its result. Pure zod; workflow code requires it lazily
+ * (workflows/validation.ts) and takes its numbers from shared/limits.ts.
  */
 import { z } from 'zod';
+import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_BATCH_PAGE_SIZE, MAX_BATCH_JOBS } from './limits';
 import { JobStatusSchema, ModelUsageSchema } from './schemas';
 
 export const BatchModeSchema = z.enum(['direct', 'batch-api']);
 export type BatchMode = z.infer<typeof BatchModeSchema>;
-
-export const DEFAULT_BATCH_CONCURRENCY = 10;
-/** Child workflows per run before continue-as-new (also earlier when Temporal suggests it). */
-export const DEFAULT_BATCH_PAGE_SIZE = 200;
-/** Per-job outcomes kept in the result; beyond this only failures (and counts) are listed. */
-export const MAX_LISTED_OUTCOMES = 2_000;
-export const MAX_LISTED_FAILURES = 200;
-/** The whole job list travels in the workflow input: keep it well below the 2 MiB payload limit. */
-export const MAX_JOBS_FILE_BYTES = 1_500_000;
-export const MAX_BATCH_JOBS = 20_000;
 
 export const JobOutcomeSchema = z.object({
   /** 1-based line of the jobs file. */

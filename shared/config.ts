@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { modelProblem } from './models';
-import { RateLimitsSettingSchema } from './rate-limits';
+import { RateLimitsSettingSchema } from './rate-limits-setting';
 import { parseS3Url } from './blobs/s3-url';
 import { ConfigError } from './config-error';
 import { resolveTemporal, type TemporalAccess } from './temporal-connection';

@@ -12,7 +12,7 @@
  * A 429 halves the pace (refill speed) and pauses the family for `retry-after`; every answer that
  * shows room grows the pace back (AIMD).
  */
-import { z } from 'zod';
+import type { RateLimitsSetting } from './rate-limits-setting';
 
 export const DIMENSIONS = ['requests', 'inputTokens', 'outputTokens'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
@@ -24,25 +24,11 @@ export function modelFamily(model: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// RENGA_RATE_LIMITS: optional explicit limits per family, or "off" (no admission at all).
+// RENGA_RATE_LIMITS: optional explicit limits per family, or "off" (no admission at all). Its zod
+// schema lives in rate-limits-setting.ts: this module runs in every workflow run (the limiter
+// workflow), and each run evaluates what it imports afresh, so it imports no zod (architecture.md).
 
-export const FamilyLimitsSchema = z.strictObject({
-  rpm: z.number().positive().optional(),
-  itpm: z.number().positive().optional(),
-  otpm: z.number().positive().optional(),
-});
-export type FamilyLimits = z.infer<typeof FamilyLimitsSchema>;
-export const RateLimitsSettingSchema = z.union([
-  z.literal('off'),
-  z.record(
-    z
-      .string()
-      .min(1)
-      .regex(/^[a-z0-9][a-z0-9.\-_:@]*$/i, 'a model family (haiku, sonnet, opus) or model id'),
-    FamilyLimitsSchema,
-  ),
-]);
-export type RateLimitsSetting = z.infer<typeof RateLimitsSettingSchema>;
+export type { FamilyLimits, RateLimitsSetting } from './rate-limits-setting';
 
 export function overrideFor(setting: RateLimitsSetting | undefined, family: string): PerDimension<number | null> {
   const l = setting && setting !== 'off' ? setting[family] : undefined;

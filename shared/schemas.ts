@@ -4,22 +4,19 @@
  * Everything here is pure zod so the workflow sandbox can import it too.
  */
 import { z } from 'zod';
+import {
+  DEFAULT_MAX_SUBTASKS,
+  DEFAULT_CONCURRENCY,
+  MAX_SUBTASKS_LIMIT,
+  DEFAULT_SHARD_SIZE,
+  MAX_SHARD_SIZE,
+  MAX_CONCURRENCY_LIMIT,
+  MAX_JOB_CHARS,
+  MAX_CONTEXT_CHARS,
+  DEFAULT_MAX_TURNS,
+  MAX_TURNS_LIMIT,
+} from './limits';
 import { textProblem } from './text';
-
-export const DEFAULT_MAX_SUBTASKS = 8;
-export const DEFAULT_CONCURRENCY = 8;
-/**
- * Hard ceilings. Plans larger than `shardSize` fan out through child workflows (workflows/shard.ts),
- * so no single run nears Temporal's history (51,200 events) or pending-activity (2,000) limits.
- */
-export const MAX_SUBTASKS_LIMIT = 10_000;
-/** Subtasks per child workflow once a plan is larger than this: ~3 events each keeps a shard near 4 Ki events. */
-export const DEFAULT_SHARD_SIZE = 500;
-export const MAX_SHARD_SIZE = 1_000;
-export const MAX_CONCURRENCY_LIMIT = 500;
-/** Job text and inline context together must stay well under Temporal's 2 MiB payload limit. */
-export const MAX_JOB_CHARS = 100_000;
-export const MAX_CONTEXT_CHARS = 1_000_000;
 
 const modelId = z
   .string()
@@ -32,11 +29,6 @@ export const ToolPatternSchema = z
   .string()
   .trim()
   .regex(/^[A-Za-z0-9_-]{1,128}$/, 'a tool name or prefix such as mcp__fs or mcp__fs__read_file');
-export const DEFAULT_MAX_TURNS = 10;
-export const MAX_TURNS_LIMIT = 200;
-/** A tool result longer than this many characters goes back to the model cut (and says so). */
-export const MAX_TOOL_RESULT_CHARS = 100_000;
-
 /** Job text of any origin passes the same check (shared/text.ts). */
 const cleanText = (s: string, ctx: z.core.$RefinementCtx<string>) => {
   const problem = textProblem(s);

@@ -3,23 +3,21 @@
  * histories and visibility queries, so: 1–200 of letters, digits and `. _ - : @ + =`, not starting
  * with `-` (it would read as an option). Checked by the TS API before a start and by jobWorkflow
  * itself, so a job started any other way with a bad id fails at once.
+ *
+ * Plain checks, not zod: workflow code calls this, and every workflow run evaluates the modules it
+ * imports afresh (docs/architecture.md), so zod would cost every run of every workflow type.
  */
-import { z } from 'zod';
-
 export const MAX_WORKFLOW_ID_CHARS = 200;
 
-export const WorkflowIdSchema = z
-  .string()
-  .min(1, 'the workflow id is empty')
-  .max(MAX_WORKFLOW_ID_CHARS, `the workflow id is longer than ${MAX_WORKFLOW_ID_CHARS} characters`)
-  .refine((id) => !id.startsWith('-'), "the workflow id starts with '-'")
-  .refine(
-    (id) => /^[A-Za-z0-9._:@+=-]+$/.test(id),
-    "the workflow id may hold only letters, digits and '. _ - : @ + =' (no spaces, '/', control characters)",
-  );
+const ID_CHARS = /^[A-Za-z0-9._:@+=-]+$/;
 
-/** Why `id` is not a valid workflow id, or null. */
+/** Why `id` is not a valid workflow id (the first problem found), or null. */
 export function workflowIdProblem(id: string): string | null {
-  const r = WorkflowIdSchema.safeParse(id);
-  return r.success ? null : (r.error.issues[0]?.message ?? 'invalid workflow id');
+  if (id.length === 0) return 'the workflow id is empty';
+  if (id.length > MAX_WORKFLOW_ID_CHARS) return `the workflow id is longer than ${MAX_WORKFLOW_ID_CHARS} characters`;
+  if (id.startsWith('-')) return "the workflow id starts with '-'";
+  if (!ID_CHARS.test(id)) {
+    return "the workflow id may hold only letters, digits and '. _ - : @ + =' (no spaces, '/', control characters)";
+  }
+  return null;
 }

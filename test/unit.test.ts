@@ -2,6 +2,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
 import { TRACE_HEADER as LIBRARY_TRACE_HEADER } from '@temporalio/interceptors-opentelemetry/lib/instrumentation';
+import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import { isFatalForJob } from '../shared/failures';
 import { costUsd, priceFor } from '../shared/pricing';
 import { JobInputSchema, ResultDocumentSchema, describeZodError } from '../shared/schemas';
 import { formatIdentity, isProvablyGone, parseIdentity, thisWorker } from '../worker/identity';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../worker/telemetry';
 import { TRACE_HEADER } from '../workflows/tracing-interceptors';
 
 function apiError(status: number | undefined, headers: Record<string, string> = {}, type = 'api_error') {
@@ -195,6 +197,50 @@ describe('CLI job input', () => {
 test('the workflow tracing interceptors look for the header the OpenTelemetry client interceptor writes', () => {
   // workflows/tracing-interceptors.ts keeps its own copy so untraced runs never load OpenTelemetry.
   expect(TRACE_HEADER).toBe(LIBRARY_TRACE_HEADER);
+});
+
+/** Files each bundled file imports at the top (`import-statement`) and requires lazily (`require-call`). */
+async function workflowImportGraph(): Promise<Map<string, { path: string; kind: string }[]>> {
+  const root = path.join(__dirname, '..');
+  const entries = [
+    require.resolve('../workflows'),
+    ...WORKFLOW_INTERCEPTOR_MODULES,
+    require.resolve('../shared/failure-converter'),
+  ];
+  const { metafile } = await build({
+    entryPoints: entries,
+    bundle: true,
+    write: false,
+    metafile: true,
+    outdir: os.tmpdir(),
+    platform: 'node',
+    absWorkingDir: root,
+    logLevel: 'silent',
+  });
+  const graph = new Map<string, { path: string; kind: string }[]>();
+  for (const [file, input] of Object.entries(metafile.inputs)) graph.set(file, input.imports);
+  return graph;
+}
+
+test('workflow runs that parse nothing evaluate no zod and no OpenTelemetry (each run evaluates its imports afresh)', async () => {
+  const graph = await workflowImportGraph();
+  const roots = ['workflows/index.ts', 'workflows/payload-interceptors.ts', 'workflows/tracing-interceptors.ts'];
+  const eager = new Set<string>();
+  const lazy = new Set<string>();
+  const visit = (file: string): void => {
+    if (eager.has(file)) return;
+    eager.add(file);
+    for (const i of graph.get(file) ?? []) {
+      if (i.kind === 'import-statement') visit(i.path);
+      else if (i.kind === 'require-call') lazy.add(i.path);
+    }
+  };
+  for (const r of roots) visit(r);
+  const heavy = [...eager].filter((f) => /node_modules\/(zod|@opentelemetry)\/|shared\/(schemas|batch)\.ts/.test(f));
+  expect(heavy).toEqual([]);
+  // Still in the bundle, for the runs that need them: required on first use.
+  expect([...lazy]).toEqual(expect.arrayContaining(['shared/schemas.ts', 'shared/batch.ts']));
+  expect(eager.has('workflows/job.ts')).toBe(true);
 });
 
 describe('worker identity: which dead workers a starting one can prove gone', () => {

@@ -17,32 +17,17 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  BatchInputSchema,
-  MAX_LISTED_FAILURES,
-  MAX_LISTED_OUTCOMES,
-  type BatchCarry,
-  type BatchInput,
-  type BatchInputArg,
-  type BatchResult,
-  type JobOutcome,
-} from '../shared/batch';
+import type { BatchCarry, BatchInput, BatchInputArg, BatchResult, JobOutcome } from '../shared/batch';
+import { MAX_LISTED_FAILURES, MAX_LISTED_OUTCOMES } from '../shared/limits';
 import { roundUsd } from '../shared/pricing';
-import { ResultDocumentSchema, describeZodError, type JobInputArg, type ResultDocument } from '../shared/schemas';
-import { FailureType, failure } from '../shared/failures';
+import type { JobInputArg, ResultDocument } from '../shared/schemas';
 import { batchProgressQuery } from './batch-definitions';
 import { jobWorkflow } from './job';
 import { runLanes } from './lanes';
+import { parseBatchInput, resultDocumentOf } from './validation';
 
 export async function batchWorkflow(rawInput: BatchInputArg): Promise<BatchResult> {
-  const parsed = BatchInputSchema.safeParse(rawInput);
-  if (!parsed.success) {
-    throw failure(FailureType.InvalidBatchInput, `invalid batch input: ${describeZodError(parsed.error)}`, {
-      nonRetryable: true,
-      cause: parsed.error,
-    });
-  }
-  const input = parsed.data;
+  const input = parseBatchInput(rawInput);
   const info = workflowInfo();
   const carry: BatchCarry = input.carry ?? {
     cursor: 0,
@@ -126,14 +111,12 @@ async function runJob(input: BatchInput, index: number): Promise<JobRunOutcome> 
       // Cancelling the batch cancels its running jobs (which keep their finished work).
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
     });
-    const doc = ResultDocumentSchema.safeParse(result);
-    return doc.success
-      ? outcome(doc.data, doc.data.status, doc.data.error ?? null)
-      : outcome(null, 'failed', 'unreadable result document');
+    const doc = resultDocumentOf(result);
+    return doc ? outcome(doc, doc.status, doc.error ?? null) : outcome(null, 'failed', 'unreadable result document');
   } catch (err) {
     if (isCancellation(err) && !(err instanceof ChildWorkflowFailure)) throw err;
     const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
-    const doc = cause instanceof ApplicationFailure ? ResultDocumentSchema.safeParse(cause.details?.[0]) : null;
+    const doc = cause instanceof ApplicationFailure ? resultDocumentOf(cause.details?.[0]) : null;
     const message =
       cause instanceof ApplicationFailure
         ? `${cause.type ?? 'Error'}: ${cause.message}`
@@ -141,7 +124,7 @@ async function runJob(input: BatchInput, index: number): Promise<JobRunOutcome> 
           ? cause.message
           : String(cause);
     const status = isCancellation(cause) ? 'cancelled' : 'failed';
-    return outcome(doc?.success ? doc.data : null, status, message);
+    return outcome(doc, status, message);
   }
 }
 

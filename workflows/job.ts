@@ -17,16 +17,7 @@ import {
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef } from '../activities/types';
 import { FailureType, describeFailure, failure, unwrap } from '../shared/failures';
-import {
-  JobInputSchema,
-  describeZodError,
-  type JobInput,
-  type JobInputArg,
-  type JobStatus,
-  type Phase,
-  type Plan,
-  type ResultDocument,
-} from '../shared/schemas';
+import type { JobInput, JobInputArg, JobStatus, Phase, Plan, ResultDocument } from '../shared/schemas';
 import { workflowIdProblem } from '../shared/workflow-id';
 import { fanOutViaMessageBatches } from './batch-fanout';
 import {
@@ -50,24 +41,19 @@ import { ProgressPublisher } from './report';
 import { ShardedFanOut } from './shard-fanout';
 import { JobSpend } from './spend';
 import { runOneSubtask, type SubtaskRunner } from './subtask';
+import { parseJobInput } from './validation';
 
 /** What the synthesizer reads at most, in characters, split evenly between subtasks. */
 const SYNTHESIS_BUDGET_CHARS = 400_000;
 
 export async function jobWorkflow(rawInput: JobInputArg): Promise<ResultDocument> {
-  const parsed = JobInputSchema.safeParse(rawInput);
-  if (!parsed.success) {
-    throw failure(FailureType.InvalidJobInput, `invalid job input: ${describeZodError(parsed.error)}`, {
-      nonRetryable: true,
-      cause: parsed.error,
-    });
-  }
+  const input = parseJobInput(rawInput);
   // The API checks ids before a start; this catches jobs started some other way (raw clients, the UI).
   const idProblem = workflowIdProblem(workflowInfo().workflowId);
   if (idProblem) {
     throw failure(FailureType.InvalidJobInput, `invalid job input: workflow id: ${idProblem}`, { nonRetryable: true });
   }
-  return new JobRun(parsed.data).run();
+  return new JobRun(input).run();
 }
 
 /** One job's run. The state fields are public only to job-document.ts, which renders them (the class is not exported). */

@@ -17,7 +17,8 @@ import {
   PLANNER_MAX_TOKENS,
 } from '../shared/planning';
 import { estimateInputTokens, limitsFor, roundUsd, worstCaseUsd } from '../shared/pricing';
-import { MAX_TOOL_RESULT_CHARS, type CallUsage, type JobInput, type Subtask } from '../shared/schemas';
+import { MAX_TOOL_RESULT_CHARS } from '../shared/limits';
+import type { CallUsage, JobInput, Subtask } from '../shared/schemas';
 import { BudgetLedger, type Reservation } from './budget';
 import { modelForSubtask, type TierModels } from './routing';
 import { agentSummaryOf } from './subagent';

@@ -18,14 +18,8 @@ import type { RengaActivities } from '../activities';
 import type { AgentTurnOutput, ToolResultRef } from '../activities/agent-types';
 import { ZERO_USAGE, addUsage, estimateInputTokens, roundUsd, worstCaseUsd } from '../shared/pricing';
 import type { SharedContextRef } from '../activities/types';
-import {
-  MAX_TOOL_RESULT_CHARS,
-  type CallUsage,
-  type JobInput,
-  type Subtask,
-  type SubtaskResult,
-  type ToolCall,
-} from '../shared/schemas';
+import { MAX_TOOL_RESULT_CHARS } from '../shared/limits';
+import type { CallUsage, JobInput, Subtask, SubtaskResult, ToolCall } from '../shared/schemas';
 import { attemptOf } from '../shared/failures';
 import {
   agentProgressQuery,
