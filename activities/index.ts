@@ -21,6 +21,7 @@ import { keepAlive } from './heartbeats';
 import { inRoleLayout, requestLayout, sharedBlock } from './layout';
 import { callModel, type ModelAnswer, type ModelCall } from './llm';
 import { outputIssues } from './output-schema';
+import { checkJobInput, type JobInputCheck } from './input-check';
 import { writePlan } from './plan';
 import * as prompts from './prompts';
 import { createSpendActivities, withAllowance } from './spend';
@@ -146,6 +147,10 @@ export function createActivities(deps: ActivityDeps) {
       loadShared,
       sharedBlock: workerSharedBlock,
     }),
+    /** A job's input check, as a local activity (activities/input-check.ts). */
+    async checkJobInput(raw: unknown): Promise<JobInputCheck> {
+      return checkJobInput(raw);
+    },
     /** Ask the planner model for subtasks (activities/plan.ts: pages, trimming, bounded repair). */
     async planJob(input: PlanInput): Promise<PlanOutput> {
       // Earlier planJob activities of this job that failed after paying count as attempts too.

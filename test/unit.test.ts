@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { classifyError, ModelOutputError, StreamStalledError } from '../activities/errors';
+import { checkJobInput } from '../activities/input-check';
 import { readMessageStream, StreamEndedEarlyError } from '../activities/stream-reader';
 import { InvalidJobInputError } from '../client/api';
 import { buildJobInput } from '../client/input';
@@ -46,6 +47,21 @@ describe('job input schema', () => {
     const r = JobInputSchema.safeParse({ job: 'x', context: [{ name: 'big', content: 'a'.repeat(1_000_001) }] });
     expect(r.success).toBe(false);
     if (!r.success) expect(describeZodError(r.error)).toMatch(/^context: context files total 1000001 characters/);
+  });
+  test("the job's input check answers with what it changed, which on the given input is the parsed input", () => {
+    const raw = { job: '  summarise  ', context: [{ name: 'a.txt', content: 'x'.repeat(10_000) }], maxSubtasks: 3 };
+    const check = checkJobInput(raw);
+    if (!check.ok) throw new Error(check.problem);
+    // Defaults and the trimmed text, not the context the start event already holds.
+    expect(Object.keys(check.changed)).not.toContain('context');
+    expect(check.changed).toMatchObject({ job: 'summarise', concurrency: 8 });
+    expect({ ...raw, ...check.changed }).toEqual(JobInputSchema.parse(raw));
+  });
+  test("the job's input check names every problem", () => {
+    expect(checkJobInput({ job: '', maxSubtasks: 0 })).toEqual({
+      ok: false,
+      problem: expect.stringMatching(/^job: the job text is empty; maxSubtasks: /),
+    });
   });
   test('the docs/architecture.md example document satisfies the result schema', () => {
     const page = readFileSync(path.join(__dirname, '..', 'docs', 'architecture.md'), 'utf8');

@@ -41,13 +41,13 @@ import { ProgressPublisher } from './report';
 import { ShardedFanOut } from './shard-fanout';
 import { JobSpend } from './spend';
 import { runOneSubtask, type SubtaskRunner } from './subtask';
-import { parseJobInput } from './validation';
+import { checkedJobInput } from './validation';
 
 /** What the synthesizer reads at most, in characters, split evenly between subtasks. */
 const SYNTHESIS_BUDGET_CHARS = 400_000;
 
 export async function jobWorkflow(rawInput: JobInputArg): Promise<ResultDocument> {
-  const input = parseJobInput(rawInput);
+  const input = await checkedJobInput(rawInput);
   // The API checks ids before a start; this catches jobs started some other way (raw clients, the UI).
   const idProblem = workflowIdProblem(workflowInfo().workflowId);
   if (idProblem) {
