@@ -19,6 +19,7 @@ test('the fixtures cover every workflow path named in the issue', () => {
   expect(names).toEqual(
     expect.arrayContaining([
       'plain',
+      'input-checked',
       'approval',
       'cancel',
       'sharded',
