@@ -152,6 +152,28 @@ test('progress and plan are queryable while subtasks run, and cancel keeps finis
   }
 });
 
+test('the progress query answers from the moment a job starts, while its input is still being checked', async () => {
+  // A large context makes the check take a while (it reads every character).
+  const context = [{ name: 'tides.txt', content: 'The tide rises and falls twice a day. '.repeat(20_000) }];
+  const id = await startJob(stack.rc, {
+    job: 'Progress from the start: three facts about tides',
+    maxSubtasks: 3,
+    context,
+  });
+  const handle = stack.client.workflow.getHandle(id);
+  // Asked back to back from the start: a query may meet the job before its state exists (the input
+  // check is a local activity in the first workflow task, and the bench once saw one fail there);
+  // every one must be answered.
+  const phases: string[] = [];
+  for (;;) {
+    const p = await handle.query(progressQuery);
+    phases.push(p.phase);
+    if (p.total > 0) break;
+  }
+  expect(phases[0]).toBe('planning');
+  expect((await getResult(stack.rc, id)).status).toBe('completed');
+});
+
 test('invalid input to the workflow fails it at once with a named error', async () => {
   const workflowId = `bad-input-${randomUUID()}`;
   const handle = await stack.client.workflow.start('jobWorkflow', {

@@ -17,7 +17,7 @@ import {
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef } from '../activities/types';
 import { FailureType, describeFailure, failure, unwrap } from '../shared/failures';
-import type { JobInput, JobInputArg, JobStatus, Phase, Plan, ResultDocument } from '../shared/schemas';
+import type { JobInput, JobInputArg, JobStatus, Phase, Plan, Progress, ResultDocument } from '../shared/schemas';
 import { workflowIdProblem } from '../shared/workflow-id';
 import { fanOutViaMessageBatches } from './batch-fanout';
 import {
@@ -46,7 +46,28 @@ import { checkedJobInput } from './validation';
 /** What the synthesizer reads at most, in characters, split evenly between subtasks. */
 const SYNTHESIS_BUDGET_CHARS = 400_000;
 
+/** What the progress query answers while the input check runs, before the job's state exists. */
+const STARTING: Progress = {
+  phase: 'planning',
+  status: null,
+  total: 0,
+  completed: 0,
+  failed: 0,
+  running: 0,
+  cancelRequested: false,
+  costUsd: 0,
+  tokens: { input: 0, output: 0 },
+  subtasks: [],
+  plannerModel: null,
+  workerModel: null,
+};
+
 export async function jobWorkflow(rawInput: JobInputArg): Promise<ResultDocument> {
+  // The input check is a local activity, and a query that arrives while it runs would find no
+  // handler (`renga status` just after a start). JobRun replaces these; a signal or an update that
+  // arrives meanwhile waits for JobRun's handlers (Temporal buffers them).
+  setHandler(progressQuery, () => STARTING);
+  setHandler(planQuery, () => null);
   const input = await checkedJobInput(rawInput);
   // The API checks ids before a start; this catches jobs started some other way (raw clients, the UI).
   const idProblem = workflowIdProblem(workflowInfo().workflowId);
