@@ -14,10 +14,12 @@ import {
   Client,
   Connection,
   WorkflowFailedError,
+  type WorkflowClientInterceptor,
   type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import type { Tracer } from '@opentelemetry/api';
+import type * as OtelInterceptorsModule from '@temporalio/interceptors-opentelemetry';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { compileOutputSchema } from '../activities/output-schema';
@@ -79,6 +81,14 @@ export interface ConnectOptions {
   onRetry?: RetryOptions['onRetry'];
 }
 
+/** Temporal's OpenTelemetry client interceptor, required only when tracing is on (shared/telemetry.ts). */
+function tracingClientInterceptor(tracer: Tracer): WorkflowClientInterceptor {
+  const { OpenTelemetryWorkflowClientInterceptor } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
+    require('@temporalio/interceptors-opentelemetry') as typeof OtelInterceptorsModule;
+  return new OpenTelemetryWorkflowClientInterceptor({ tracer });
+}
+
 export async function connect(
   config: ClientConfig = loadClientConfig(),
   opts: ConnectOptions = {},
@@ -121,9 +131,7 @@ export async function connect(
       payloadCodecs,
       ...(codecs.encryption.enabled ? { failureConverterPath: require.resolve('../shared/failure-converter') } : {}),
     },
-    ...(tracing
-      ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: tracing.tracer })] } }
-      : {}),
+    ...(tracing ? { interceptors: { workflow: [tracingClientInterceptor(tracing.tracer)] } } : {}),
   });
   return { client, config, close: () => connection.close() };
 }

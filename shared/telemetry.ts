@@ -4,10 +4,12 @@
  * OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none turns it off again.
  */
 import { trace, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { Resource, envDetectorSync } from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, ConsoleSpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type * as OtlpExporterModule from '@opentelemetry/exporter-trace-otlp-proto';
+import type * as ResourcesModule from '@opentelemetry/resources';
+import type { Resource } from '@opentelemetry/resources';
+import type * as NodeSdkModule from '@opentelemetry/sdk-node';
+import type * as TraceBaseModule from '@opentelemetry/sdk-trace-base';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { z } from 'zod';
 import { ConfigError } from './config';
 
@@ -72,6 +74,15 @@ export function startTracing(defaultServiceName: string, env: NodeJS.ProcessEnv 
   const otel = loadOtelEnv(env);
   const kind = tracesExporterFor(otel);
   if (!kind) return (current = null);
+  // Required only when tracing is on: the SDK and its exporter are ~25 MiB of every process's memory
+  // (BENCHMARKS.md "Seventh round"), and most workers and CLI calls trace nothing.
+  /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto') as typeof OtlpExporterModule;
+  const { Resource, envDetectorSync } = require('@opentelemetry/resources') as typeof ResourcesModule;
+  const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof NodeSdkModule;
+  const { BatchSpanProcessor, ConsoleSpanExporter } =
+    require('@opentelemetry/sdk-trace-base') as typeof TraceBaseModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
   // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _HEADERS, _TIMEOUT and _COMPRESSION itself.
   const exporter = kind === 'otlp' ? new OTLPTraceExporter() : new ConsoleSpanExporter();
   // OTEL_BSP_* (delay, queue and batch sizes) are read by the processor.

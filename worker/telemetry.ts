@@ -4,11 +4,7 @@
  * module that must be bundled with the workflow code, and the sinks workflows report through.
  */
 import { type Context as ActivityContext } from '@temporalio/activity';
-import {
-  OpenTelemetryActivityInboundInterceptor,
-  OpenTelemetryActivityOutboundInterceptor,
-  makeWorkflowExporter,
-} from '@temporalio/interceptors-opentelemetry';
+import type * as OtelInterceptorsModule from '@temporalio/interceptors-opentelemetry';
 import type { OpenTelemetryWorkflowExporter } from '@temporalio/interceptors-opentelemetry/lib/workflow/definitions';
 import type { ActivityInterceptorsFactory, InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
 import { z } from 'zod';
@@ -47,15 +43,24 @@ export function modelCallScopeInterceptor(ctx: ActivityContext): ReturnType<Acti
   };
 }
 
+/**
+ * Temporal's OpenTelemetry interceptors, required only by a traced worker: they bring the tracing SDK's
+ * modules, memory an untraced worker would carry for nothing (shared/telemetry.ts).
+ */
+function otelInterceptors(): typeof OtelInterceptorsModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
+  return require('@temporalio/interceptors-opentelemetry') as typeof OtelInterceptorsModule;
+}
+
 export function workerInterceptors(tracing: Tracing | null): WorkerInterceptors {
-  const otel: ActivityInterceptorsFactory[] = tracing
-    ? [
-        (ctx) => ({
-          inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer: tracing.tracer }),
-          outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
-        }),
-      ]
-    : [];
+  const otel: ActivityInterceptorsFactory[] = [];
+  if (tracing) {
+    const { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } = otelInterceptors();
+    otel.push((ctx) => ({
+      inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer: tracing.tracer }),
+      outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+    }));
+  }
   return {
     ...operationsInterceptors,
     // The span interceptor runs outside the scope one, so model-call spans are children of the activity's.
@@ -72,7 +77,7 @@ type RengaSinks = RengaMetricsSinks & { exporter: OpenTelemetryWorkflowExporter 
 export function workerSinks(tracing: Tracing | null): InjectedSinks<RengaSinks> {
   return {
     exporter: tracing
-      ? makeWorkflowExporter(tracing.spanProcessor, tracing.resource)
+      ? otelInterceptors().makeWorkflowExporter(tracing.spanProcessor, tracing.resource)
       : { export: { fn: () => undefined, callDuringReplay: false } },
     rengaMetrics: { jobEnded: { fn: (_info, status, counts) => recordJobEnded(status, counts) } },
   };

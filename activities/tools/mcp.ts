@@ -3,10 +3,12 @@
  * the next call, so a server that keeps crashing costs one failed attempt per call, not a spin loop); a
  * Streamable HTTP server is reconnected the same way. Built on the MCP SDK's Client and transports.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ErrorCode, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type * as ClientModule from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type * as StdioModule from '@modelcontextprotocol/sdk/client/stdio.js';
+import type * as HttpModule from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type * as TypesModule from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ToolContext, ToolOutcome } from './define';
 import type { McpServerConfig } from './mcp-config';
@@ -14,6 +16,21 @@ import type { McpServerConfig } from './mcp-config';
 /** The call could not be made (server gone, timed out, unreachable): retryable, unlike a tool's own error. */
 export class ToolUnavailableError extends Error {
   override readonly name = 'ToolUnavailableError';
+}
+
+/**
+ * The MCP SDK, required when a worker first connects to a server: most workers have no
+ * RENGA_MCP_CONFIG, and the SDK (with ajv and its transports) is ~5 MiB of heap they would carry.
+ */
+function mcpSdk(): typeof ClientModule & typeof StdioModule & typeof HttpModule & typeof TypesModule {
+  /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
+  return {
+    ...(require('@modelcontextprotocol/sdk/client/index.js') as typeof ClientModule),
+    ...(require('@modelcontextprotocol/sdk/client/stdio.js') as typeof StdioModule),
+    ...(require('@modelcontextprotocol/sdk/client/streamableHttp.js') as typeof HttpModule),
+    ...(require('@modelcontextprotocol/sdk/types.js') as typeof TypesModule),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
 /** Lines of a stdio server's stderr kept for error messages. */
@@ -38,7 +55,7 @@ export class McpServerConnection {
 
   /** The stdio server's process id, while it runs (tests kill it to prove restarts). */
   get pid(): number | null {
-    return this.transport instanceof StdioClientTransport ? this.transport.pid : null;
+    return this.transport && this.transport instanceof mcpSdk().StdioClientTransport ? this.transport.pid : null;
   }
 
   /** Connects and lists the server's tools; throws (with the server's stderr) if it cannot start in time. */
@@ -59,6 +76,7 @@ export class McpServerConnection {
       )) as CallToolResult;
     } catch (err) {
       if (ctx.signal.aborted) throw err;
+      const { McpError, ErrorCode } = mcpSdk();
       if (err instanceof McpError && (err.code === ErrorCode.InvalidParams || err.code === ErrorCode.MethodNotFound)) {
         // The model asked for something the server refuses: it can correct itself on its next turn.
         return { text: err.message, isError: true };
@@ -93,7 +111,7 @@ export class McpServerConnection {
 
   private async connect(): Promise<Client> {
     const transport = this.newTransport();
-    const client = new Client({ name: 'renga-worker', version: '1' });
+    const client = new (mcpSdk().Client)({ name: 'renga-worker', version: '1' });
     const restart = this.starts > 0;
     transport.onclose = () => {
       // Only the current connection's end matters; an old one closing after a restart is expected.
@@ -120,6 +138,7 @@ export class McpServerConnection {
 
   private newTransport(): Transport {
     const c = this.config;
+    const { StreamableHTTPClientTransport, StdioClientTransport, getDefaultEnvironment } = mcpSdk();
     if ('url' in c) {
       return new StreamableHTTPClientTransport(new URL(c.url), { requestInit: { headers: c.headers } });
     }

@@ -5,7 +5,7 @@
 import type { S3Client, ServerSideEncryption } from '@aws-sdk/client-s3';
 import { LocalObjectStore } from './local-store';
 import type { ObjectStore } from './object-store';
-import { createS3Client, S3ObjectStore } from './s3-store';
+import type * as S3StoreModule from './s3-store';
 import { parseS3Url } from './s3-url';
 
 export interface ObjectStoreSettings {
@@ -26,6 +26,9 @@ export function openObjectStore(settings: ObjectStoreSettings, folder: ObjectFol
     const location = parseS3Url(settings.RENGA_BLOB_URL);
     // The config schema already checked the form; this guards callers that build settings by hand.
     if (!location) throw new Error(`RENGA_BLOB_URL: not an s3://bucket/prefix URL: ${settings.RENGA_BLOB_URL}`);
+    // Required only for an S3 store: the AWS SDK is ~10 MiB of memory a worker on local disk would carry.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
+    const { createS3Client, S3ObjectStore } = require('./s3-store') as typeof S3StoreModule;
     s3Client ??= createS3Client();
     return new S3ObjectStore({
       location,
