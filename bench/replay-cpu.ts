@@ -8,12 +8,12 @@
  */
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { log, newQueue, runJob, setLatency, spawnWorker, stopWorkers } from './context';
 import { benchAsDeployed } from './source-maps';
 import { startBenchStack } from './stack';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../worker/telemetry';
+import { bundleRengaWorkflows } from '../worker/workflow-bundle';
 
 const arg = (name: string): string | undefined =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -44,11 +44,7 @@ async function main(): Promise<void> {
   if (save) writeFileSync(save, JSON.stringify(saved));
   const history = historyFromJSON(saved.history) as temporal.api.history.v1.IHistory;
   const events = history.events?.length ?? 0;
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
-  });
+  const { code } = await bundleRengaWorkflows();
   benchAsDeployed();
   const perRun: number[] = [];
   for (let i = 0; i < runs + 1; i++) {

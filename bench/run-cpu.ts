@@ -9,11 +9,11 @@
  * on the same histories even on a busy machine. The first round warms the worker up and is not shown.
  */
 import type { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { log } from './context';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../worker/telemetry';
+import { bundleRengaWorkflows } from '../worker/workflow-bundle';
 
 const arg = (name: string): string | undefined =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -32,11 +32,7 @@ async function main(): Promise<void> {
       if (!entry.message.includes('unregistered external sink')) console.error(entry.message, entry.meta);
     }),
   });
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
-  });
+  const { code } = await bundleRengaWorkflows();
   for (const file of files.length ? files : DEFAULT_FIXTURES) {
     const history = JSON.parse(readFileSync(file, 'utf8')) as temporal.api.history.v1.IHistory;
     const perRun: number[] = [];

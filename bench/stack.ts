@@ -4,7 +4,6 @@
  * jobs do), and the Messages API simulator.
  */
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +11,7 @@ import { RENGA_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import { startSimulator } from '../simulator/server';
 import { startDevServer } from '../temporal/dev-server';
 import { type Ctx, serverDynamicConfig } from './context';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../worker/telemetry';
+import { bundleRengaWorkflows } from '../worker/workflow-bundle';
 
 export async function startBenchStack(opts: { metricsPort?: number } = {}): Promise<{
   ctx: Ctx;
@@ -20,11 +19,7 @@ export async function startBenchStack(opts: { metricsPort?: number } = {}): Prom
 }> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'renga-bench-'));
   // As worker/bundle.ts builds the production bundle: with the workflow interceptor modules.
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
-  });
+  const { code } = await bundleRengaWorkflows();
   const bundlePath = path.join(tmp, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);
   const [server, sim] = await Promise.all([

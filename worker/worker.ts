@@ -23,6 +23,7 @@ import { formatIdentity, thisWorker, type WorkerIdentity } from './identity';
 import { reclaimFromGoneWorkers } from './reclaim';
 import { releaseStickyWorkflows, runningWorkflows } from './sticky';
 import { WORKFLOW_INTERCEPTOR_MODULES, workerInterceptors, workerSinks } from './telemetry';
+import { trimWorkflowBundle } from './workflow-bundle';
 
 export interface RengaWorkerOptions {
   connection: NativeConnection;
@@ -148,6 +149,8 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
       ...workerInterceptors(tracing),
       ...('workflowsPath' in code ? { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } : {}),
     },
+    // Bundled here from sources: the same trimming as every other renga bundle (worker/workflow-bundle.ts).
+    ...('workflowsPath' in code ? { bundlerOptions: { webpackConfigHook: trimWorkflowBundle } } : {}),
     sinks: workerSinks(tracing),
     ...opts.pollers,
   });

@@ -8,7 +8,6 @@ import {
   NativeConnection,
   Runtime,
   type Worker,
-  bundleWorkflowCode,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +19,7 @@ import { startSimulator } from '../../simulator/server';
 import type { Simulator, SimulatorOptions } from '../../simulator/types';
 import { createRengaWorker } from '../../worker/worker';
 import { spawnUntilReady } from '../../shared/spawn-ready';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
+import { bundleRengaWorkflows } from '../../worker/workflow-bundle';
 import { RENGA_SEARCH_ATTRIBUTES } from '../../shared/search-attributes';
 import { loadClientConfig } from '../../shared/config';
 import type { RengaClient } from '../../client/api';
@@ -37,9 +36,7 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundled once per test file (jest isolates modules per file). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+  bundle ??= bundleRengaWorkflows({
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
   });
   return bundle;

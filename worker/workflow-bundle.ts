@@ -1,0 +1,52 @@
+/**
+ * How every renga workflow bundle is built: by `npm run build` (worker/bundle.ts), by a worker run
+ * from sources, and by the tests and the bench. One definition, so what they run is what ships.
+ */
+import { bundleWorkflowCode, type BundleOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import path from 'node:path';
+import { WORKFLOW_INTERCEPTOR_MODULES } from './telemetry';
+
+type WebpackConfigHook = NonNullable<BundleOptions['webpackConfigHook']>;
+
+/** zod's locales index, in both builds: webpack picks ESM for sources (tests, bench) and CommonJS for dist. */
+const ZOD_DIR = path.dirname(require.resolve('zod/package.json'));
+const ZOD_LOCALES = ['index.js', 'index.cjs'].map((f) => path.join(ZOD_DIR, 'v4', 'locales', f));
+
+/**
+ * Two cuts, for the worker's memory (BENCHMARKS.md "Seventh round"): every worker keeps the bundle and
+ * its source map in its main thread and again in each workflow thread.
+ * - No `z.locales`: zod's API re-exports its ~50 locales, 415 KB of code that every job run evaluated.
+ *   zod's own messages import English directly and still work; workflow code must not switch locale.
+ * - A source map without the sources' text: the SDK maps stack traces with its positions, and reads
+ *   the text only for `showStackTraceSources`, which renga leaves off (the default).
+ */
+export const trimWorkflowBundle: WebpackConfigHook = (config) => {
+  const alias = config.resolve?.alias;
+  return {
+    ...config,
+    devtool: 'inline-nosources-source-map',
+    resolve: {
+      ...config.resolve,
+      // `false`: an empty module in its place.
+      alias: Array.isArray(alias)
+        ? [...alias, ...ZOD_LOCALES.map((name) => ({ name, alias: false as const }))]
+        : { ...alias, ...Object.fromEntries(ZOD_LOCALES.map((name) => [name, false as const])) },
+    },
+  };
+};
+
+/** Only the bundler's warnings and errors. */
+const QUIET = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error };
+
+/** renga's workflows with the workflow interceptor modules, as a prebuilt bundle carries them. */
+export function bundleRengaWorkflows(
+  opts: Pick<BundleOptions, 'failureConverterPath' | 'logger'> = {},
+): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    webpackConfigHook: trimWorkflowBundle,
+    logger: QUIET,
+    ...opts,
+  });
+}
