@@ -135,6 +135,10 @@ test('progress and plan are queryable while subtasks run, and cancel keeps finis
     }, 'one subtask has finished');
     expect(progress.phase).toBe('fanout');
     expect(progress.total).toBe(6);
+    // The Web UI's stack trace still names renga's sources: the bundle's source map keeps the
+    // positions, though not the sources' text (worker/workflow-bundle.ts).
+    const trace = await handle.query<string>('__stack_trace');
+    expect(trace).toMatch(/workflows[\\/][a-z-]+\.ts:\d+:\d+/);
     await handle.signal('cancel', { synthesize: true, reason: 'test' });
     const doc = await getResult(stack.rc, id);
     expect(doc.status).toBe('cancelled');

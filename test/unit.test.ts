@@ -18,6 +18,7 @@ import { costUsd, priceFor } from '../shared/pricing';
 import { JobInputSchema, ResultDocumentSchema, describeZodError } from '../shared/schemas';
 import { formatIdentity, isProvablyGone, parseIdentity, thisWorker } from '../worker/identity';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../worker/telemetry';
+import { bundleRengaWorkflows } from '../worker/workflow-bundle';
 import { TRACE_HEADER } from '../workflows/tracing-interceptors';
 
 function apiError(status: number | undefined, headers: Record<string, string> = {}, type = 'api_error') {
@@ -257,6 +258,43 @@ test('workflow runs that parse nothing evaluate no zod and no OpenTelemetry (eac
   // Still in the bundle, for the runs that need them: required on first use.
   expect([...lazy]).toEqual(expect.arrayContaining(['shared/schemas.ts', 'shared/batch.ts']));
   expect(eager.has('workflows/job.ts')).toBe(true);
+});
+
+test('a worker that traces nothing, keeps objects on disk and has no MCP servers loads none of those SDKs', async () => {
+  // A fresh process, as `renga worker` and the CLI start: those SDKs are required only when configured.
+  const script =
+    "require('./worker/main'); require('./client/cli'); process.stdout.write(JSON.stringify(Object.keys(require.cache)));";
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..') });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}: ${stderr}`))));
+  });
+  const loaded = JSON.parse(out) as string[];
+  expect(loaded.some((f) => /worker[\\/]worker\.ts$/.test(f))).toBe(true);
+  const optional =
+    /node_modules[\\/](@opentelemetry[\\/](sdk-node|sdk-trace-base|exporter-)|@temporalio[\\/]interceptors-opentelemetry|@aws-sdk|@modelcontextprotocol)[\\/]/;
+  expect(loaded.filter((f) => optional.test(f))).toEqual([]);
+});
+
+test("the workflow bundle maps positions without the sources' text, and carries only zod's English messages", async () => {
+  const { code } = await bundleRengaWorkflows({
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+  });
+  const map = JSON.parse(Buffer.from(code.slice(code.lastIndexOf('base64,') + 7), 'base64').toString()) as {
+    mappings: string;
+    sources: string[];
+    sourcesContent?: unknown;
+  };
+  expect(map.sourcesContent).toBeUndefined();
+  expect(map.mappings.length).toBeGreaterThan(0);
+  expect(map.sources.some((s) => /workflows[\\/]job\.ts$/.test(s))).toBe(true);
+  // zod's English messages, which it imports itself; none of its other locales.
+  expect(code).toMatch(/zod\/v4\/locales\/en\.c?js/);
+  expect(code).not.toMatch(/zod\/v4\/locales\/fr\.c?js/);
 });
 
 describe('worker identity: which dead workers a starting one can prove gone', () => {
