@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/steps.ts [--subtasks=100] [--concurrency=16] [--latency=1000] [--timeline]`
+ * `npx tsx bench/steps.ts [--subtasks=100] [--concurrency=16] [--latency=1000] [--shard-size=N] [--timeline]`
  *
  * Where a lane's time goes between two calls, renga against the naive workflow (bench/naive), from
  * each job's history (server clock): activity dispatch (scheduled → started), the activity around
@@ -71,6 +71,8 @@ async function main(): Promise<void> {
   const n = arg('subtasks', 100);
   const c = arg('concurrency', 16);
   const L = arg('latency', 1000);
+  // renga's shard size (default 500): --shard-size=1000 runs a 1,000-subtask job in one run, as the naive one does.
+  const shardSize = arg('shard-size', 0);
   const { ctx, stop } = await startBenchStack();
   try {
     setLatency(ctx, L, L);
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
     await runJob(ctx, q, { job: 'warm-up', maxSubtasks: 2 });
     await runNaiveJob(ctx, nq, { job: 'warm-up', maxSubtasks: 2, concurrency: 2 });
     const job = `Steps: describe ${n} facts about rivers`;
-    const rj = await runJob(ctx, q, { job, maxSubtasks: n, concurrency: c });
+    const rj = await runJob(ctx, q, { job, maxSubtasks: n, concurrency: c, ...(shardSize ? { shardSize } : {}) });
     const naiveId = `naive-steps-${process.pid}`;
     const naiveMs = await runNaiveJob(ctx, nq, { job, maxSubtasks: n, concurrency: c }, naiveId);
     log(`renga ${(rj.ms / 1000).toFixed(2)} s, naive ${(naiveMs / 1000).toFixed(2)} s`);
