@@ -15,7 +15,8 @@ const ZOD_LOCALES = ['index.js', 'index.cjs'].map((f) => path.join(ZOD_DIR, 'v4'
 /**
  * Two cuts, for the worker's memory (BENCHMARKS.md "Seventh round"): every worker keeps the bundle and
  * its source map in its main thread and again in each workflow thread.
- * - No `z.locales`: zod's API re-exports its ~50 locales, 415 KB of code that every job run evaluated.
+ * - No `z.locales`: zod's API re-exports its ~50 locales, 415 KB of code that every run requiring zod
+ *   (a batch's, a replay of a job from before `check-job-input-in-activity`) evaluated.
  *   zod's own messages import English directly and still work; workflow code must not switch locale.
  * - A source map without the sources' text: the SDK maps stack traces with its positions, and reads
  *   the text only for `showStackTraceSources`, which renga leaves off (the default).

@@ -18,18 +18,21 @@ export class ToolUnavailableError extends Error {
   override readonly name = 'ToolUnavailableError';
 }
 
+type McpSdk = typeof ClientModule & typeof StdioModule & typeof HttpModule & typeof TypesModule;
+let sdk: McpSdk | undefined;
+
 /**
  * The MCP SDK, required when a worker first connects to a server: most workers have no
  * RENGA_MCP_CONFIG, and the SDK (with ajv and its transports) is ~5 MiB of heap they would carry.
  */
-function mcpSdk(): typeof ClientModule & typeof StdioModule & typeof HttpModule & typeof TypesModule {
+function mcpSdk(): McpSdk {
   /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
-  return {
+  return (sdk ??= {
     ...(require('@modelcontextprotocol/sdk/client/index.js') as typeof ClientModule),
     ...(require('@modelcontextprotocol/sdk/client/stdio.js') as typeof StdioModule),
     ...(require('@modelcontextprotocol/sdk/client/streamableHttp.js') as typeof HttpModule),
     ...(require('@modelcontextprotocol/sdk/types.js') as typeof TypesModule),
-  };
+  });
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
