@@ -11,6 +11,8 @@ import { type Ctx, newQueue, log, spawnWorker, stopWorkers, runJob, setLatency }
 
 export interface OverheadRow {
   n: number;
+  /** Simulated latency of every call in this cell. */
+  latencyMs: number;
   idealMs: number;
   renga: Stat;
   baseline: Stat;
@@ -23,20 +25,20 @@ export interface OverheadRow {
 }
 
 export async function overhead(ctx: Ctx, p: Profile['overhead']): Promise<OverheadRow[]> {
-  const L = p.latencyMs;
-  setLatency(ctx, L, L);
   const q = newQueue('overhead');
   const nq = newQueue('overhead-naive');
   const [w, nw] = [await spawnWorker(ctx, q, Math.max(100, p.concurrency)), await spawnNaiveWorker(ctx, nq)];
   await runJob(ctx, q, { job: 'warm-up', maxSubtasks: 2 }); // loads the workflow bundle
   await runNaiveJob(ctx, nq, { job: 'warm-up', maxSubtasks: 2, concurrency: 2 });
   const rows: OverheadRow[] = [];
-  for (const n of p.ns) {
+  const cells = [...p.ns.map((n) => ({ n, latencyMs: p.latencyMs, runs: p.runs })), p.short];
+  for (const { n, latencyMs: L, runs } of cells) {
+    setLatency(ctx, L, L);
     const idealMs = (2 + Math.ceil(n / p.concurrency)) * L;
     const r: number[] = [];
     const b: number[] = [];
     const nv: number[] = [];
-    for (let i = 0; i < p.runs; i++) {
+    for (let i = 0; i < runs; i++) {
       // Interleaved, so a burst of load from other processes hits both sides alike.
       const job = `Overhead run ${i + 1}: describe ${n} facts about rivers`;
       const rj = await runJob(ctx, q, { job, maxSubtasks: n, concurrency: p.concurrency });
@@ -49,11 +51,12 @@ export async function overhead(ctx: Ctx, p: Profile['overhead']): Promise<Overhe
       b.push(performance.now() - t0);
       nv.push(await runNaiveJob(ctx, nq, { job, maxSubtasks: n, concurrency: p.concurrency }));
       log(
-        `overhead N=${n} run ${i + 1}: renga ${(rj.ms / 1000).toFixed(2)} s, naive ${(nv[i]! / 1000).toFixed(2)} s, baseline ${(b[i]! / 1000).toFixed(2)} s, ideal ${(idealMs / 1000).toFixed(2)} s`,
+        `overhead N=${n} L=${L} ms run ${i + 1}: renga ${(rj.ms / 1000).toFixed(2)} s, naive ${(nv[i]! / 1000).toFixed(2)} s, baseline ${(b[i]! / 1000).toFixed(2)} s, ideal ${(idealMs / 1000).toFixed(2)} s`,
       );
     }
     rows.push({
       n,
+      latencyMs: L,
       idealMs,
       renga: stat(r.map((x) => x / idealMs)),
       baseline: stat(b.map((x) => x / idealMs)),

@@ -17,7 +17,17 @@ export const SECTIONS: Section[] = [
 
 export interface Profile {
   name: 'quick' | 'full';
-  overhead: { ns: number[]; latencyMs: number; concurrency: number; runs: number };
+  /**
+   * Jobs of each N in `ns` at `latencyMs`, plus one cell at a short latency (`short`), where the
+   * orchestration's own per-step cost is most of the makespan (issue 14: ≤ 2× the in-process run).
+   */
+  overhead: {
+    ns: number[];
+    latencyMs: number;
+    concurrency: number;
+    runs: number;
+    short: { n: number; latencyMs: number; runs: number };
+  };
   throughput: { subtasks: number; configs: { workers: number; concurrency: number }[]; runs: number };
   scale: { subtasks: number; concurrency: number; runs: number };
   /** heartbeatSeconds: absent, renga's default (what the recovery target is about). */
@@ -31,7 +41,7 @@ export interface Profile {
 export const PROFILES: Record<'quick' | 'full', Profile> = {
   quick: {
     name: 'quick',
-    overhead: { ns: [10, 100], latencyMs: 1000, concurrency: 16, runs: 3 },
+    overhead: { ns: [10, 100], latencyMs: 1000, concurrency: 16, runs: 3, short: { n: 100, latencyMs: 50, runs: 3 } },
     throughput: {
       subtasks: 400,
       configs: [
@@ -47,7 +57,13 @@ export const PROFILES: Record<'quick' | 'full', Profile> = {
   },
   full: {
     name: 'full',
-    overhead: { ns: [10, 100, 1000], latencyMs: 1000, concurrency: 16, runs: 3 },
+    overhead: {
+      ns: [10, 100, 1000],
+      latencyMs: 1000,
+      concurrency: 16,
+      runs: 3,
+      short: { n: 100, latencyMs: 50, runs: 7 },
+    },
     throughput: {
       subtasks: 500,
       configs: [

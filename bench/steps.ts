@@ -4,7 +4,8 @@
  * Where a lane's time goes between two calls, renga against the naive workflow (bench/naive), from
  * each job's history (server clock): activity dispatch (scheduled → started), the activity around
  * its call (started → completed, less the simulated latency), and the workflow task that schedules
- * the next call (completion → task scheduled → started → completed). Medians in ms.
+ * the next call (completion → task scheduled → started → completed). Medians in ms. A renga job
+ * larger than its shard size runs as child workflows: each shard gets a column of its own.
  */
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
@@ -91,11 +92,21 @@ async function main(): Promise<void> {
       ctx.client.workflow.getHandle(naiveId).fetchHistory(),
     ]);
     const [r, nv] = histories.map((h) => steps(h.events ?? [], L));
+    // A sharded job's subtasks run in its children (workflows/shard-fanout.ts names them).
+    const shards = await Promise.all(
+      (rj.doc.shards ?? []).map(async (s) => {
+        const h = await ctx.client.workflow.getHandle(`${rj.id}/shard-${s.index + 1}`).fetchHistory();
+        return steps(h.events ?? [], L);
+      }),
+    );
     console.log(
       `N = ${n}, C = ${c}, L = ${L} ms; makespan renga ${(rj.ms / 1000).toFixed(2)} s, naive ${(naiveMs / 1000).toFixed(2)} s\n`,
     );
-    console.log('| step (median, ms) | renga | naive |\n|---|---:|---:|');
-    for (const k of Object.keys(r!)) console.log(`| ${k} | ${r![k]!.toFixed(0)} | ${nv![k]!.toFixed(0)} |`);
+    const shardHeads = shards.map((_, i) => ` renga shard ${i + 1} |`).join('');
+    console.log(`| step (median, ms) | renga |${shardHeads} naive |\n|---|---:|${'---:|'.repeat(shards.length)}---:|`);
+    const cell = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(0));
+    for (const k of Object.keys(r!))
+      console.log(`| ${k} | ${cell(r![k])} |${shards.map((s) => ` ${cell(s[k])} |`).join('')} ${cell(nv![k])} |`);
     // What the client adds around the run: starting it, and reading the result once it has closed.
     const clientExtra = (ms: number, v: Record<string, number>) => ms - v['run: started → completed']!;
     console.log(
