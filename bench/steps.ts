@@ -19,7 +19,8 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const arg = (name: string, dflt: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
 
-function steps(events: HistoryEvent[], latencyMs: number): Record<string, number> {
+/** `job`: false for a shard, whose first and last activities are a subtask and its results' blob, not plan and synthesis. */
+function steps(events: HistoryEvent[], latencyMs: number, job = true): Record<string, number> {
   const t = (e: HistoryEvent) => tsToMs(e.eventTime);
   const byId = new Map(events.map((e) => [Number(e.eventId), e]));
   const dispatch: number[] = [];
@@ -54,8 +55,8 @@ function steps(events: HistoryEvent[], latencyMs: number): Record<string, number
     'workflow task started → completed': med(taskRun),
     'workflow tasks': taskRun.length,
     'run: started → first activity scheduled': acts[0] ? t(scheduledOf(acts[0])) - t(events[0]!) : NaN,
-    'plan activity: started → completed (L included)': callMs(acts[0]),
-    'synthesis activity: started → completed (L included)': callMs(acts[acts.length - 1]),
+    'plan activity: started → completed (L included)': job ? callMs(acts[0]) : NaN,
+    'synthesis activity: started → completed (L included)': job ? callMs(acts[acts.length - 1]) : NaN,
     'run: started → completed': t(events[events.length - 1]!) - t(events[0]!),
     'history events': events.length,
   };
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
     const shards = await Promise.all(
       (rj.doc.shards ?? []).map(async (s) => {
         const h = await ctx.client.workflow.getHandle(`${rj.id}/shard-${s.index + 1}`).fetchHistory();
-        return steps(h.events ?? [], L);
+        return steps(h.events ?? [], L, false);
       }),
     );
     console.log(
