@@ -23,7 +23,7 @@ import { BudgetLedger, type Reservation } from './budget';
 import { modelForSubtask, type TierModels } from './routing';
 import { agentSummaryOf } from './subagent';
 import type { SubagentInput, SubagentResult } from './subagent-definitions';
-import { runSubtaskPolicy, type PolicyCall, type PolicyOutcome } from './subtask-policy';
+import { rejected, runSubtaskPolicy, type PolicyCall, type PolicyOutcome } from './subtask-policy';
 
 /**
  * Characters every call adds around the shared block: system prompt, role instructions, tags.
@@ -300,15 +300,36 @@ export class JobSpend {
   ): Promise<PolicyOutcome> {
     const models = this.models ?? { fast: 'unknown', strong: 'unknown' };
     const model = c.model ?? this.modelFor(subtask);
-    const once = async (p: PolicyCall): Promise<SubtaskOutput | null> => {
-      const callModel = p.model ?? model;
-      const extra =
-        subtask.title.length +
-        subtask.instructions.length +
-        (p.prefill?.length ?? 0) +
-        (p.repair ? p.repair.previous.length + p.repair.issues.length : 0);
-      const worst = this.subtaskWorstCase(callModel, extra);
-      const before = this.beforeCall(callModel);
+    const schedule = (callModel: string, p: PolicyCall): Promise<SubtaskOutput> =>
+      c.acts.runSubtask({
+        subtask,
+        total: c.total,
+        shared: c.shared,
+        model: callModel,
+        maxTokens: this.input.subtaskMaxTokens,
+        ...(c.previewChars !== undefined ? { previewChars: c.previewChars } : {}),
+        ...(p.prefill ? { prefill: p.prefill } : {}),
+        ...(p.repair ? { repair: p.repair } : {}),
+        ...(this.input.subtaskOutputSchema ? { outputSchema: this.input.subtaskOutputSchema } : {}),
+        ...(this.input.workerThinkingTokens ? { thinkingTokens: this.input.workerThinkingTokens } : {}),
+      });
+    const settled = (r: Reservation, callModel: string, writer: boolean, out: SubtaskOutput): SubtaskOutput => {
+      this.ledger.settle(r, out.call.costUsd, out.output.length);
+      this.afterCall(callModel, writer, true);
+      return out;
+    };
+    const released = (r: Reservation, callModel: string, writer: boolean): void => {
+      // A failed attempt reports no usage, so nothing is priced for it.
+      this.ledger.settle(r, 0, null);
+      this.afterCall(callModel, writer, false);
+    };
+    /** Behind a cache writer or a full budget: waits, then calls. */
+    const waitThenCall = async (
+      callModel: string,
+      p: PolicyCall,
+      before: Promise<boolean> | boolean,
+      worst: { usd: number; synthesisTokens: number },
+    ): Promise<SubtaskOutput | null> => {
       const writer = typeof before === 'boolean' ? before : await before;
       const reservation =
         this.ledger.tryReserve(worst.usd, worst.synthesisTokens) ??
@@ -318,27 +339,41 @@ export class JobSpend {
         return null;
       }
       try {
-        const out = await c.acts.runSubtask({
-          subtask,
-          total: c.total,
-          shared: c.shared,
-          model: callModel,
-          maxTokens: this.input.subtaskMaxTokens,
-          ...(c.previewChars !== undefined ? { previewChars: c.previewChars } : {}),
-          ...(p.prefill ? { prefill: p.prefill } : {}),
-          ...(p.repair ? { repair: p.repair } : {}),
-          ...(this.input.subtaskOutputSchema ? { outputSchema: this.input.subtaskOutputSchema } : {}),
-          ...(this.input.workerThinkingTokens ? { thinkingTokens: this.input.workerThinkingTokens } : {}),
-        });
-        this.ledger.settle(reservation, out.call.costUsd, out.output.length);
-        this.afterCall(callModel, writer, true);
-        return out;
+        return settled(reservation, callModel, writer, await schedule(callModel, p));
       } catch (err) {
-        // A failed attempt reports no usage, so nothing is priced for it.
-        this.ledger.settle(reservation, 0, null);
-        this.afterCall(callModel, writer, false);
+        released(reservation, callModel, writer);
         throw err;
       }
+    };
+    const once = (p: PolicyCall): Promise<SubtaskOutput | null> => {
+      const callModel = p.model ?? model;
+      const extra =
+        subtask.title.length +
+        subtask.instructions.length +
+        (p.prefill?.length ?? 0) +
+        (p.repair ? p.repair.previous.length + p.repair.issues.length : 0);
+      const worst = this.subtaskWorstCase(callModel, extra);
+      const before = this.beforeCall(callModel);
+      const now = typeof before === 'boolean' ? this.ledger.tryReserve(worst.usd, worst.synthesisTokens) : null;
+      if (typeof before !== 'boolean' || !now) return waitThenCall(callModel, p, before, worst);
+      // The common case, nothing to wait for: one `then`, not an async function and its await. Each
+      // promise in workflow code costs a stack trace capture (workflows/subtask-policy.ts), and this
+      // runs for every call. The result is seen after as many microtask hops as the async path's,
+      // so the order of the commands that follow is the same (test/replay.test.ts).
+      let call: Promise<SubtaskOutput>;
+      try {
+        call = schedule(callModel, p);
+      } catch (err) {
+        released(now, callModel, before);
+        return rejected(err);
+      }
+      return call.then(
+        (out) => settled(now, callModel, before, out),
+        (err: unknown) => {
+          released(now, callModel, before);
+          throw err;
+        },
+      );
     };
     return runSubtaskPolicy(once, {
       model,
