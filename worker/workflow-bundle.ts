@@ -13,6 +13,32 @@ const ZOD_DIR = path.dirname(require.resolve('zod/package.json'));
 const ZOD_LOCALES = ['index.js', 'index.cjs'].map((f) => path.join(ZOD_DIR, 'v4', 'locales', f));
 
 /**
+ * The SDK compiles workflow TypeScript for ES2017, so every object spread (`{ ...a, b }`, all over
+ * the per-subtask path) becomes calls of swc's `_object_spread` and `_define_property` helpers, ~6 %
+ * of a fan-out's workflow-thread CPU (BENCHMARKS.md "Ninth round"). Node 20's V8 runs ES2022 natively.
+ */
+const WORKFLOW_TARGET = 'es2022';
+
+type WebpackConfig = Parameters<WebpackConfigHook>[0];
+type Rule = NonNullable<NonNullable<WebpackConfig['module']>['rules']>[number];
+interface SwcUse {
+  loader: string;
+  options?: { jsc?: Record<string, unknown> };
+}
+
+/** The SDK's swc-loader rule, compiling for WORKFLOW_TARGET; every other rule as it is. */
+function withTarget(rule: Rule): Rule {
+  if (!rule || typeof rule !== 'object' || !rule.use || typeof rule.use !== 'object' || Array.isArray(rule.use))
+    return rule;
+  const use = rule.use as SwcUse;
+  if (!use.loader?.includes('swc-loader')) return rule;
+  return {
+    ...rule,
+    use: { ...use, options: { ...use.options, jsc: { ...use.options?.jsc, target: WORKFLOW_TARGET } } },
+  };
+}
+
+/**
  * Two cuts, for the worker's memory (BENCHMARKS.md "Seventh round"): every worker keeps the bundle and
  * its source map in its main thread and again in each workflow thread.
  * - No `z.locales`: zod's API re-exports its ~50 locales, 415 KB of code that every run requiring zod
@@ -26,6 +52,7 @@ export const trimWorkflowBundle: WebpackConfigHook = (config) => {
   return {
     ...config,
     devtool: 'inline-nosources-source-map',
+    module: { ...config.module, rules: config.module?.rules?.map(withTarget) },
     resolve: {
       ...config.resolve,
       // `false`: an empty module in its place.
