@@ -7,7 +7,7 @@ import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
 
 /** Exponential backoff 1 s → 60 s; `maxAttempts` is the job's (default 8). */
 export function retryPolicy(maxAttempts: number): RetryPolicy {
-  return { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '60s', maximumAttempts: maxAttempts };
+  return { initialInterval: 1_000, backoffCoefficient: 2, maximumInterval: 60_000, maximumAttempts: maxAttempts };
 }
 
 /** What a model-call activity needs to know about the job it belongs to. */
@@ -22,9 +22,10 @@ export interface CallLimits {
  * is presumed dead and the call is retried elsewhere; one attempt may stream for `subtaskTimeoutSeconds`.
  */
 export function modelCallOptions(limits: CallLimits): ActivityOptions {
+  // Milliseconds, not strings like '5s': the SDK parses a string again for every call it schedules.
   return {
-    startToCloseTimeout: `${limits.subtaskTimeoutSeconds}s`,
-    heartbeatTimeout: `${limits.heartbeatTimeoutSeconds}s`,
+    startToCloseTimeout: limits.subtaskTimeoutSeconds * 1_000,
+    heartbeatTimeout: limits.heartbeatTimeoutSeconds * 1_000,
     retry: retryPolicy(limits.maxAttempts),
   };
 }

@@ -21,6 +21,7 @@ import type { SharedContextRef } from '../activities/types';
 import { MAX_TOOL_RESULT_CHARS } from '../shared/limits';
 import type { CallUsage, JobInput, Subtask, SubtaskResult, ToolCall } from '../shared/schemas';
 import { attemptOf } from '../shared/failures';
+import { retryPolicy } from './policy';
 import {
   agentProgressQuery,
   subagentWorkflowId,
@@ -49,9 +50,9 @@ export async function subagentWorkflow(input: SubagentInput): Promise<SubagentRe
   const options = (summaryText: string, timeoutSeconds: number, activityId: string): ActivityOptions => ({
     summary: summaryText,
     activityId,
-    startToCloseTimeout: `${timeoutSeconds}s`,
-    heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '60s', maximumAttempts: input.maxAttempts },
+    startToCloseTimeout: timeoutSeconds * 1_000,
+    heartbeatTimeout: input.heartbeatTimeoutSeconds * 1_000,
+    retry: retryPolicy(input.maxAttempts),
   });
 
   let results: ToolResultRef[] = [];
