@@ -53,6 +53,8 @@ export interface Completion {
 export class SubtaskLedger {
   private readonly entries = new Map<string, Entry>();
   private readonly order: Entry[] = [];
+  /** Subtasks in each state, kept as they move: progress reads them on every start and end. */
+  private readonly counts = new Map<SubtaskState, number>();
   private readonly calls: CallUsage[] = [];
   private stop: JobFatal | null = null;
   /** Model of the first completed subtask call: the worker model the job actually used. */
@@ -72,6 +74,7 @@ export class SubtaskLedger {
       };
       this.entries.set(subtask.id, entry);
       this.order.push(entry);
+      this.counts.set('queued', (this.counts.get('queued') ?? 0) + 1);
     }
   }
 
@@ -84,14 +87,21 @@ export class SubtaskLedger {
   }
 
   start(id: string): void {
-    this.entry(id).state = 'running';
+    this.move(this.entry(id), 'running');
+  }
+
+  /** Every change of an entry's state goes through here, so `count` stays O(1). */
+  private move(e: Entry, state: SubtaskState): void {
+    this.counts.set(e.state, (this.counts.get(e.state) ?? 0) - 1);
+    this.counts.set(state, (this.counts.get(state) ?? 0) + 1);
+    e.state = state;
   }
 
   complete(id: string, done: Completion): void {
     const e = this.entry(id);
     if (done.agent) e.agent = done.agent;
+    this.move(e, 'completed');
     Object.assign(e, {
-      state: 'completed',
       attempts: done.attempt,
       output: done.output,
       outputRef: done.outputRef ?? null,
@@ -111,7 +121,8 @@ export class SubtaskLedger {
       this.calls.push(...e.agent.calls);
       e.usage = agentTotal(e.agent.calls).usage;
     }
-    Object.assign(e, { state: 'failed', error, attempts });
+    this.move(e, 'failed');
+    Object.assign(e, { error, attempts });
   }
 
   /**
@@ -122,9 +133,8 @@ export class SubtaskLedger {
     const e = this.entry(id);
     this.calls.push(...o.calls);
     const usage = o.calls.reduce((u, c) => addUsage(u, c.usage), ZERO_USAGE);
-    const state = o.error?.type === 'BudgetExhausted' ? 'skipped' : o.state;
+    this.move(e, o.error?.type === 'BudgetExhausted' ? 'skipped' : o.state);
     Object.assign(e, {
-      state,
       attempts: o.attempts,
       output: o.state === 'completed' ? o.output : null,
       outputRef: o.state === 'completed' ? (o.outputRef ?? null) : null,
@@ -142,8 +152,8 @@ export class SubtaskLedger {
    */
   reuse(result: SubtaskResult, of: string): void {
     const e = this.entry(result.id);
+    this.move(e, result.status);
     Object.assign(e, {
-      state: result.status,
       attempts: 0,
       output: result.output,
       outputRef: result.outputRef ?? null,
@@ -164,12 +174,14 @@ export class SubtaskLedger {
 
   /** An outcome known only as a state (a shard reports counts and errors, its outputs stay in the blob store). */
   settle(id: string, state: 'completed' | 'failed' | 'skipped', error: string | null): void {
-    Object.assign(this.entry(id), { state, error });
+    const e = this.entry(id);
+    this.move(e, state);
+    e.error = error;
   }
 
   /** After a cancel: whatever had not finished never will. */
   skipUnfinished(): void {
-    for (const e of this.order) if (e.state === 'queued' || e.state === 'running') e.state = 'skipped';
+    for (const e of this.order) if (e.state === 'queued' || e.state === 'running') this.move(e, 'skipped');
   }
 
   /** Calls that belong to no subtask (plan, synthesis) or arrive summed per model (shards). */
@@ -197,7 +209,7 @@ export class SubtaskLedger {
   }
 
   count(state: SubtaskState): number {
-    return this.order.filter((e) => e.state === state).length;
+    return this.counts.get(state) ?? 0;
   }
 
   firstError(): string {
