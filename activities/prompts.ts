@@ -1,6 +1,6 @@
 /** Prompt text, kept apart from the call mechanics so it can be tuned without touching retries. */
-import type { ContextFile, Subtask } from '../shared/schemas';
-import type { SynthesisPart } from './types';
+import type { ContextFile } from '../shared/schemas';
+import type { SubtaskForCall, SynthesisPart } from './types';
 
 /**
  * One system prompt for every role: the cached prefix is system + shared context, so the planner's
@@ -70,7 +70,7 @@ export function sharedText(job: string, context: ContextFile[]): string {
   return `<job>\n${job}\n</job>${files ? `\n${files}` : ''}`;
 }
 
-export function subtaskText(subtask: Subtask, total: number): string {
+export function subtaskText(subtask: SubtaskForCall, total: number): string {
   return `Subtask ${subtask.id} of ${total}: ${subtask.title}\n\n${subtask.instructions}`;
 }
 
@@ -80,7 +80,7 @@ export function roleText(role: string): string {
 }
 
 /** A subtask's repair turn names the subtask again, so the turn (and its log entry) says what it is about. */
-export function subtaskRepairText(subtask: Subtask, total: number, issues: string): string {
+export function subtaskRepairText(subtask: SubtaskForCall, total: number, issues: string): string {
   return `Subtask ${subtask.id} of ${total}: ${subtask.title}\n\n${repairText(issues)}`;
 }
 

@@ -50,8 +50,14 @@ export interface ShareContextOutput {
   models: { planner: string; worker: string };
 }
 
+/**
+ * What a call reads of its subtask (activities/prompts.ts). The planner's routing (kind, tier and its
+ * reason) stays in the workflow: every call's input is written to the history, once per attempt.
+ */
+export type SubtaskForCall = Pick<Subtask, 'id' | 'title' | 'instructions'>;
+
 export interface SubtaskInput {
-  subtask: Subtask;
+  subtask: SubtaskForCall;
   total: number;
   shared: SharedContextRef;
   /** null: the worker's configured worker model (RENGA_WORKER_MODEL). */

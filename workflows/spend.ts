@@ -23,7 +23,7 @@ import { BudgetLedger, type Reservation } from './budget';
 import { modelForSubtask, type TierModels } from './routing';
 import { agentSummaryOf } from './subagent';
 import type { SubagentInput, SubagentResult } from './subagent-definitions';
-import { rejected, runSubtaskPolicy, type PolicyCall, type PolicyOutcome } from './subtask-policy';
+import { forCall, rejected, runSubtaskPolicy, type PolicyCall, type PolicyOutcome } from './subtask-policy';
 
 /**
  * Characters every call adds around the shared block: system prompt, role instructions, tags.
@@ -300,9 +300,10 @@ export class JobSpend {
   ): Promise<PolicyOutcome> {
     const models = this.models ?? { fast: 'unknown', strong: 'unknown' };
     const model = c.model ?? this.modelFor(subtask);
+    const sent = forCall(subtask);
     const schedule = (callModel: string, p: PolicyCall): Promise<SubtaskOutput> =>
       c.acts.runSubtask({
-        subtask,
+        subtask: sent,
         total: c.total,
         shared: c.shared,
         model: callModel,

@@ -7,8 +7,8 @@
  * A subtask is never `completed` with a truncated, refused or invalid answer: when the strong model
  * cannot do better either, the subtask fails with a named reason.
  */
-import type { SubtaskOutput } from '../activities/types';
-import type { CallUsage } from '../shared/schemas';
+import type { SubtaskForCall, SubtaskOutput } from '../activities/types';
+import type { CallUsage, Subtask } from '../shared/schemas';
 
 export const MAX_CONTINUATIONS = 2;
 
@@ -41,6 +41,11 @@ export interface PolicyOutcome {
   attempts: number;
   /** Failure type and message when not completed. */
   error: { type: 'Refused' | 'Truncated' | 'InvalidOutput' | 'BudgetExhausted'; message: string } | null;
+}
+
+/** A subtask as a call's input carries it: only what the prompt reads (activities/types.ts). */
+export function forCall(subtask: Subtask): SubtaskForCall {
+  return { id: subtask.id, title: subtask.title, instructions: subtask.instructions };
 }
 
 /** What an async function returns for an error thrown in it: the path below is `then`s, not async. */

@@ -12,7 +12,7 @@ import type { JobInput, Subtask } from '../shared/schemas';
 import type { SubtaskLedger } from './ledger';
 import type { JobSpend } from './spend';
 import { agentSummaryOf, runSubagent, subagentInput } from './subagent';
-import { rejected, runSubtaskPolicy, type PolicyOutcome } from './subtask-policy';
+import { forCall, rejected, runSubtaskPolicy, type PolicyOutcome } from './subtask-policy';
 
 export interface SubtaskRunner {
   ledger: SubtaskLedger;
@@ -62,7 +62,7 @@ export function runOneSubtask(run: SubtaskRunner, subtask: Subtask): Promise<voi
       : runSubtaskPolicy(
           (c) =>
             acts.runSubtask({
-              subtask,
+              subtask: forCall(subtask),
               total: run.total,
               shared: run.shared,
               model: c.model,
