@@ -27,6 +27,7 @@ test('the fixtures cover every workflow path named in the issue', () => {
       'batch-api',
       'batchWorkflow',
       'budget',
+      'lanes-by-callback',
     ]),
   );
 });

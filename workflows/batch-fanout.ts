@@ -12,10 +12,10 @@ import type { FetchBatchResultsOutput } from '../activities/batches';
 import type { SharedContextRef } from '../activities/types';
 import { describeFailure } from '../shared/failures';
 import type { JobInput } from '../shared/schemas';
-import { inOrder, runLanes } from './lanes';
+import { inOrder } from './lanes';
 import type { SubtaskLedger } from './ledger';
 import { messageBatchOptions } from './policy';
-import { runOneSubtask, type SubtaskRunner } from './subtask';
+import { runSubtaskLanes, type SubtaskRunner } from './subtask';
 
 const MAX_POLL_SECONDS = 600;
 /** Output characters per results page: ~4 bytes a char in the worst case keeps a page under 2 MiB. */
@@ -98,9 +98,9 @@ export async function fanOutViaMessageBatches(
 
   // Errored / expired / canceled items: the direct path, with the job's bounded concurrency.
   const retried = fallback.map((id) => ledger.subtask(id));
-  await runLanes(
+  await runSubtaskLanes(
+    direct,
     Math.min(input.concurrency, fallback.length),
     inOrder(retried, () => ledger.fatal !== null),
-    (s) => runOneSubtask(direct, s),
   );
 }

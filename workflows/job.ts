@@ -32,7 +32,7 @@ import {
 import { keepRunningOnCancel, synthesisFailedNote } from './cancel';
 import { jobDocument, jobProgress, type JobView } from './job-document';
 import { reportJobEnded } from './job-metrics';
-import { inOrder, runLanes } from './lanes';
+import { inOrder } from './lanes';
 import { SubtaskLedger, type JobFatal } from './ledger';
 import { planActivityOptions, planPayingForFailures } from './planning';
 import { modelCallOptions } from './policy';
@@ -40,7 +40,7 @@ import { RedoRun } from './redo';
 import { ProgressPublisher } from './report';
 import { ShardedFanOut } from './shard-fanout';
 import { JobSpend } from './spend';
-import { runOneSubtask, type SubtaskRunner } from './subtask';
+import { runSubtaskLanes, type SubtaskRunner } from './subtask';
 import { checkedJobInput } from './validation';
 
 /** What the synthesizer reads at most, in characters, split evenly between subtasks. */
@@ -281,9 +281,7 @@ class JobRun implements JobView {
     // A redo runs its few subtasks as direct calls, whatever mode the original used.
     if (this.redo) {
       const todo = this.redo.todo(ledger);
-      return runLanes(Math.min(input.concurrency, todo.length), inOrder(todo, stopped), (s) =>
-        runOneSubtask(direct, s),
-      );
+      return runSubtaskLanes(direct, Math.min(input.concurrency, todo.length), inOrder(todo, stopped));
     }
     if (input.fanOut === 'batch-api') return fanOutViaMessageBatches(input, this.shared!, ledger, direct);
     if (ledger.total > input.shardSize) {
@@ -292,9 +290,7 @@ class JobRun implements JobView {
       this.report(true);
       return;
     }
-    await runLanes(Math.min(input.concurrency, ledger.total), inOrder(ledger.subtasks, stopped), (s) =>
-      runOneSubtask(direct, s),
-    );
+    await runSubtaskLanes(direct, Math.min(input.concurrency, ledger.total), inOrder(ledger.subtasks, stopped));
   }
 
   private subtaskRunner(): SubtaskRunner {

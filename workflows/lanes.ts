@@ -27,3 +27,61 @@ export function inOrder<T>(items: readonly T[], stopped: () => boolean = () => f
   let next = 0;
   return () => (next < items.length && !stopped() ? items[next++] : undefined);
 }
+
+/** How callback-driven work reports its end: `done` starts the lane's next item, `fail` stops the lane. */
+export interface LaneEnd {
+  done(): void;
+  fail(err: unknown): void;
+}
+
+/**
+ * `runLanes` for work that reports its end through `LaneEnd` instead of a promise: one promise per
+ * lane, none per item. Every promise in workflow code costs the SDK a stack capture, and the lane's
+ * `await` was one per subtask. Each lane still takes its first item before the next lane starts.
+ * An item that ends synchronously does not nest the next one on the stack.
+ */
+export async function runCallbackLanes<T>(
+  count: number,
+  take: () => T | undefined,
+  work: (item: T, lane: number, end: LaneEnd) => void,
+  opts: { waitForAll?: boolean } = {},
+): Promise<void> {
+  const lane = (index: number) =>
+    new Promise<void>((resolve, reject) => {
+      let running = false;
+      let again = false;
+      let failed = false;
+      const next = (): void => {
+        // Called again while an item is being started (it ended synchronously): loop instead of recursing.
+        if (running) {
+          again = true;
+          return;
+        }
+        running = true;
+        do {
+          again = false;
+          const item = failed ? undefined : take();
+          if (item === undefined) {
+            running = false;
+            if (!failed) resolve();
+            return;
+          }
+          work(item, index, {
+            done: next,
+            fail: (err) => {
+              failed = true;
+              reject(err);
+            },
+          });
+        } while (again);
+        running = false;
+      };
+      next();
+    });
+  const lanes = Array.from({ length: Math.max(0, count) }, (_, i) => lane(i));
+  if (!opts.waitForAll) {
+    await Promise.all(lanes);
+    return;
+  }
+  for (const r of await Promise.allSettled(lanes)) if (r.status === 'rejected') throw r.reason;
+}

@@ -9,10 +9,10 @@ import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef } from '../activities/types';
 import type { CallUsage, Subtask } from '../shared/schemas';
-import { runLanes, inOrder } from './lanes';
+import { inOrder } from './lanes';
 import { SubtaskLedger } from './ledger';
 import { BLOB_STORE_OPTIONS, modelCallOptions } from './policy';
-import { runOneSubtask } from './subtask';
+import { runSubtaskLanes } from './subtask';
 
 /** Failures reported back with their error text per shard; the rest are in the shard's results blob. */
 const MAX_ERRORS_PER_SHARD = 20;
@@ -71,10 +71,10 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardOutput> {
   };
   try {
     await work.run(() =>
-      runLanes(
+      runSubtaskLanes(
+        runner,
         Math.min(input.concurrency, input.subtasks.length),
         inOrder(input.subtasks, () => ledger.fatal !== null),
-        (s) => runOneSubtask(runner, s),
       ),
     );
   } catch (err) {

@@ -23,7 +23,14 @@ import { BudgetLedger, type Reservation } from './budget';
 import { modelForSubtask, type TierModels } from './routing';
 import { agentSummaryOf } from './subagent';
 import type { SubagentInput, SubagentResult } from './subagent-definitions';
-import { forCall, rejected, runSubtaskPolicy, type PolicyCall, type PolicyOutcome } from './subtask-policy';
+import {
+  forCall,
+  rejected,
+  runSubtaskPolicy,
+  type PolicyCall,
+  type PolicyEnd,
+  type PolicyOutcome,
+} from './subtask-policy';
 
 /**
  * Characters every call adds around the shared block: system prompt, role instructions, tags.
@@ -49,6 +56,15 @@ const PREFLIGHT_FROM_TOKENS = 50_000;
 export const PREFLIGHT_ONLY_WHEN_IT_MATTERS = 'preflight-only-when-it-matters';
 
 type Activities = (summary: string, extra?: Partial<ActivityOptions>) => RengaActivities;
+
+/** What a subtask's calls share: the job's size and context, the activities, a shard's preview, a pinned model. */
+interface SubtaskCall {
+  total: number;
+  shared: SharedContextRef;
+  acts: RengaActivities;
+  previewChars?: number;
+  model?: string;
+}
 
 export class JobSpend {
   readonly ledger: BudgetLedger;
@@ -293,11 +309,13 @@ export class JobSpend {
     else this.warm.delete(model);
   }
 
-  /** One subtask through the stop-reason policy, every call reserved against the budget first. */
-  runSubtask(
-    subtask: Subtask,
-    c: { total: number; shared: SharedContextRef; acts: RengaActivities; previewChars?: number; model?: string },
-  ): Promise<PolicyOutcome> {
+  /**
+   * One subtask through the stop-reason policy, every call reserved against the budget first. With
+   * `end`, the outcome is reported there instead of through a promise (runSubtaskPolicy).
+   */
+  runSubtask(subtask: Subtask, c: SubtaskCall): Promise<PolicyOutcome>;
+  runSubtask(subtask: Subtask, c: SubtaskCall, end: PolicyEnd): void;
+  runSubtask(subtask: Subtask, c: SubtaskCall, end?: PolicyEnd): Promise<PolicyOutcome> | void {
     const models = this.models ?? { fast: 'unknown', strong: 'unknown' };
     const model = c.model ?? this.modelFor(subtask);
     const sent = forCall(subtask);
@@ -376,11 +394,12 @@ export class JobSpend {
         },
       );
     };
-    return runSubtaskPolicy(once, {
+    const policy = {
       model,
       strongModel: models.strong,
       canContinue: c.previewChars === undefined && !this.input.subtaskOutputSchema && !this.input.workerThinkingTokens,
-    });
+    };
+    return runSubtaskPolicy(once, policy, end);
   }
 
   /**

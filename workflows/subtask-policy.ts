@@ -19,6 +19,12 @@ export interface PolicyCall {
   repair?: { previous: string; issues: string };
 }
 
+/** Where a policy run without a promise of its own reports (see runSubtaskPolicy); neither may throw. */
+export interface PolicyEnd {
+  ok(o: PolicyOutcome): void;
+  fail(err: unknown): void;
+}
+
 /** Runs one model call; null when the budget did not allow it to start. */
 export type CallOnce = (c: PolicyCall) => Promise<SubtaskOutput | null>;
 
@@ -58,7 +64,14 @@ export function rejected(err: unknown): Promise<never> {
  * and the SDK captures a source-mapped stack trace for every promise workflow code creates (for
  * the Web UI's stack trace). One promise per call instead of two, for every subtask of every job.
  */
-export function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Promise<PolicyOutcome> {
+export function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Promise<PolicyOutcome>;
+/**
+ * With `end`: the outcome goes to `end.ok` from within the last call's own `then`, and a failure to
+ * `end.fail`; no promise of its own (workflows/subtask.ts, runOneSubtaskThen).
+ */
+export function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions, end: PolicyEnd): void;
+export function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions, end?: PolicyEnd): Promise<PolicyOutcome> | void;
+export function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions, end?: PolicyEnd): Promise<PolicyOutcome> | void {
   let model = o.model;
   let escalatedFrom: string | null = null;
   /** The model that answered last (what the API reports), for the record. */
@@ -142,10 +155,35 @@ export function runSubtaskPolicy(callOnce: CallOnce, o: PolicyOptions): Promise<
     }
     return outcome('completed', null, full);
   };
+  const nextCall = (): PolicyCall => ({ model, ...(text ? { prefill: text } : {}), ...(repair ? { repair } : {}) });
+  if (end) {
+    const stepThen = (): void => {
+      let call: Promise<SubtaskOutput | null>;
+      try {
+        call = callOnce(nextCall());
+      } catch (err) {
+        end.fail(err);
+        return;
+      }
+      void call.then((out) => {
+        let decided: PolicyOutcome | null;
+        try {
+          decided = decide(out);
+        } catch (err) {
+          end.fail(err);
+          return;
+        }
+        if (decided) end.ok(decided);
+        else stepThen();
+      }, end.fail);
+    };
+    stepThen();
+    return;
+  }
   const step = (): Promise<PolicyOutcome> => {
     let call: Promise<SubtaskOutput | null>;
     try {
-      call = callOnce({ model, ...(text ? { prefill: text } : {}), ...(repair ? { repair } : {}) });
+      call = callOnce(nextCall());
     } catch (err) {
       return rejected(err);
     }

@@ -4,7 +4,13 @@
  * every other call too (FATAL_FOR_JOB, or a request-wide 400/413: shared/failures.ts) is recorded once
  * and stops the fan-out.
  */
-import { ApplicationFailure, isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  isCancellation,
+  patched,
+  proxyActivities,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { RengaActivities } from '../activities';
 import type { SharedContextRef } from '../activities/types';
 import { attemptOf, describeFailure, isFatalForJob, unwrap } from '../shared/failures';
@@ -12,7 +18,15 @@ import type { JobInput, Subtask } from '../shared/schemas';
 import type { SubtaskLedger } from './ledger';
 import type { JobSpend } from './spend';
 import { agentSummaryOf, runSubagent, subagentInput } from './subagent';
-import { forCall, rejected, runSubtaskPolicy, type PolicyOutcome } from './subtask-policy';
+import { runCallbackLanes, runLanes, type LaneEnd } from './lanes';
+import {
+  forCall,
+  rejected,
+  runSubtaskPolicy,
+  type PolicyCall,
+  type PolicyEnd,
+  type PolicyOutcome,
+} from './subtask-policy';
 
 export interface SubtaskRunner {
   ledger: SubtaskLedger;
@@ -41,16 +55,62 @@ export interface SubtaskRunner {
   report(): void;
 }
 
+/** patched() id: subtask lanes end each subtask by callback, not by a promise per subtask (runSubtaskLanes). */
+export const SUBTASK_LANES_BY_CALLBACK = 'subtask-lanes-by-callback';
+
+/**
+ * Runs subtasks in `count` lanes, each through runOneSubtask: the one fan-out of direct jobs, shards
+ * and a Message Batch's fallback. Since SUBTASK_LANES_BY_CALLBACK a subtask's outcome is recorded and
+ * the lane's next subtask started from within its last call's own `then`, with no promise per subtask
+ * for the lane or the outcome (each costs the SDK a stack capture). That moves the next subtask's
+ * call earlier among the commands of an activation, so runs started before it keep the old lanes.
+ */
+export function runSubtaskLanes(
+  run: SubtaskRunner,
+  count: number,
+  take: () => Subtask | undefined,
+  opts: { waitForAll?: boolean } = {},
+): Promise<void> {
+  if (!patched(SUBTASK_LANES_BY_CALLBACK)) return runLanes(count, take, (s) => runOneSubtask(run, s), opts);
+  return runCallbackLanes(count, take, (s, _lane, end) => runOneSubtaskThen(run, s, end), opts);
+}
+
+/** The call's activities: labelled for the Web UI and `renga watch` in direct jobs (SubtaskRunner.labelled). */
+function activitiesFor(run: SubtaskRunner, subtask: Subtask): RengaActivities {
+  return proxyActivities<RengaActivities>(
+    run.labelled
+      ? { ...run.options, activityId: `subtask-${subtask.id}`, summary: `subtask ${subtask.id}: ${subtask.title}` }
+      : run.options,
+  );
+}
+
+/** A plain call's policy options where no spend control applies (shards). */
+function shardPolicy(run: SubtaskRunner) {
+  // Shards have no strong model to escalate to: what stays cut off or refused fails.
+  return { model: run.model, strongModel: run.model, canContinue: run.previewChars === undefined };
+}
+
+/** The one model call of a subtask without spend control (shards): `c` as the policy asks for it. */
+function shardCall(run: SubtaskRunner, subtask: Subtask, acts: RengaActivities) {
+  return (c: PolicyCall) =>
+    acts.runSubtask({
+      subtask: forCall(subtask),
+      total: run.total,
+      shared: run.shared,
+      model: c.model,
+      maxTokens: run.maxTokens,
+      ...(run.previewChars !== undefined ? { previewChars: run.previewChars } : {}),
+      ...(c.prefill ? { prefill: c.prefill } : {}),
+    });
+}
+
+/** One subtask, its end a promise: the lanes of runs from before SUBTASK_LANES_BY_CALLBACK. */
 export function runOneSubtask(run: SubtaskRunner, subtask: Subtask): Promise<void> {
   const { ledger } = run;
   ledger.start(subtask.id);
   run.report();
   if (run.job && subtask.tools?.length) return runAgentSubtask(run, run.job, subtask);
-  const acts = proxyActivities<RengaActivities>(
-    run.labelled
-      ? { ...run.options, activityId: `subtask-${subtask.id}`, summary: `subtask ${subtask.id}: ${subtask.title}` }
-      : run.options,
-  );
+  const acts = activitiesFor(run, subtask);
   // A plain call: its stop reason read (continued, escalated, or failed — never accepted cut off
   // or refused); in direct jobs also routed and reserved against the budget (workflows/spend.ts).
   // One `then`, not an async function and an await: each promise in workflow code costs a stack
@@ -59,20 +119,7 @@ export function runOneSubtask(run: SubtaskRunner, subtask: Subtask): Promise<voi
   try {
     outcome = run.spend
       ? run.spend.runSubtask(subtask, { total: run.total, shared: run.shared, acts })
-      : runSubtaskPolicy(
-          (c) =>
-            acts.runSubtask({
-              subtask: forCall(subtask),
-              total: run.total,
-              shared: run.shared,
-              model: c.model,
-              maxTokens: run.maxTokens,
-              ...(run.previewChars !== undefined ? { previewChars: run.previewChars } : {}),
-              ...(c.prefill ? { prefill: c.prefill } : {}),
-            }),
-          // Shards have no strong model to escalate to: what stays cut off or refused fails.
-          { model: run.model, strongModel: run.model, canContinue: run.previewChars === undefined },
-        );
+      : runSubtaskPolicy(shardCall(run, subtask, acts), shardPolicy(run));
   } catch (err) {
     outcome = rejected(err);
   }
@@ -83,6 +130,51 @@ export function runOneSubtask(run: SubtaskRunner, subtask: Subtask): Promise<voi
     },
     (err: unknown) => recordFailure(run, subtask, err),
   );
+}
+
+/**
+ * One subtask, its end reported to `end` from within its last call's `then` (runSubtaskLanes).
+ * What runOneSubtask's `then` did (record, report, or record the failure) happens there too; an
+ * error in it (a cancellation, rethrown by recordFailure) stops the lane.
+ */
+function runOneSubtaskThen(run: SubtaskRunner, subtask: Subtask, end: LaneEnd): void {
+  const { ledger } = run;
+  const settle = (record: () => void): void => {
+    try {
+      record();
+    } catch (err) {
+      end.fail(err);
+      return;
+    }
+    end.done();
+  };
+  try {
+    ledger.start(subtask.id);
+    run.report();
+  } catch (err) {
+    end.fail(err);
+    return;
+  }
+  if (run.job && subtask.tools?.length) {
+    runAgentSubtask(run, run.job, subtask).then(end.done, end.fail);
+    return;
+  }
+  const acts = activitiesFor(run, subtask);
+  const policyEnd: PolicyEnd = {
+    ok: (o) =>
+      settle(() => {
+        ledger.record(subtask.id, o);
+        run.report();
+      }),
+    fail: (err) => settle(() => recordFailure(run, subtask, err)),
+  };
+  // As in runOneSubtask, a call that cannot even start is this subtask's failure, not the lane's.
+  try {
+    if (run.spend) run.spend.runSubtask(subtask, { total: run.total, shared: run.shared, acts }, policyEnd);
+    else runSubtaskPolicy(shardCall(run, subtask, acts), shardPolicy(run), policyEnd);
+  } catch (err) {
+    policyEnd.fail(err);
+  }
 }
 
 /** The one dispatch point for sub-agents: a subtask with tools runs as a child workflow. */
