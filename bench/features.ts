@@ -10,7 +10,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { stat, type Stat } from './stats';
+import { medianInterval, stat, type Interval, type Stat } from './stats';
 import type { Profile } from './profiles';
 import { type Ctx, cpuSeconds, log, newQueue, runJob, setLatency, spawnWorker, stopWorkers } from './context';
 import type { BenchWorker } from './context';
@@ -21,6 +21,8 @@ export interface FeatureRow {
   compared: string;
   /** Wall time with ÷ without, per pair of runs. */
   wall: Stat;
+  /** The 95 % confidence interval of that ratio's median (the target's verdict reads it). */
+  wallInterval: Interval;
   /** Worker CPU per subtask with ÷ without, per pair of runs. */
   cpu: Stat;
   /** Worker CPU per subtask (ms) with the feature. */
@@ -100,12 +102,13 @@ export async function features(ctx: Ctx, p: Profile['features']): Promise<Featur
     await sink.close();
   }
   if (sink.requests() === 0) throw new Error('features: the traced worker exported no spans');
-  const ratio = (a: number[], b: number[]) => stat(a.map((x, i) => x / b[i]!));
+  const ratios = (a: number[], b: number[]) => a.map((x, i) => x / b[i]!);
   const row = (feature: string, compared: string, w: Variant, wo: Variant): FeatureRow => ({
     feature,
     compared,
-    wall: ratio(wall[w], wall[wo]),
-    cpu: ratio(cpu[w], cpu[wo]),
+    wall: stat(ratios(wall[w], wall[wo])),
+    wallInterval: medianInterval(ratios(wall[w], wall[wo])),
+    cpu: stat(ratios(cpu[w], cpu[wo])),
     cpuMsWith: stat(cpu[w]),
   });
   return {

@@ -78,6 +78,6 @@ export const PROFILES: Record<'quick' | 'full', Profile> = {
     scale: { subtasks: 10_000, concurrency: 100, runs: 1 },
     recovery: { subtasks: 48, concurrency: 8, latencyMs: 1000, runs: 3 },
     subagent: { latencyMs: 1000, toolTurns: 9, agents: 8, runs: 3 },
-    features: { n: 100, latencyMs: 50, concurrency: 16, runs: 7 },
+    features: { n: 100, latencyMs: 50, concurrency: 16, runs: 41 },
   },
 };

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { medianInterval } from '../bench/stats';
 import { classifyError, ModelOutputError, StreamStalledError } from '../activities/errors';
 import { checkJobInput } from '../activities/input-check';
 import { readMessageStream, StreamEndedEarlyError } from '../activities/stream-reader';
@@ -129,6 +130,19 @@ describe('error classification', () => {
     expect(classifyError(new StreamStalledError(5000), 1).type).toBe('StreamStalled');
     const bad = classifyError(new ModelOutputError('bad plan'), 1);
     expect([bad.type, bad.nonRetryable]).toEqual(['InvalidModelOutput', false]);
+  });
+});
+
+describe("the benchmark's interval for a median", () => {
+  const ranks = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+  it('takes the order statistics of the sign test (the textbook ranks for 9, 21 and 25 samples)', () => {
+    expect(medianInterval(ranks(9))).toMatchObject({ lo: 2, hi: 8 });
+    expect(medianInterval(ranks(21))).toMatchObject({ lo: 6, hi: 16 });
+    expect(medianInterval(ranks(25))).toMatchObject({ lo: 8, hi: 18 });
+    expect(medianInterval(ranks(25)).coverage).toBeCloseTo(0.9567, 4);
+  });
+  it('gives the whole range, with its lower coverage, when too few samples reach 95 %', () => {
+    expect(medianInterval([3, 1, 2, 5, 4])).toEqual({ lo: 1, hi: 5, coverage: 1 - 2 / 32 });
   });
 });
 
