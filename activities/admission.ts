@@ -73,6 +73,7 @@ export class Admission {
           `renga: rate limiter unreachable, this worker paces model calls alone for now (${err instanceof Error ? err.message : String(err)})`,
         ),
     });
+    metrics.publishBooks(this);
   }
 
   get enabled(): boolean {
@@ -132,6 +133,20 @@ export class Admission {
     return answer;
   }
 
+  /** The books as the rate-limit gauges publish them (read when /metrics is scraped). */
+  readings(): metrics.BookReading[] {
+    const now = Date.now();
+    return [...this.books].flatMap(([family, book]) => {
+      const remaining = remainingOf(book, now);
+      return DIMENSIONS.map((d) => ({
+        family,
+        dimension: HEADER_DIMENSION[d].replace('-', '_'),
+        limit: limitOf(book, d),
+        remaining: remaining[d],
+      }));
+    });
+  }
+
   private bookFor(family: string): FamilyBook {
     let b = this.books.get(family);
     if (!b) this.books.set(family, (b = newFamilyBook(Date.now(), overrideFor(this.opts.setting, family))));
@@ -148,14 +163,6 @@ export class Admission {
   ): void {
     settle(book, lease, actual, observation, Date.now());
     if (observation?.rateLimited) metrics.rateLimited.inc({ family });
-    const remaining = remainingOf(book, Date.now());
-    for (const d of DIMENSIONS) {
-      const dimension = HEADER_DIMENSION[d].replace('-', '_');
-      const limit = limitOf(book, d);
-      if (limit !== null) metrics.rateLimitLimit.set({ family, dimension }, limit);
-      const r = remaining[d];
-      if (r !== null) metrics.rateLimitRemaining.set({ family, dimension }, r);
-    }
     // The shared limiter hears about every call it admitted, and about pressure the fast path ran into.
     const pressure = observation !== null && !isAmple(book, lease.cost, Date.now());
     if (shared || pressure) this.report({ family, lease: shared, actual, observation });
@@ -218,10 +225,14 @@ export class Admission {
   }
 }
 
-/** Everything the model reads, in characters: system, messages, tool calls and results. */
+/**
+ * Everything the model reads, in characters: system, messages, tool calls and results. Text is
+ * counted, not serialized: a job's shared context sits in every call's system blocks, and
+ * JSON.stringify of a 200,000-character context took ~0.6 ms of CPU per call (BENCHMARKS.md, tenth round).
+ */
 function charsOf(call: ModelCall): number {
-  const system = typeof call.system === 'string' ? call.system.length : JSON.stringify(call.system).length;
-  let n = system;
+  let n = typeof call.system === 'string' ? call.system.length : 0;
+  if (typeof call.system !== 'string') for (const b of call.system) n += b.text.length;
   for (const m of call.messages) {
     if (typeof m.content === 'string') n += m.content.length;
     else for (const b of m.content) n += b.type === 'text' ? b.text.length : JSON.stringify(b).length;

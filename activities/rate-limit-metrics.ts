@@ -5,11 +5,50 @@
 import { Counter, Gauge } from 'prom-client';
 import { registry } from '../shared/metrics';
 
+/** One bucket of a worker's books, as the gauges below publish it. */
+export interface BookReading {
+  family: string;
+  /** requests, input_tokens or output_tokens. */
+  dimension: string;
+  limit: number | null;
+  remaining: number | null;
+}
+
+/** What can be read for the gauges: an Admission (a worker has one; tests start several). */
+export interface BookSource {
+  readings(): BookReading[];
+}
+
+// Held weakly: a worker that is gone (in tests, one of many in a process) stops being read.
+const sources = new Set<WeakRef<BookSource>>();
+
+/**
+ * The gauges read `source`'s books when they are scraped, not on every call: setting six labelled
+ * gauges per model call (each hashing its labels) was a measurable part of admission's cost.
+ */
+export function publishBooks(source: BookSource): void {
+  sources.add(new WeakRef(source));
+}
+
+function readings(): BookReading[] {
+  const out: BookReading[] = [];
+  for (const ref of sources) {
+    const source = ref.deref();
+    if (source) out.push(...source.readings());
+    else sources.delete(ref);
+  }
+  return out;
+}
+
 export const rateLimitRemaining = new Gauge({
   name: 'renga_rate_limit_remaining',
   help: 'Capacity left per model family and dimension (requests, input_tokens, output_tokens), as this worker believes it from the API headers',
   labelNames: ['family', 'dimension'] as const,
   registers: [registry],
+  collect() {
+    for (const r of readings())
+      if (r.remaining !== null) this.set({ family: r.family, dimension: r.dimension }, r.remaining);
+  },
 });
 
 export const rateLimitLimit = new Gauge({
@@ -17,6 +56,9 @@ export const rateLimitLimit = new Gauge({
   help: 'Per-minute limit per model family and dimension, learned from the API headers or set by RENGA_RATE_LIMITS',
   labelNames: ['family', 'dimension'] as const,
   registers: [registry],
+  collect() {
+    for (const r of readings()) if (r.limit !== null) this.set({ family: r.family, dimension: r.dimension }, r.limit);
+  },
 });
 
 export const rateLimitWaiting = new Gauge({

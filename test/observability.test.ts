@@ -166,6 +166,14 @@ test('Prometheus scrapes renga counters that match the result document, beside t
   expect(timed?.value).toBe(modelCalls());
   const [completed] = await p.query('sum(renga_subtasks_total{status="completed"})');
   expect(completed?.value).toBe(doc.subtasks.length);
+  // Admission's gauges, read from the worker's books when scraped: each family's learned limits.
+  for (const family of ['haiku', 'sonnet']) {
+    const [limit] = await p.query(`renga_rate_limit_limit{family="${family}",dimension="requests"}`);
+    const [left] = await p.query(`renga_rate_limit_remaining{family="${family}",dimension="requests"}`);
+    expect(limit?.value).toBeGreaterThan(0);
+    expect(left?.value).toBeGreaterThan(0);
+    expect(left!.value).toBeLessThanOrEqual(limit!.value);
+  }
   // The same endpoint still serves the Temporal runtime's own metrics.
   const temporal = await p.query('count({__name__=~"temporal_.+", job="renga"})');
   expect(temporal[0]?.value).toBeGreaterThan(0);
