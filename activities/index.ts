@@ -25,6 +25,7 @@ import { checkJobInput, type JobInputCheck } from './input-check';
 import { writePlan } from './plan';
 import * as prompts from './prompts';
 import { createSpendActivities, withAllowance } from './spend';
+import { SharedContextCache } from './shared-context-cache';
 import { ToolRegistry } from './tools/registry';
 import type {
   PlanInput,
@@ -63,6 +64,7 @@ const SYNTH_MAX_TOKENS = 8_192;
 
 export function createActivities(deps: ActivityDeps) {
   const inlineLimit = deps.inlineContextLimit ?? 16_384;
+  const sharedContexts = new SharedContextCache();
 
   async function call(model: ModelCall): Promise<ModelAnswer> {
     const info = activityInfo();
@@ -86,7 +88,7 @@ export function createActivities(deps: ActivityDeps) {
 
   async function loadShared(ref: SharedContextRef): Promise<string> {
     if (ref.kind === 'inline') return ref.text;
-    const text = await deps.blobs.get(ref.key);
+    const text = await sharedContexts.get(ref.key, ref.chars, () => deps.blobs.get(ref.key));
     if (text === null) {
       // Retryable: another worker that shares the blob store may pick the task up.
       throw failure(

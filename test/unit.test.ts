@@ -10,6 +10,7 @@ import path from 'node:path';
 import { medianInterval } from '../bench/stats';
 import { classifyError, ModelOutputError, StreamStalledError } from '../activities/errors';
 import { checkJobInput } from '../activities/input-check';
+import { SharedContextCache } from '../activities/shared-context-cache';
 import { readMessageStream, StreamEndedEarlyError } from '../activities/stream-reader';
 import { InvalidJobInputError } from '../client/api';
 import { buildJobInput } from '../client/input';
@@ -130,6 +131,40 @@ describe('error classification', () => {
     expect(classifyError(new StreamStalledError(5000), 1).type).toBe('StreamStalled');
     const bad = classifyError(new ModelOutputError('bad plan'), 1);
     expect([bad.type, bad.nonRetryable]).toEqual(['InvalidModelOutput', false]);
+  });
+});
+
+describe("a worker's cache of shared job contexts", () => {
+  /** A blob store's read, counted, answering from `texts` (null: not in the store). */
+  const store = (texts: Record<string, string>) => {
+    const reads: string[] = [];
+    return { reads, load: (key: string) => () => (reads.push(key), Promise.resolve(texts[key] ?? null)) };
+  };
+
+  it('reads a context once for all the calls of a job, including calls that arrive while it is read', async () => {
+    const cache = new SharedContextCache(100);
+    const s = store({ a: 'alpha' });
+    const first = await Promise.all([1, 2, 3].map(() => cache.get('a', 5, s.load('a'))));
+    expect(first).toEqual(['alpha', 'alpha', 'alpha']);
+    expect(await cache.get('a', 5, s.load('a'))).toBe('alpha');
+    expect(s.reads).toEqual(['a']);
+  });
+
+  it('drops the least recently used context past its size, and never keeps a miss or a failed read', async () => {
+    const cache = new SharedContextCache(10);
+    const s = store({ a: 'aaaa', b: 'bbbb', c: 'cccc' });
+    await cache.get('a', 4, s.load('a'));
+    await cache.get('b', 4, s.load('b'));
+    await cache.get('a', 4, s.load('a')); // a is now the more recent
+    await cache.get('c', 4, s.load('c')); // 12 > 10: b goes
+    await cache.get('a', 4, s.load('a'));
+    await cache.get('b', 4, s.load('b'));
+    expect(s.reads).toEqual(['a', 'b', 'c', 'b']);
+    expect(await cache.get('gone', 4, s.load('gone'))).toBeNull();
+    await expect(cache.get('bad', 4, () => Promise.reject(new Error('disk')))).rejects.toThrow('disk');
+    expect(await cache.get('gone', 4, s.load('gone'))).toBeNull();
+    expect(s.reads.filter((k) => k === 'gone')).toHaveLength(2);
+    expect(cache.size).toBe(2);
   });
 });
 
