@@ -226,9 +226,9 @@ export class Admission {
 }
 
 /**
- * Everything the model reads, in characters: system, messages, tool calls and results. Text is
- * counted, not serialized: a job's shared context sits in every call's system blocks, and
- * JSON.stringify of a 200,000-character context took ~0.6 ms of CPU per call (BENCHMARKS.md, tenth round).
+ * Everything the model reads, in characters: system, messages, tool calls and results. Text blocks
+ * are counted, not serialized, wherever they are (renga's layouts put the shared context in the
+ * user turn and the system prompt is a string, so only tool calls and results are serialized).
  */
 function charsOf(call: ModelCall): number {
   let n = typeof call.system === 'string' ? call.system.length : 0;

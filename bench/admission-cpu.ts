@@ -2,12 +2,13 @@
  * CPU of rate-limit admission per model call (activities/admission.ts), in one process, without the
  * network: the same call admitted again and again on the fast path (books learned from the
  * simulator's headers, plenty of room), against the same calls with admission off. A job's shared
- * context travels in every call's system blocks, so its size is the parameter.
+ * context travels in every call (the first block of its user turn), so its size is the parameter.
  *
  *   npx tsx bench/admission-cpu.ts [--shared-chars=200000] [--rounds=8]
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Admission } from '../activities/admission';
+import { requestLayout } from '../activities/layout';
 import type { ModelAnswer, ModelCall } from '../activities/llm';
 import { rateLimitHeaders } from '../simulator/errors';
 import { stat, fmt } from './stats';
@@ -20,13 +21,10 @@ const rounds = arg('rounds', 8);
 /** Calls per round: well under half the simulator's 4,000 requests a minute, so every call takes the fast path. */
 const CALLS = 1_000;
 
+// A subtask's call as renga lays it out (activities/layout.ts): the shared block leads the user turn.
 const call: ModelCall = {
   model: 'claude-haiku-4-5',
-  system: [
-    { type: 'text', text: 'You are one of several workers on a job. '.repeat(10) },
-    { type: 'text', text: 'x'.repeat(sharedChars), cache_control: { type: 'ephemeral' } },
-  ],
-  messages: [{ role: 'user', content: 'Subtask 3 of 100: describe the third lake in two sentences.' }],
+  ...requestLayout('x'.repeat(sharedChars), 'claude-haiku-4-5', 'Subtask 3 of 100: describe the third lake.', 'worker'),
   maxTokens: 2_048,
 };
 const answer: ModelAnswer = {
