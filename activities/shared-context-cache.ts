@@ -32,12 +32,14 @@ export class SharedContextCache {
     const entry = { text: Promise.resolve<string | null>(null), chars: 0 };
     entry.text = load().then(
       (t) => {
+        // Only this read's own entry: an evicted one may have been replaced by a newer read meanwhile.
+        if (this.entries.get(key) !== entry) return t;
         if (t === null) this.drop(key);
-        else if (this.entries.get(key) === entry) this.keep(key, entry, chars);
+        else this.keep(key, entry, chars);
         return t;
       },
       (err: unknown) => {
-        this.drop(key);
+        if (this.entries.get(key) === entry) this.drop(key);
         throw err;
       },
     );

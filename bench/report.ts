@@ -311,9 +311,10 @@ export function report(profile: Profile, results: Results, command: string, star
       `(${f.tracedRequests} export requests), so the figure is renga's own cost, not a collector's. Sub-agent turns: section 7.`,
       '',
       "The interval is a 95 % confidence interval of the wall time ratio's median (distribution-free: the order",
-      'statistics a sign test puts around it); the verdict reads it, not the median alone.',
+      'statistics a sign test puts around it; with fewer than 6 runs, the whole range at the coverage shown);',
+      'the verdict reads it, not the median alone.',
       '',
-      '| feature | compared | wall time ratio | 95 % interval of its median | worker CPU ratio | worker CPU ms/subtask with it |',
+      '| feature | compared | wall time ratio | interval of its median (coverage) | worker CPU ratio | worker CPU ms/subtask with it |',
       '|---|---|---:|---:|---:|---:|',
       ...f.rows.map(
         (r) =>
@@ -331,7 +332,7 @@ export function report(profile: Profile, results: Results, command: string, star
           : '**not resolved** (the interval of the median straddles 2 %)';
     for (const r of f.rows)
       targets.push(
-        `| ${r.feature}: moves the fan-out's wall time by ≤ 2 % | median ${r.wall.median.toFixed(3)}, 95 % interval ${interval(r.wallInterval)} | ${featureVerdict(r.wallInterval)} |`,
+        `| ${r.feature}: moves the fan-out's wall time by ≤ 2 % | median ${r.wall.median.toFixed(3)}, interval ${interval(r.wallInterval)} | ${featureVerdict(r.wallInterval)} |`,
       );
   }
   L.push('## Targets', '', '| target | measured | |', '|---|---|---|', ...targets, '');

@@ -166,6 +166,20 @@ describe("a worker's cache of shared job contexts", () => {
     expect(s.reads.filter((k) => k === 'gone')).toHaveLength(2);
     expect(cache.size).toBe(2);
   });
+
+  it('a read that ends after its entry was evicted and read again leaves the newer entry alone', async () => {
+    const cache = new SharedContextCache(6);
+    let failSlow!: (err: Error) => void;
+    const slow = cache.get('a', 4, () => new Promise<string | null>((_, reject) => (failSlow = reject)));
+    await cache.get('b', 4, () => Promise.resolve('bbbb'));
+    await cache.get('c', 4, () => Promise.resolve('cccc')); // 8 > 6: the pending 'a' and then 'b' are dropped
+    const s = store({ a: 'aaaa' });
+    expect(await cache.get('a', 4, s.load('a'))).toBe('aaaa'); // a fresh read of 'a', kept
+    failSlow(new Error('disk'));
+    await expect(slow).rejects.toThrow('disk');
+    expect(await cache.get('a', 4, s.load('a'))).toBe('aaaa');
+    expect(s.reads).toEqual(['a']);
+  });
 });
 
 describe("the benchmark's interval for a median", () => {
