@@ -14,6 +14,7 @@ import type {
 import { costUsd } from '../shared/pricing';
 import type { CallUsage, TokenUsage } from '../shared/schemas';
 import { StreamStalledError } from './errors';
+import { startIdleWatchdog } from './idle-watchdog';
 import { readMessageStream } from './stream-reader';
 import { observeModelCall } from './model-span';
 
@@ -68,21 +69,15 @@ async function streamModel(client: Anthropic, call: ModelCall, opts: CallOptions
   if (opts.signal?.aborted) onCancel();
   opts.signal?.addEventListener('abort', onCancel, { once: true });
 
-  // The idle watchdog: one timer per idle period, not one per chunk of the answer.
+  // The idle watchdog (activities/idle-watchdog.ts): one timer per idle period, not one per chunk of
+  // the answer, and a pause of this process is not taken for a stall of the stream.
   let stalled = false;
-  let lastEvent = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  const watch = (waitMs: number) => {
-    timer = setTimeout(() => {
-      const idle = performance.now() - lastEvent;
-      if (idle < opts.idleMs) return watch(opts.idleMs - idle);
-      stalled = true;
-      abort.abort();
-    }, waitMs);
-  };
+  const watchdog = startIdleWatchdog(opts.idleMs, () => {
+    stalled = true;
+    abort.abort();
+  });
 
   try {
-    watch(opts.idleMs);
     // The SDK sends the request (its typed errors for HTTP failures); the answer's events are read
     // a chunk at a time (activities/stream-reader.ts), each chunk feeding the idle watchdog.
     const response = await client.messages
@@ -100,9 +95,7 @@ async function streamModel(client: Anthropic, call: ModelCall, opts: CallOptions
         { signal: abort.signal, ...(opts.headers ? { headers: opts.headers } : {}) },
       )
       .asResponse();
-    const message = await readMessageStream(response, () => {
-      lastEvent = performance.now();
-    });
+    const message = await readMessageStream(response, watchdog.touch);
     const text = message.content
       .filter((b): b is Anthropic.Messages.TextBlock => b.type === 'text')
       .map((b) => b.text)
@@ -120,7 +113,7 @@ async function streamModel(client: Anthropic, call: ModelCall, opts: CallOptions
     if (opts.signal?.aborted) throw opts.signal.reason ?? err;
     throw err;
   } finally {
-    clearTimeout(timer);
+    watchdog.stop();
     opts.signal?.removeEventListener('abort', onCancel);
   }
 }
