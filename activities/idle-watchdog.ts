@@ -8,20 +8,21 @@
  * stream stalled; the activity is retried and an answer the service finished is paid for twice.
  * Two rules keep that from happening, and both are bounded, so a real stall is still noticed:
  * - the verdict waits one `setImmediate`, so the poll phase first reads whatever is already waiting;
- * - a pause of the process that ended inside the idle window (seen by a shared 100 ms ticker that
- *   runs only while a stream is open) starts the window again, once per quiet period: the next
+ * - a pause of the process that ended inside the idle window (seen by a shared ticker that runs
+ *   only while a stream is open) starts the window again, once per quiet period: the next
  *   event allows it again, so even a constantly starved process gives up after two windows.
  */
 import { performance } from 'node:perf_hooks';
 
 /**
- * When this process was last paused: a 100 ms interval that finds itself more than 50 ms late means
- * the event loop did not run in between. One ticker for all open streams (a few microseconds ten
- * times a second), unreferenced so it never keeps a process alive.
+ * When this process was last paused: a 500 ms interval that finds itself more than 250 ms late means
+ * the event loop did not run in between. Pauses shorter than that cannot make a healthy stream look
+ * idle for a window of seconds. One ticker for all open streams, unreferenced so it never keeps a
+ * process alive; it costs ~0.03 % of a core while any stream is open (BENCHMARKS.md, eleventh round).
  */
 class PauseDetector {
-  private static readonly TICK_MS = 100;
-  private static readonly LATE_MS = 50;
+  private static readonly TICK_MS = 500;
+  private static readonly LATE_MS = 250;
   private streams = 0;
   private ticker: NodeJS.Timeout | undefined;
   private lastTick = 0;
