@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
  * When this process was last paused: a 500 ms interval that finds itself more than 250 ms late means
  * the event loop did not run in between. Pauses shorter than that cannot make a healthy stream look
  * idle for a window of seconds. One ticker for all open streams, unreferenced so it never keeps a
- * process alive; it costs ~0.02 % of a core while any stream is open (BENCHMARKS.md, eleventh round).
+ * process alive; it costs at most ~0.03 % of a core while any stream is open (BENCHMARKS.md, eleventh round).
  */
 class PauseDetector {
   private static readonly TICK_MS = 500;
