@@ -7,14 +7,18 @@ export interface Series {
   points: { n: number; ratio: Stat }[];
 }
 
-export function overheadChart(series: Series[], opts: { title: string; target: number }): string {
+/** `targets`: a limit per fan-out size, drawn as a short dashed mark at that size. */
+export function overheadChart(
+  series: Series[],
+  opts: { title: string; targets: readonly { n: number; limit: number }[] },
+): string {
   const W = 640;
   const H = 380;
   const m = { left: 64, right: 24, top: 48, bottom: 56 };
   const ns = [...new Set(series.flatMap((s) => s.points.map((p) => p.n)))].sort((a, b) => a - b);
   const all = series.flatMap((s) => s.points.flatMap((p) => [p.ratio.min, p.ratio.max]));
   const yMin = Math.min(0.95, ...all);
-  const yMax = Math.max(opts.target * 1.02, ...all) * 1.03;
+  const yMax = Math.max(...opts.targets.map((t) => t.limit * 1.02), ...all) * 1.03;
   // Fan-out sizes are decades apart: a log x axis spaces them evenly.
   const lx = (n: number) => Math.log10(n);
   const x0 = lx(ns[0]!) - 0.3;
@@ -37,16 +41,19 @@ export function overheadChart(series: Series[], opts: { title: string; target: n
     );
     out.push(`<text x="${m.left - 8}" y="${(Y(v) + 4).toFixed(1)}" text-anchor="end">${v.toFixed(2)}</text>`);
   }
-  // Ideal (1.0) and target lines.
+  // Ideal (1.0) and each size's target.
   out.push(
     `<line x1="${m.left}" x2="${W - m.right}" y1="${Y(1).toFixed(1)}" y2="${Y(1).toFixed(1)}" stroke="#444" stroke-dasharray="2 3"/>`,
   );
-  out.push(
-    `<line x1="${m.left}" x2="${W - m.right}" y1="${Y(opts.target).toFixed(1)}" y2="${Y(opts.target).toFixed(1)}" stroke="#c0392b" stroke-dasharray="6 4"/>`,
-  );
-  out.push(
-    `<text x="${W - m.right - 4}" y="${(Y(opts.target) - 5).toFixed(1)}" text-anchor="end" fill="#c0392b">target ${opts.target}</text>`,
-  );
+  for (const t of opts.targets.filter((t) => ns.includes(t.n))) {
+    const y = Y(t.limit).toFixed(1);
+    out.push(
+      `<line x1="${(X(t.n) - 36).toFixed(1)}" x2="${(X(t.n) + 36).toFixed(1)}" y1="${y}" y2="${y}" stroke="#c0392b" stroke-width="2" stroke-dasharray="6 4"/>`,
+    );
+    out.push(
+      `<text x="${(X(t.n) - 40).toFixed(1)}" y="${(Y(t.limit) + 4).toFixed(1)}" text-anchor="end" fill="#c0392b">target ${t.limit}</text>`,
+    );
+  }
   // X labels.
   for (const n of ns) {
     out.push(`<text x="${X(n).toFixed(1)}" y="${H - m.bottom + 18}" text-anchor="middle">${n}</text>`);
