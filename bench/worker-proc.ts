@@ -46,8 +46,12 @@ async function main(): Promise<void> {
     await go;
     clearInterval(alive);
   }
-  // The runtime and log level a `renga worker` gets from its environment (INFO unless RENGA_LOG_LEVEL says otherwise).
-  installRuntime(loadWorkerConfig({ RENGA_LOG_LEVEL: process.env.RENGA_LOG_LEVEL }));
+  // The runtime, log level and heap a `renga worker` gets from its environment (INFO unless RENGA_LOG_LEVEL says otherwise).
+  const env = loadWorkerConfig({
+    RENGA_LOG_LEVEL: process.env.RENGA_LOG_LEVEL,
+    RENGA_WORKER_HEAP: process.env.RENGA_WORKER_HEAP,
+  });
+  installRuntime(env);
   if (cfg.otlpTracesUrl) {
     // startTracing reads the OTEL_* variables; the OTLP exporter reads its endpoint from the environment itself.
     process.env.OTEL_TRACES_EXPORTER = 'otlp';
@@ -70,6 +74,7 @@ async function main(): Promise<void> {
     rateLimits: cfg.rateLimits,
     reclaimOnStart: cfg.reclaimOnStart,
     tracing,
+    heap: env.RENGA_WORKER_HEAP,
   });
   const running = worker.run();
   console.log(READY);

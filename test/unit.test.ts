@@ -230,6 +230,11 @@ describe('configuration', () => {
     expect(() => loadWorkerConfig({ TEMPORAL_ADDRESS: 'nope' })).toThrow(ConfigError);
     expect(() => loadWorkerConfig({ TEMPORAL_ADDRESS: 'nope' })).toThrow(/TEMPORAL_ADDRESS/);
     expect(() => loadWorkerConfig({ RENGA_STREAM_IDLE_SECONDS: '-1' })).toThrow(/RENGA_STREAM_IDLE_SECONDS/);
+    expect(() => loadWorkerConfig({ RENGA_WORKER_HEAP: 'small' })).toThrow(/RENGA_WORKER_HEAP/);
+  });
+  test("workers' heaps are lean unless RENGA_WORKER_HEAP=v8", () => {
+    expect(loadWorkerConfig({}).RENGA_WORKER_HEAP).toBe('lean');
+    expect(loadWorkerConfig({ RENGA_WORKER_HEAP: 'v8' }).RENGA_WORKER_HEAP).toBe('v8');
   });
 });
 
@@ -341,6 +346,40 @@ test('a worker that traces nothing, keeps objects on disk and has no MCP servers
   const optional =
     /node_modules[\\/](@opentelemetry[\\/](sdk-node|sdk-trace-base|exporter-)|@temporalio[\\/]interceptors-opentelemetry|@aws-sdk|@modelcontextprotocol)[\\/]/;
   expect(loaded.filter((f) => optional.test(f))).toEqual([]);
+});
+
+test("the lean heap caps a workflow thread's semi-spaces at 8 MiB; 'v8' gives V8 its own sizing back", async () => {
+  // A fresh process, since V8 flags are process-wide: the heap limit of a thread started after each
+  // setting (a workflow thread is one) counts three semi-spaces on top of the old generation's limit.
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const { applyWorkerHeap } = require('./worker/heap');
+    const limit = () => new Promise((resolve) => new Worker(
+      "require('node:worker_threads').parentPort.postMessage(require('node:v8').getHeapStatistics().heap_size_limit)",
+      { eval: true },
+    ).once('message', resolve));
+    (async () => {
+      const before = await limit();
+      applyWorkerHeap('lean');
+      const lean = await limit();
+      applyWorkerHeap('v8');
+      const v8 = await limit();
+      process.stdout.write(JSON.stringify({ before, lean, v8 }));
+    })();`;
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..') });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}: ${stderr}`))));
+  });
+  const { before, lean, v8 } = JSON.parse(out) as { before: number; lean: number; v8: number };
+  // V8's own ceiling is 16 MiB a semi-space on a 64-bit machine with 16 GiB or more (less on smaller ones).
+  if (os.totalmem() >= 16 * 2 ** 30) expect(before - lean).toBe(3 * 8 * 2 ** 20);
+  else expect(lean).toBeLessThanOrEqual(before);
+  expect(v8).toBe(before);
 });
 
 test("the workflow bundle maps positions without the sources' text, and carries only zod's English messages", async () => {

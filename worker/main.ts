@@ -104,6 +104,7 @@ export async function startWorker(config: WorkerConfig, opts: StartWorkerOptions
     streamIdleMs: config.RENGA_STREAM_IDLE_SECONDS * 1000,
     deployment: deploymentOptions(config),
     tuning: tuningFromConfig(config),
+    heap: config.RENGA_WORKER_HEAP,
     payloadCodecs: codecs.chain,
     encodeFailures: codecs.encryption.enabled,
     tools,

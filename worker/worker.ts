@@ -21,6 +21,7 @@ import { type WorkerTuning } from './operations';
 import { anthropicLogger } from './sdk-logging';
 import { formatIdentity, thisWorker, type WorkerIdentity } from './identity';
 import { reclaimFromGoneWorkers } from './reclaim';
+import { applyWorkerHeap, type WorkerHeap } from './heap';
 import { releaseStickyWorkflows, runningWorkflows } from './sticky';
 import { WORKFLOW_INTERCEPTOR_MODULES, workerInterceptors, workerSinks } from './telemetry';
 import { trimWorkflowBundle } from './workflow-bundle';
@@ -67,6 +68,8 @@ export interface RengaWorkerOptions {
    * and a test turn it off to see what a replacement on another host sees.
    */
   reclaimOnStart?: boolean;
+  /** RENGA_WORKER_HEAP (worker/heap.ts): how much garbage V8 may hold before it collects; default 'lean'. */
+  heap?: WorkerHeap;
   /** Poller and cache settings, passed through to Worker.create (the benchmark compares them). */
   pollers?: Pick<
     WorkerOptions,
@@ -112,6 +115,8 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     tools: opts.tools,
   });
   const code = workflowCodeOption(opts.workflowBundle, opts.encodeFailures);
+  // Before Worker.create starts the workflow threads, whose isolates read the semi-space ceiling.
+  applyWorkerHeap(opts.heap ?? 'lean');
   const tracing = opts.tracing ?? null;
   return Worker.create({
     connection: opts.connection,

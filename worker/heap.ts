@@ -1,0 +1,46 @@
+/**
+ * How much garbage the worker's V8 heaps may hold before they collect (RENGA_WORKER_HEAP).
+ *
+ * renga's worker allocates ~40 % more per subtask than a samples-style worker (streamed answers, the
+ * SDK's headers, payloads, metric labels), and V8 sizes its next collection from how fast the
+ * mutator allocates: left alone, the main heap grows to ~160 MiB, mostly garbage, before a full
+ * collection, and the worker's peak RSS keeps rising over its first jobs (BENCHMARKS.md, "Seventh
+ * round"). 'lean' (the default) lets the old generation grow to 1.3× the live heap after each full
+ * collection, and each workflow thread's semi-spaces to 8 MiB; 'v8' keeps V8's own sizing.
+ * Measured (`npx tsx bench/worker-memory.ts`, BENCHMARKS.md "Twelfth round"): one worker's peak RSS
+ * over three 500-subtask jobs at zero latency 296–314 MiB against 356–388 MiB with V8's sizing, for
+ * ~7 % more worker CPU per subtask there. At real model latencies a worker waits on the network and
+ * the CPU is not what limits it; a worker that is CPU-bound can take RENGA_WORKER_HEAP=v8.
+ *
+ * V8 flags are process-wide and set here at run time (v8.setFlagsFromString), before Worker.create
+ * starts the workflow threads: the growing factor is read at every full collection, so it applies to
+ * the main thread too; the semi-space ceiling is read when an isolate is created, so it applies to
+ * the workflow threads started after this call, not to the main thread (which `node
+ * --max-semi-space-size=8` would also cover).
+ */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+export type WorkerHeap = 'lean' | 'v8';
+
+export const LEAN_HEAP_FLAGS = ['--heap-growing-percent=30', '--max-semi-space-size=8'] as const;
+/** The same flags at 0: V8 sizes both itself again. */
+const V8_HEAP_FLAGS = ['--heap-growing-percent=0', '--max-semi-space-size=0'] as const;
+
+/** Sets the process's heap profile; the last call wins, for every isolate created after it. */
+export function applyWorkerHeap(heap: WorkerHeap): void {
+  for (const flag of heap === 'lean' ? LEAN_HEAP_FLAGS : V8_HEAP_FLAGS) v8.setFlagsFromString(flag);
+  // The growing factor counts from the next full collection on, and the one before it (while the
+  // modules loaded) may have set the next at up to 4x the live heap: a worker would fill that with
+  // garbage over its first jobs. One full collection now (tens of ms, once) sets it from the live heap.
+  if (heap === 'lean') collectGarbage();
+}
+
+function collectGarbage(): void {
+  // `gc` exists only in contexts created while --expose-gc is set; turned off again at once, so no
+  // later context (a workflow sandbox among them) gets it.
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  v8.setFlagsFromString('--no-expose-gc');
+  gc();
+}
