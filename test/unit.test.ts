@@ -328,11 +328,9 @@ test('workflow runs that parse nothing evaluate no zod and no OpenTelemetry (eac
   expect(eager.has('workflows/job.ts')).toBe(true);
 });
 
-test('a worker that traces nothing, keeps objects on disk and has no MCP servers loads none of those SDKs', async () => {
-  // A fresh process, as `renga worker` and the CLI start: those SDKs are required only when configured.
-  const script =
-    "require('./worker/main'); require('./client/cli'); process.stdout.write(JSON.stringify(Object.keys(require.cache)));";
-  const out = await new Promise<string>((resolve, reject) => {
+/** What `script` prints, run from the repository in a fresh Node process (with tsx); rejects on a non-zero exit. */
+function stdoutOfFreshProcess(script: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..') });
     let stdout = '';
     let stderr = '';
@@ -341,6 +339,13 @@ test('a worker that traces nothing, keeps objects on disk and has no MCP servers
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}: ${stderr}`))));
   });
+}
+
+test('a worker that traces nothing, keeps objects on disk and has no MCP servers loads none of those SDKs', async () => {
+  // A fresh process, as `renga worker` and the CLI start: those SDKs are required only when configured.
+  const script =
+    "require('./worker/main'); require('./client/cli'); process.stdout.write(JSON.stringify(Object.keys(require.cache)));";
+  const out = await stdoutOfFreshProcess(script);
   const loaded = JSON.parse(out) as string[];
   expect(loaded.some((f) => /worker[\\/]worker\.ts$/.test(f))).toBe(true);
   const optional =
@@ -366,15 +371,7 @@ test("the lean heap caps a workflow thread's semi-spaces at 8 MiB; 'v8' gives V8
       const v8 = await limit();
       process.stdout.write(JSON.stringify({ before, lean, v8 }));
     })();`;
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..') });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}: ${stderr}`))));
-  });
+  const out = await stdoutOfFreshProcess(script);
   const { before, lean, v8 } = JSON.parse(out) as { before: number; lean: number; v8: number };
   // V8's own ceiling is 16 MiB a semi-space on a 64-bit machine with 16 GiB or more (less on smaller ones).
   if (os.totalmem() >= 16 * 2 ** 30) expect(before - lean).toBe(3 * 8 * 2 ** 20);
