@@ -108,7 +108,7 @@ const WorkerEnvSchema = ClientEnvSchema.extend({
     .default('false')
     .transform((v) => v === 'true'),
   RENGA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
-  /** How much garbage V8 may hold before it collects (worker/heap.ts): 'lean' keeps RSS down, 'v8' spends less CPU. */
+  /** How much garbage V8 may hold before it collects (worker/heap.ts): 'lean' keeps RSS down, 'v8' keeps V8's own sizing. */
   RENGA_WORKER_HEAP: z.enum(['lean', 'v8']).default('lean'),
   /** JSON file of MCP servers whose tools sub-agents may use (activities/tools/mcp-config.ts). */
   RENGA_MCP_CONFIG: z.string().min(1).optional(),

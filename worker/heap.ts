@@ -17,15 +17,15 @@
  * V8 flags are process-wide and set here at run time (v8.setFlagsFromString), before Worker.create
  * starts the workflow threads: the growing factor is read at every full collection, so it applies to
  * the main thread too; the semi-space ceiling is read when an isolate is created, so it applies to
- * the workflow threads started after this call, not to the main thread (which `node
- * --max-semi-space-size=8` would also cover).
+ * the workflow threads started after this call, not to the main thread (only a node flag at start
+ * could cap that).
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
 export type WorkerHeap = 'lean' | 'v8';
 
-export const LEAN_HEAP_FLAGS = ['--heap-growing-percent=50', '--max-semi-space-size=8'] as const;
+const LEAN_HEAP_FLAGS = ['--heap-growing-percent=50', '--max-semi-space-size=8'] as const;
 /** The same flags at 0: V8 sizes both itself again. */
 const V8_HEAP_FLAGS = ['--heap-growing-percent=0', '--max-semi-space-size=0'] as const;
 
