@@ -15,6 +15,7 @@ import { attributionHeaders } from './attribution';
 import { createBatchActivities } from './batches';
 import { type Admission } from './admission';
 import { type BlobStore } from './blob-store';
+import { CallHandoffs } from './handoffs';
 import { ConversationStore } from './conversation';
 import { FailureType, classifyError } from './errors';
 import { keepAlive } from './heartbeats';
@@ -32,6 +33,7 @@ import type {
   PlanOutput,
   ShareContextInput,
   ShareContextOutput,
+  DeferredCall,
   SharedContextRef,
   SubtaskInput,
   SubtaskOutput,
@@ -58,6 +60,11 @@ export interface ActivityDeps {
   tools?: ToolRegistry;
   /** Rate-limit admission shared by the worker's calls (activities/admission.ts); none: calls go at once. */
   admission?: Admission;
+  /**
+   * The worker's activity slots (maxConcurrentActivityTaskExecutions): a queued-ahead call never waits
+   * in the last free one (activities/handoffs.ts). Undefined: not counted.
+   */
+  slots?: number;
 }
 
 const SYNTH_MAX_TOKENS = 8_192;
@@ -65,6 +72,7 @@ const SYNTH_MAX_TOKENS = 8_192;
 export function createActivities(deps: ActivityDeps) {
   const inlineLimit = deps.inlineContextLimit ?? 16_384;
   const sharedContexts = new SharedContextCache();
+  const handoffs = new CallHandoffs(deps.slots);
 
   async function call(model: ModelCall): Promise<ModelAnswer> {
     const info = activityInfo();
@@ -132,10 +140,53 @@ export function createActivities(deps: ActivityDeps) {
       : { kind: 'inline', text };
   }
 
+  /**
+   * One model call for a subtask. The workflow reads how it ended (workflows/subtask-policy.ts):
+   * a cut-off answer comes back here as a continuation (`prefill`, the text so far as the
+   * assistant's turn), an answer that misses the job's output schema as a repair round.
+   */
+  async function runSubtaskCall(input: SubtaskInput): Promise<SubtaskOutput> {
+    const attempt = activityInfo().attempt;
+    const schema = input.outputSchema;
+    const after: MessageParam[] = [];
+    if (input.repair) {
+      after.push(
+        { role: 'assistant', content: input.repair.previous },
+        { role: 'user', content: prompts.subtaskRepairText(input.subtask, input.total, input.repair.issues) },
+      );
+    }
+    // The API refuses an assistant turn that ends in whitespace.
+    if (input.prefill) after.push({ role: 'assistant', content: input.prefill.trimEnd() });
+    const answer = await callAfterShared(input.shared, {
+      model: input.model ?? deps.models.worker,
+      role: prompts.WORKER_SYSTEM,
+      text: prompts.subtaskText(input.subtask, input.total) + (schema ? `\n\n${prompts.outputSchemaText(schema)}` : ''),
+      after,
+      maxTokens: input.maxTokens,
+      ...(schema ? { outputFormat: { type: 'json_schema', schema } } : {}),
+      ...(input.thinkingTokens ? { thinkingTokens: input.thinkingTokens } : {}),
+    });
+    // A continuation puts back the whitespace the prefill lost.
+    const lost = input.prefill ? input.prefill.slice(input.prefill.trimEnd().length) : '';
+    const text = lost && !/^\s/.test(answer.text) ? lost + answer.text : answer.text;
+    const invalid =
+      schema && answer.stopReason !== 'max_tokens' && answer.stopReason !== 'refusal'
+        ? outputIssues(schema, text)
+        : null;
+    const ended = { stopReason: answer.stopReason, ...(invalid ? { invalid } : {}) };
+    // Sharded jobs keep a preview in the history and the full text in the blob store, unless the
+    // whole answer fits the preview: then the history holds all of it and nothing is written.
+    if (input.previewChars === undefined || text.length <= input.previewChars) {
+      return { output: text, call: answer.call, attempt, ...ended };
+    }
+    const outputRef = await deps.blobs.put(text);
+    return { output: text.slice(0, input.previewChars), outputRef, call: answer.call, attempt, ...ended };
+  }
+
   /** Sub-agents and batches mark the shared block for the worker model's cache minimum. */
   const workerSharedBlock = (text: string) => sharedBlock(text, deps.models.worker);
 
-  return {
+  return countedBy(handoffs, {
     // submitSubtaskBatch, checkSubtaskBatch, fetchSubtaskBatchResults, cancelSubtaskBatch (fanOut: 'batch-api').
     ...createBatchActivities(deps, { loadShared, sharedBlock }),
     // preflight: count_tokens of the shared prefix on each model, before anything is paid.
@@ -203,47 +254,32 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /**
-     * One model call for a subtask. The workflow reads how it ended (workflows/subtask-policy.ts):
-     * a cut-off answer comes back here as a continuation (`prefill`, the text so far as the
-     * assistant's turn), an answer that misses the job's output schema as a repair round.
+     * One model call for a subtask (runSubtaskCall). A queued-ahead call (`gate.after`) first waits
+     * for the call it follows to end in this process, or hands itself back unmade (activities/handoffs.ts).
      */
-    async runSubtask(input: SubtaskInput): Promise<SubtaskOutput> {
-      const attempt = activityInfo().attempt;
-      const schema = input.outputSchema;
-      const after: MessageParam[] = [];
-      if (input.repair) {
-        after.push(
-          { role: 'assistant', content: input.repair.previous },
-          { role: 'user', content: prompts.subtaskRepairText(input.subtask, input.total, input.repair.issues) },
-        );
+    async runSubtask(input: SubtaskInput): Promise<SubtaskOutput | DeferredCall> {
+      const gate = input.gate;
+      if (!gate) return runSubtaskCall(input);
+      const run = activityInfo().workflowExecution?.runId ?? activityInfo().activityId;
+      const key = (call: number) => `${run}:${call}`;
+      const ended = handoffs.begin(key(gate.call));
+      let ok = false;
+      try {
+        if (gate.after !== undefined) {
+          // Heartbeats while it waits, like a call; waits at most half its own time limit, so a long
+          // predecessor cannot time it out before it has started.
+          const stop = keepAlive();
+          const maxWaitMs = activityInfo().startToCloseTimeoutMs / 2;
+          const handoff = await handoffs.waitFor(key(gate.after), maxWaitMs, cancellationSignal()).finally(stop);
+          if (cancellationSignal().aborted) throw cancellationSignal().reason;
+          if (handoff !== 'go') return { deferred: true, ...(handoff === 'busy' ? { busy: true as const } : {}) };
+        }
+        const out = await runSubtaskCall(input);
+        ok = true;
+        return out;
+      } finally {
+        ended(ok);
       }
-      // The API refuses an assistant turn that ends in whitespace.
-      if (input.prefill) after.push({ role: 'assistant', content: input.prefill.trimEnd() });
-      const answer = await callAfterShared(input.shared, {
-        model: input.model ?? deps.models.worker,
-        role: prompts.WORKER_SYSTEM,
-        text:
-          prompts.subtaskText(input.subtask, input.total) + (schema ? `\n\n${prompts.outputSchemaText(schema)}` : ''),
-        after,
-        maxTokens: input.maxTokens,
-        ...(schema ? { outputFormat: { type: 'json_schema', schema } } : {}),
-        ...(input.thinkingTokens ? { thinkingTokens: input.thinkingTokens } : {}),
-      });
-      // A continuation puts back the whitespace the prefill lost.
-      const lost = input.prefill ? input.prefill.slice(input.prefill.trimEnd().length) : '';
-      const text = lost && !/^\s/.test(answer.text) ? lost + answer.text : answer.text;
-      const invalid =
-        schema && answer.stopReason !== 'max_tokens' && answer.stopReason !== 'refusal'
-          ? outputIssues(schema, text)
-          : null;
-      const ended = { stopReason: answer.stopReason, ...(invalid ? { invalid } : {}) };
-      // Sharded jobs keep a preview in the history and the full text in the blob store, unless the
-      // whole answer fits the preview: then the history holds all of it and nothing is written.
-      if (input.previewChars === undefined || text.length <= input.previewChars) {
-        return { output: text, call: answer.call, attempt, ...ended };
-      }
-      const outputRef = await deps.blobs.put(text);
-      return { output: text.slice(0, input.previewChars), outputRef, call: answer.call, attempt, ...ended };
     },
 
     /** Stores a document (a shard's per-subtask results) and returns its key; idempotent, so retry-safe. */
@@ -263,10 +299,22 @@ export function createActivities(deps: ActivityDeps) {
       });
       return { answer: answer.text, call: answer.call, attempt, stopReason: answer.stopReason };
     },
-  };
+  });
 }
 
 export type RengaActivities = ReturnType<typeof createActivities>;
+
+/** Every activity counted against the worker's slots while it runs (CallHandoffs.counted). */
+function countedBy<T extends Record<string, (...args: never[]) => Promise<unknown>>>(
+  handoffs: CallHandoffs,
+  acts: T,
+): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(acts)) {
+    out[name] = (...args: never[]) => handoffs.counted(() => fn(...args));
+  }
+  return out as T;
+}
 
 /** Keeps every answered call's usage in `paid`, whatever happens to the attempt afterwards. */
 function recordPaid(call: (c: ModelCall) => Promise<ModelAnswer>, paid: CallUsage[]) {

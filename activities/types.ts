@@ -75,6 +75,23 @@ export interface SubtaskInput {
   /** The job's subtaskOutputSchema: structured output, then validated. */
   outputSchema?: Record<string, unknown>;
   thinkingTokens?: number;
+  /** Queue-ahead lanes (workflows/queue-ahead.ts): this call's number in its run, and the call it follows. */
+  gate?: CallGate;
+}
+/**
+ * A call's place in its lane pair (workflows/queue-ahead.ts). `after`: the call that holds the pair's
+ * slot when this one was scheduled; this call starts only once `after` has ended in the same worker
+ * process (activities/handoffs.ts), and otherwise hands itself back unmade.
+ */
+export interface CallGate {
+  call: number;
+  after?: number;
+}
+/** A queued-ahead call that did not run here: the workflow sends it again once its slot is free. */
+export interface DeferredCall {
+  deferred: true;
+  /** The worker had no slot to spare for a waiting call (activities/handoffs.ts). */
+  busy?: true;
 }
 export interface SubtaskOutput {
   output: string;

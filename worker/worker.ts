@@ -100,6 +100,7 @@ export function workflowCodeOption(
 
 export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worker> {
   const self = thisWorker();
+  const slots = opts.tuning?.maxConcurrentActivities ?? opts.maxConcurrentActivities ?? 100;
   await takeOverFromDeadWorkers(opts, self).catch((err: unknown) =>
     Runtime.instance().logger.warn('could not look for the work of dead workers on start', {
       error: err instanceof Error ? err.message : String(err),
@@ -113,6 +114,7 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     planMaxTokens: opts.planMaxTokens,
     admission: opts.admission ?? new Admission({ setting: opts.rateLimits }),
     tools: opts.tools,
+    slots,
   });
   const code = workflowCodeOption(opts.workflowBundle, opts.encodeFailures);
   // Before Worker.create starts the workflow threads, whose isolates read the semi-space ceiling.
@@ -126,7 +128,8 @@ export async function createRengaWorker(opts: RengaWorkerOptions): Promise<Worke
     identity: formatIdentity(self),
     activities,
     ...code,
-    maxConcurrentActivityTaskExecutions: opts.tuning?.maxConcurrentActivities ?? opts.maxConcurrentActivities ?? 100,
+    // Queue-ahead calls that wait behind another hold a slot, never the last free one (activities/handoffs.ts).
+    maxConcurrentActivityTaskExecutions: slots,
     // Each heartbeat goes out when the activity sends it (activities/heartbeats.ts: every second at
     // most), so a live call is heard from well within renga's 5 s heartbeat timeout, and a cancel
     // reaches it within about a second (cancellation arrives only in a heartbeat's response).
