@@ -375,9 +375,12 @@ export async function getLiveProgress(rc: RengaClient, workflowId: string): Prom
     getRateLimitWait(rc, workflowId),
   ]);
   const live: Record<string, LiveSubtask> = {};
+  // A queued-ahead call waits on a worker as a pending activity while its subtask is still queued
+  // (workflows/queue-ahead.ts): only subtasks that run are live.
+  const queued = new Set(progress.subtasks.filter((s) => s.state === 'queued').map((s) => s.id));
   for (const a of description.raw.pendingActivities ?? []) {
     const id = a.activityId?.startsWith('subtask-') ? a.activityId.slice('subtask-'.length) : null;
-    if (id) live[id] = { attempt: a.attempt ?? null, lastError: a.lastFailure?.message ?? null };
+    if (id && !queued.has(id)) live[id] = { attempt: a.attempt ?? null, lastError: a.lastFailure?.message ?? null };
   }
   // Sub-agents run as child workflows: their turn and tool calls come from each child's query.
   for (const [id, agent] of Object.entries(await liveAgents(rc, workflowId, description))) {

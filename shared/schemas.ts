@@ -115,6 +115,12 @@ export const JobInputSchema = z
     tools: z.array(ToolPatternSchema).max(64).optional(),
     /** Model turns a sub-agent may take before it fails with MaxTurnsExceeded. */
     maxTurns: z.number().int().min(1).max(MAX_TURNS_LIMIT).default(DEFAULT_MAX_TURNS),
+    /**
+     * Queue-ahead lanes (workflows/queue-ahead.ts): each lane's next call waits on the worker behind
+     * the one running, so no round trip through the workflow sits between two calls; still at most
+     * `concurrency` calls at once. false: lanes wait for each result in the workflow, as before.
+     */
+    queueAhead: z.boolean().default(true),
     /** Set by `renga redo`: the original's plan and finished outputs, reused instead of paid again. */
     redo: RedoSpecSchema.optional(),
   })

@@ -290,7 +290,11 @@ class JobRun implements JobView {
       this.report(true);
       return;
     }
-    await runSubtaskLanes(direct, Math.min(input.concurrency, ledger.total), inOrder(ledger.subtasks, stopped));
+    // Queue-ahead only where every subtask is a plain call: a sub-agent is a child workflow, not a call.
+    const queueAhead = input.queueAhead !== false && !ledger.subtasks.some((s) => s.tools?.length);
+    await runSubtaskLanes(direct, Math.min(input.concurrency, ledger.total), inOrder(ledger.subtasks, stopped), {
+      queueAhead,
+    });
   }
 
   private subtaskRunner(): SubtaskRunner {

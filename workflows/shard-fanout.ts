@@ -65,6 +65,7 @@ export class ShardedFanOut {
               subtaskTimeoutSeconds: input.subtaskTimeoutSeconds,
               previewChars,
               digestChars,
+              ...(input.queueAhead === false ? { queueAhead: false } : {}),
             },
           ],
         });

@@ -33,6 +33,8 @@ export interface ShardInput {
   previewChars: number;
   /** Characters of this shard's digest handed to synthesis. */
   digestChars: number;
+  /** The job's `queueAhead`; absent: on. */
+  queueAhead?: boolean;
 }
 
 export interface ShardOutput {
@@ -75,6 +77,7 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardOutput> {
         runner,
         Math.min(input.concurrency, input.subtasks.length),
         inOrder(input.subtasks, () => ledger.fatal !== null),
+        { queueAhead: input.queueAhead !== false },
       ),
     );
   } catch (err) {

@@ -23,6 +23,7 @@ import { BudgetLedger, type Reservation } from './budget';
 import { modelForSubtask, type TierModels } from './routing';
 import { agentSummaryOf } from './subagent';
 import type { SubagentInput, SubagentResult } from './subagent-definitions';
+import type { SubtaskActivities } from './subtask';
 import {
   forCall,
   rejected,
@@ -61,7 +62,7 @@ type Activities = (summary: string, extra?: Partial<ActivityOptions>) => RengaAc
 interface SubtaskCall {
   total: number;
   shared: SharedContextRef;
-  acts: RengaActivities;
+  acts: SubtaskActivities;
   previewChars?: number;
   model?: string;
 }

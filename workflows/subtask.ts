@@ -12,13 +12,14 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { RengaActivities } from '../activities';
-import type { SharedContextRef } from '../activities/types';
+import type { SharedContextRef, SubtaskInput, SubtaskOutput } from '../activities/types';
 import { attemptOf, describeFailure, isFatalForJob, unwrap } from '../shared/failures';
 import type { JobInput, Subtask } from '../shared/schemas';
 import type { SubtaskLedger } from './ledger';
 import type { JobSpend } from './spend';
 import { agentSummaryOf, runSubagent, subagentInput } from './subagent';
 import { runCallbackLanes, runLanes, type LaneEnd } from './lanes';
+import { callSlots, SUBTASK_QUEUE_AHEAD, type CallSlot } from './queue-ahead';
 import {
   forCall,
   rejected,
@@ -69,19 +70,46 @@ export function runSubtaskLanes(
   run: SubtaskRunner,
   count: number,
   take: () => Subtask | undefined,
-  opts: { waitForAll?: boolean } = {},
+  opts: { waitForAll?: boolean; queueAhead?: boolean } = {},
 ): Promise<void> {
   if (!patched(SUBTASK_LANES_BY_CALLBACK)) return runLanes(count, take, (s) => runOneSubtask(run, s), opts);
+  // Queue-ahead (workflows/queue-ahead.ts): twice the lanes, each pair sharing one slot, so a lane's
+  // next call waits on the worker, not behind a workflow task. Not for sub-agents, whose turns are
+  // child workflows of their own.
+  if (count > 0 && opts.queueAhead && patched(SUBTASK_QUEUE_AHEAD)) {
+    const slotOf = callSlots(count);
+    return runCallbackLanes(2 * count, take, (s, lane, end) => runOneSubtaskThen(run, s, end, slotOf(lane)), opts);
+  }
   return runCallbackLanes(count, take, (s, _lane, end) => runOneSubtaskThen(run, s, end), opts);
 }
 
-/** The call's activities: labelled for the Web UI and `renga watch` in direct jobs (SubtaskRunner.labelled). */
-function activitiesFor(run: SubtaskRunner, subtask: Subtask): RengaActivities {
-  return proxyActivities<RengaActivities>(
+/** A subtask's model calls as the policy makes them: never handed back unmade (queue-ahead's are sent again). */
+export interface SubtaskActivities {
+  runSubtask(input: SubtaskInput): Promise<SubtaskOutput>;
+}
+
+/**
+ * The call's activities: labelled for the Web UI and `renga watch` in direct jobs (SubtaskRunner.labelled);
+ * in queue-ahead lanes, every call through its lane pair's slot.
+ */
+function activitiesFor(run: SubtaskRunner, subtask: Subtask, slot?: CallSlot): SubtaskActivities {
+  const acts = proxyActivities<RengaActivities>(
     run.labelled
       ? { ...run.options, activityId: `subtask-${subtask.id}`, summary: `subtask ${subtask.id}: ${subtask.title}` }
       : run.options,
   );
+  // Without a gate the activity always makes its call, so it never returns DeferredCall.
+  if (!slot) return acts as SubtaskActivities;
+  // A queued-ahead subtask counts as running once its first call holds the slot, not while it waits
+  // behind another: progress and the Web UI show at most `concurrency` running.
+  let started = false;
+  const held = () => {
+    if (started) return;
+    started = true;
+    run.ledger.start(subtask.id);
+    run.report();
+  };
+  return { runSubtask: (input) => slot.call((gate) => acts.runSubtask({ ...input, gate }), held) };
 }
 
 /** A plain call's policy options where no spend control applies (shards). */
@@ -91,7 +119,7 @@ function shardPolicy(run: SubtaskRunner) {
 }
 
 /** The one model call of a subtask without spend control (shards): `c` as the policy asks for it. */
-function shardCall(run: SubtaskRunner, subtask: Subtask, acts: RengaActivities) {
+function shardCall(run: SubtaskRunner, subtask: Subtask, acts: SubtaskActivities) {
   return (c: PolicyCall) =>
     acts.runSubtask({
       subtask: forCall(subtask),
@@ -137,7 +165,7 @@ export function runOneSubtask(run: SubtaskRunner, subtask: Subtask): Promise<voi
  * What runOneSubtask's `then` did (record, report, or record the failure) happens there too; an
  * error in it (a cancellation, rethrown by recordFailure) stops the lane.
  */
-function runOneSubtaskThen(run: SubtaskRunner, subtask: Subtask, end: LaneEnd): void {
+function runOneSubtaskThen(run: SubtaskRunner, subtask: Subtask, end: LaneEnd, slot?: CallSlot): void {
   const { ledger } = run;
   const settle = (record: () => void): void => {
     try {
@@ -149,8 +177,11 @@ function runOneSubtaskThen(run: SubtaskRunner, subtask: Subtask, end: LaneEnd): 
     end.done();
   };
   try {
-    ledger.start(subtask.id);
-    run.report();
+    // In queue-ahead lanes the subtask starts when its first call holds its slot (activitiesFor).
+    if (!slot) {
+      ledger.start(subtask.id);
+      run.report();
+    }
   } catch (err) {
     end.fail(err);
     return;
@@ -159,7 +190,7 @@ function runOneSubtaskThen(run: SubtaskRunner, subtask: Subtask, end: LaneEnd): 
     runAgentSubtask(run, run.job, subtask).then(end.done, end.fail);
     return;
   }
-  const acts = activitiesFor(run, subtask);
+  const acts = activitiesFor(run, subtask, slot);
   const policyEnd: PolicyEnd = {
     ok: (o) =>
       settle(() => {
