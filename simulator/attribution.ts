@@ -26,13 +26,31 @@ export function attributionOf(headers: IncomingHttpHeaders): RequestAttribution 
 /** Requests that have arrived and whose log entry is not final yet. */
 export class InFlightRequests {
   private readonly open = new Set<RequestAttribution>();
+  /** Requests of each workflow in flight now, and the most at once (a job's concurrency, seen from the API). */
+  private readonly now = new Map<string, number>();
+  private readonly peaks = new Map<string, number>();
 
   /** Returns the function that marks the request done; call it after its log entry is recorded. */
   enter(who: RequestAttribution): () => void {
     // One object per request, so two calls of the same activity attempt are counted apart.
     const token = { ...who };
     this.open.add(token);
-    return () => this.open.delete(token);
+    const id = who.workflowId;
+    if (id !== null) {
+      const n = (this.now.get(id) ?? 0) + 1;
+      this.now.set(id, n);
+      if (n > (this.peaks.get(id) ?? 0)) this.peaks.set(id, n);
+    }
+    return () => {
+      if (!this.open.delete(token) || id === null) return;
+      const n = (this.now.get(id) ?? 1) - 1;
+      if (n > 0) this.now.set(id, n);
+      else this.now.delete(id);
+    };
+  }
+
+  peak(workflowId: string): number {
+    return this.peaks.get(workflowId) ?? 0;
   }
 
   list(): RequestAttribution[] {

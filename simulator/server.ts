@@ -134,6 +134,10 @@ class SimulatorServer implements Simulator {
     return this.open.list();
   }
 
+  peakInFlight(workflowId: string): number {
+    return this.open.peak(workflowId);
+  }
+
   setRateLimits(config: RateLimitConfig): void {
     this.rateLimits.configure(config);
   }

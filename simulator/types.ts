@@ -148,6 +148,8 @@ export interface Simulator {
   clearLog(): void;
   /** Requests still being answered (their log entries are not final yet), with whose they are. */
   inFlight(): RequestAttribution[];
+  /** Most requests of `workflowId` that were in flight at once. */
+  peakInFlight(workflowId: string): number;
   close(): Promise<void>;
 }
 
