@@ -3,7 +3,8 @@
 export const PLANNER = 'claude-sonnet-4-6';
 export const WORKER = 'claude-haiku-4-5';
 
-export type Section = 'overhead' | 'throughput' | 'scale' | 'recovery' | 'cost' | 'ratelimit' | 'subagent' | 'features';
+export type Section =
+  'overhead' | 'throughput' | 'scale' | 'recovery' | 'cost' | 'ratelimit' | 'subagent' | 'features' | 'queueahead';
 export const SECTIONS: Section[] = [
   'overhead',
   'throughput',
@@ -13,6 +14,7 @@ export const SECTIONS: Section[] = [
   'ratelimit',
   'subagent',
   'features',
+  'queueahead',
 ];
 
 export interface Profile {
@@ -36,6 +38,8 @@ export interface Profile {
   subagent: { latencyMs: number; toolTurns: number; agents: number; runs: number };
   /** One job of N subtasks at latency L and concurrency C per variant and run (bench/features.ts). */
   features: { n: number; latencyMs: number; concurrency: number; runs: number };
+  /** Jobs with `queueAhead` on and off, alternated, one cell each (bench/queue-ahead.ts). */
+  queueAhead: { cells: { n: number; latencyMs: number; concurrency: number; runs: number }[] };
 }
 
 export const PROFILES: Record<'quick' | 'full', Profile> = {
@@ -54,6 +58,13 @@ export const PROFILES: Record<'quick' | 'full', Profile> = {
     recovery: { subtasks: 32, concurrency: 8, latencyMs: 1000, runs: 1 },
     subagent: { latencyMs: 1000, toolTurns: 4, agents: 4, runs: 1 },
     features: { n: 100, latencyMs: 50, concurrency: 16, runs: 3 },
+    queueAhead: {
+      cells: [
+        { n: 100, latencyMs: 1000, concurrency: 16, runs: 2 },
+        { n: 100, latencyMs: 50, concurrency: 16, runs: 3 },
+        { n: 400, latencyMs: 0, concurrency: 64, runs: 2 },
+      ],
+    },
   },
   full: {
     name: 'full',
@@ -79,5 +90,13 @@ export const PROFILES: Record<'quick' | 'full', Profile> = {
     recovery: { subtasks: 48, concurrency: 8, latencyMs: 1000, runs: 3 },
     subagent: { latencyMs: 1000, toolTurns: 9, agents: 8, runs: 3 },
     features: { n: 100, latencyMs: 50, concurrency: 16, runs: 41 },
+    queueAhead: {
+      cells: [
+        { n: 100, latencyMs: 1000, concurrency: 16, runs: 3 },
+        { n: 1000, latencyMs: 1000, concurrency: 16, runs: 1 },
+        { n: 100, latencyMs: 50, concurrency: 16, runs: 7 },
+        { n: 500, latencyMs: 0, concurrency: 64, runs: 3 },
+      ],
+    },
   },
 };

@@ -13,6 +13,7 @@ import type { RecoveryResult } from './recovery';
 import type { CostResult } from './cost';
 import type { SubagentResult } from './subagent';
 import type { FeaturesResult } from './features';
+import type { QueueAheadRow } from './queue-ahead';
 import { rateLimitMarkdown, type RateLimitResult } from './rate-limit';
 
 /** Issue 14's overhead targets at L = 1 s, C = 16: renga ÷ ideal makespan, each on the median of its cell (also drawn in the chart). */
@@ -33,6 +34,7 @@ export interface Results {
   ratelimit?: RateLimitResult;
   subagent?: SubagentResult;
   features?: FeaturesResult;
+  queueAhead?: QueueAheadRow[];
 }
 
 /** The binary the bench's dev server runs (set in main), so the report names its version. */
@@ -337,6 +339,23 @@ export function report(profile: Profile, results: Results, command: string, star
       targets.push(
         `| ${r.feature}: moves the fan-out's wall time by ≤ 2 % | median ${r.wall.median.toFixed(3)}, interval ${interval(r.wallInterval)} | ${featureVerdict(r.wallInterval)} |`,
       );
+  }
+  if (results.queueAhead) {
+    L.push(
+      '## 9. Queue-ahead lanes',
+      '',
+      "The same job with `queueAhead` on (the default: each lane's next call waits on the worker behind the one running,",
+      'workflows/queue-ahead.ts) and off, on one worker, runs alternated; ratios over pairs of runs from the same round',
+      '(on ÷ off), with the 95 % interval of the median as in section 8. Below 1, queue-ahead is faster.',
+      '',
+      '| N | L | C | runs | wall, on | wall, off | on ÷ off | interval of its median (coverage) | worker CPU ms/subtask, on / off |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...results.queueAhead.map(
+        (r) =>
+          `| ${r.n} | ${r.latencyMs} ms | ${r.concurrency} | ${r.runs} | ${fmt(r.on, 0, ' ms')} | ${fmt(r.off, 0, ' ms')} | ${fmt(r.ratio, 3)} | ${interval(r.ratioInterval)} | ${r.cpuOn.median.toFixed(2)} / ${r.cpuOff.median.toFixed(2)} |`,
+      ),
+      '',
+    );
   }
   L.push('## Targets', '', '| target | measured | |', '|---|---|---|', ...targets, '');
   return L.join('\n');

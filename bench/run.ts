@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=overhead,throughput,scale,recovery,cost,ratelimit,subagent,features]`
+ * `npm run bench [-- --quick] [-- --only=overhead,throughput,scale,recovery,cost,ratelimit,subagent,features,queueahead]`
  *
  * Measures renga against two baselines in the same run (in-process Promise.all, and the naive
  * Temporal workflow of bench/naive), on a real Temporal dev server and
@@ -24,6 +24,7 @@ import { recovery } from './recovery';
 import { cost } from './cost';
 import { subagentSection } from './subagent';
 import { features } from './features';
+import { queueAheadSection } from './queue-ahead';
 import { RATE_LIMIT_PROFILES, rateLimitSection } from './rate-limit';
 import { report, type Results, ANALYSIS_MARKER, OVERHEAD_TARGETS, setTemporalBin } from './report';
 
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     if (only.includes('cost')) results.cost = await cost(ctx);
     if (only.includes('subagent')) results.subagent = await subagentSection(ctx, profile.subagent);
     if (only.includes('features')) results.features = await features(ctx, profile.features);
+    if (only.includes('queueahead')) results.queueAhead = await queueAheadSection(ctx, profile.queueAhead);
     if (only.includes('ratelimit'))
       results.ratelimit = await rateLimitSection(
         {
