@@ -85,9 +85,11 @@ test('a worker killed with SIGKILL mid-fan-out: a new worker elsewhere completes
   const calls = await subtaskRequests(id);
   const requestsFor = (sid: string) => calls.filter((e) => subtaskIdOf(e.lastUserText) === sid);
   for (const sid of finishedBeforeKill) expect(requestsFor(sid)).toHaveLength(1);
-  // Only calls in flight at the kill may be repeated: at most `concurrency` of them.
+  // Only calls in flight at the kill may be repeated. With queue-ahead (the default) that is at most two
+  // per slot, 2 × `concurrency`: for the moment an answer's completion is on its way to the server, the
+  // call queued behind it has already started (docs/architecture.md, "Guarantees").
   const repeated = doc.subtasks.filter((s) => requestsFor(s.id).length > 1);
-  expect(repeated.length).toBeLessThanOrEqual(2);
+  expect(repeated.length).toBeLessThanOrEqual(2 * 2);
   // The retried calls waited out their heartbeat timeout: nothing here could prove the worker dead.
   const retried = await retriedAttemptFailures(handle);
   expect(retried.length).toBeGreaterThan(0);
@@ -98,8 +100,16 @@ test('a worker killed with SIGKILL mid-fan-out: a new worker elsewhere completes
 
 test("a replacement on the same host retries a killed worker's calls at once, not after their heartbeat timeout", async () => {
   // A heartbeat timeout longer than the test's own: only the replacement's reclaim can finish this job.
+  // Plain lanes: the kill waits for a call that started within the first half of its latency, and a
+  // queued-ahead call starts (and waits) long before its model call does (workflows/queue-ahead.ts).
   const { handle, killedPid, doc } = await killMidFanOut(
-    { job: 'Describe six rivers of Europe', maxSubtasks: 6, concurrency: 3, heartbeatTimeoutSeconds: 600 },
+    {
+      job: 'Describe six rivers of Europe',
+      maxSubtasks: 6,
+      concurrency: 3,
+      heartbeatTimeoutSeconds: 600,
+      queueAhead: false,
+    },
     1,
     'same host',
   );

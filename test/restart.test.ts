@@ -1,7 +1,8 @@
 /**
  * Guarantee 2: stop and restart the dev server on its database file; unfinished jobs resume. It also
  * measures what the README promises about paying twice: a subtask whose completion the server had
- * recorded is never asked again; only calls in flight across the restart (at most `concurrency`) may be.
+ * recorded is never asked again; only calls in flight across the restart (at most 2 × `concurrency` with
+ * queue-ahead lanes) may be.
  */
 import path from 'node:path';
 import { getResult, startJob } from '../client/api';
@@ -49,7 +50,9 @@ test('a job in flight when the dev server restarts completes afterwards', async 
   const paidTwice = doc.subtasks.filter((s) => paidFor(s.id).length > 1).map((s) => s.id);
   expect(paidTwice.filter((sid) => recorded.includes(sid))).toEqual([]);
   const repaid = ok.length - doc.subtasks.length;
-  expect(repaid).toBeLessThanOrEqual(concurrency);
+  // Two per slot with queue-ahead (the default): the call whose completion could not be recorded, and the
+  // call queued behind it, which starts when that answer arrives (docs/architecture.md, "Guarantees").
+  expect(repaid).toBeLessThanOrEqual(2 * concurrency);
   expect(paidTwice.length).toBe(repaid);
   // The figure the README quotes (a few in a run; here the one call in flight, if it finished while the server was down).
   console.log(`restart: ${repaid} of ${ok.length} subtask calls paid again (${recorded.length} recorded before it)`);
